@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/**
+ * The one place for every setting: each entry is the environment variable, its default and
+ * what it does. `loadConfig` validates all of them at start and names the bad variable.
+ */
+const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  /** production refuses to start without API_KEY; anything else generates one. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** HTTP and WebSocket port (0 picks a free one). */
+  PORT: int(0, 65535).default(8080),
+  /** Interface to listen on. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** `file:<path>` selects embedded SQLite; `mysql://user:pass@host:port/db` selects MySQL 8 / MariaDB. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|mysql:\/\/|mariadb:\/\/)/, 'must start with file: or mysql://')
+    .default('file:./data/relay.db'),
+  /** Connection pool size for MySQL (MariaDB adapter connectionLimit). */
+  DB_POOL_SIZE: int(1, 1000).default(10),
+  /** Bearer key for every /api route. Unset outside production: a random one is generated and printed. */
+  API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How endpoint statistics reach the database: `immediate` writes on every event (legacy baseline). */
+  STATS_MODE: z.enum(['immediate']).default('immediate'),
+  /** Ping interval; a socket that missed the previous pong is terminated. */
+  HEARTBEAT_INTERVAL_MS: int(100).default(30000),
+  /** Largest accepted WebSocket frame in bytes; larger ones close the socket with 1009. */
+  WS_MAX_PAYLOAD_BYTES: int(1).default(64 * 1024),
+  /** Base URL put in `wsUrl` of created endpoints; defaults to ws://<Host header>. */
+  PUBLIC_WS_URL: z.string().url().optional(),
+  /** winston level: error, warn, info, debug. */
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  /** Serve /metrics without the API key. */
+  METRICS_PUBLIC: bool.default(false),
+  /** Longest time graceful shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
+});
+
+export type Config = z.infer<typeof schema>;
+export type DbProvider = 'sqlite' | 'mysql';
+
+export class ConfigError extends Error {}
+
+/** Empty strings count as unset so `FOO= cmd` falls back to the default. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  if (parsed.data.NODE_ENV === 'production' && !parsed.data.API_KEY) {
+    throw new ConfigError('Invalid configuration: API_KEY: required when NODE_ENV=production');
+  }
+  return parsed.data;
+}
+
+export function dbProvider(url: string): DbProvider {
+  return url.startsWith('file:') ? 'sqlite' : 'mysql';
+}

@@ -1,0 +1,60 @@
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaMariaDb } from '@prisma/adapter-mariadb';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client';
+import { PrismaClient as MysqlClient } from '../generated/mysql/client';
+import { dbProvider, type DbProvider } from '../config';
+
+/**
+ * Both generated clients come from the same models (prisma/models.prisma), so their model
+ * APIs are the same; the SQLite client's type stands for either.
+ */
+export type Db = SqliteClient;
+export { Prisma } from '../generated/sqlite/client';
+
+export interface DbHandle {
+  prisma: Db;
+  provider: DbProvider;
+  /** The URL with any password masked, for logs and reports. */
+  displayUrl: string;
+}
+
+export interface DbOptions {
+  url: string;
+  poolSize?: number;
+}
+
+export function maskUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/** A `mysql://` URL as the MariaDB driver's pool config; the driver itself wants `mariadb://`. */
+function mariaDbConfig(url: string, poolSize: number) {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.replace(/^\//, ''),
+    connectionLimit: poolSize,
+    // Fail fast when the server is gone instead of queueing requests for the default 10 s.
+    acquireTimeout: 5000,
+    connectTimeout: 3000,
+  };
+}
+
+export function createDb({ url, poolSize = 10 }: DbOptions): DbHandle {
+  const provider = dbProvider(url);
+  let prisma: Db;
+  if (provider === 'sqlite') {
+    const file = url.replace(/^file:/, '');
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    prisma = new SqliteClient({ adapter: new PrismaBetterSqlite3({ url }) });
+  } else {
+    const adapter = new PrismaMariaDb(mariaDbConfig(url, poolSize));
+    prisma = new MysqlClient({ adapter }) as unknown as Db;
+  }
+  return { prisma, provider, displayUrl: maskUrl(url) };
+}

@@ -1,0 +1,124 @@
+import express, { type Request } from 'express';
+import type { DbHandle } from '../db/client';
+import type { AlertService } from '../services/alert.service';
+import type { DeviceDataService } from '../services/device-data.service';
+import type { EndpointService } from '../services/endpoint.service';
+import type { StatsStore } from '../services/stats.service';
+import { notFound } from '../util/http-error';
+import { requireApiKey } from './auth';
+import { errorHandler, notFoundRoute } from './errors';
+import { alertsQuery, createEndpointBody, createRuleBody, deviceDataQuery, ruleParams } from './schemas';
+
+export interface AppDeps {
+  db: DbHandle;
+  apiKey: string;
+  publicWsUrl?: string;
+  endpoints: EndpointService;
+  stats: StatsStore;
+  deviceData: DeviceDataService;
+  alerts: AlertService;
+  /** Closes the sockets of an endpoint that is being deleted. */
+  onEndpointDeleted: (id: string) => void;
+}
+
+const DB_PING_TIMEOUT_MS = 2000;
+
+export function createApp(deps: AppDeps): express.Express {
+  const { endpoints, stats, deviceData, alerts } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '64kb' }));
+
+  const wsUrl = (req: Request, id: string) =>
+    `${deps.publicWsUrl?.replace(/\/$/, '') ?? `ws://${req.headers.host ?? 'localhost'}`}/ws/${id}`;
+
+  app.get('/health', async (_req, res) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        deps.db.prisma.$queryRawUnsafe('SELECT 1'),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), DB_PING_TIMEOUT_MS))),
+      ]);
+      res.json({ status: 'ok', db: 'up', provider: deps.db.provider, statsMode: stats.mode });
+    } catch {
+      res.status(503).json({ status: 'degraded', db: 'down', provider: deps.db.provider, statsMode: stats.mode });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  const api = express.Router();
+  api.use(requireApiKey(deps.apiKey));
+
+  /** Loads the endpoint named in the path or answers 404. */
+  const endpointOf = async (req: Request) => {
+    const endpoint = await endpoints.find(String(req.params.id));
+    if (!endpoint) throw notFound('endpoint');
+    return endpoint;
+  };
+
+  api.post('/endpoints', async (req, res) => {
+    const { name } = createEndpointBody.parse(req.body ?? {});
+    const created = await endpoints.create(name);
+    res.status(201).json({ ...created, wsUrl: wsUrl(req, created.id) });
+  });
+
+  api.get('/endpoints', async (req, res) => {
+    const list = await endpoints.list();
+    res.json(list.map((e) => ({ ...e, wsUrl: wsUrl(req, e.id) })));
+  });
+
+  api.get('/endpoints/:id', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    res.json({ ...endpoint, wsUrl: wsUrl(req, endpoint.id) });
+  });
+
+  api.delete('/endpoints/:id', async (req, res) => {
+    const id = String(req.params.id);
+    if (!(await endpoints.find(id))) throw notFound('endpoint');
+    deps.onEndpointDeleted(id);
+    await endpoints.remove(id);
+    res.status(204).end();
+  });
+
+  api.get('/endpoints/:id/stats', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    const view = await stats.get(endpoint.id);
+    res.json(view ?? { currentConnections: 0, totalConnections: 0, totalMessages: 0, lastMessageAt: null });
+  });
+
+  api.get('/endpoints/:id/devices/:deviceId/data', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    const query = deviceDataQuery.parse(req.query);
+    res.json(await deviceData.query(endpoint.id, String(req.params.deviceId), query));
+  });
+
+  api.post('/endpoints/:id/alert-rules', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    const input = createRuleBody.parse(req.body ?? {});
+    res.status(201).json(await alerts.createRule(endpoint.id, input));
+  });
+
+  api.get('/endpoints/:id/alert-rules', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    res.json(await alerts.listRules(endpoint.id));
+  });
+
+  api.delete('/endpoints/:id/alert-rules/:ruleId', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    const { ruleId } = ruleParams.parse(req.params);
+    if (!(await alerts.deleteRule(endpoint.id, ruleId))) throw notFound('alert rule');
+    res.status(204).end();
+  });
+
+  api.get('/endpoints/:id/alerts', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    const { limit } = alertsQuery.parse(req.query);
+    res.json(await alerts.listAlerts(endpoint.id, limit));
+  });
+
+  app.use('/api', api);
+  app.use(notFoundRoute);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,108 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { createDb, type DbHandle } from './db/client';
+import { migrate } from './db/migrator';
+import { createApp } from './http/app';
+import { logger } from './logger';
+import { AlertService } from './services/alert.service';
+import { DeviceDataService } from './services/device-data.service';
+import { EndpointService } from './services/endpoint.service';
+import { createStatsStore, type StatsStore } from './services/stats.service';
+import { ConnectionManager } from './websocket/connection-manager';
+import { MessageRouter } from './websocket/message-router';
+import { RelayWsServer } from './websocket/server';
+
+/** WebSocket close code sent to clients of a deleted endpoint. */
+export const CLOSE_ENDPOINT_DELETED = 4404;
+/** Standard "going away", sent on shutdown. */
+export const CLOSE_GOING_AWAY = 1001;
+
+export interface Relay {
+  readonly server: http.Server;
+  readonly db: DbHandle;
+  readonly stats: StatsStore;
+  readonly connections: ConnectionManager;
+  readonly ws: RelayWsServer;
+  /** Actual port, useful with PORT=0. */
+  port(): number;
+  stop(): Promise<void>;
+}
+
+export interface RelayOptions {
+  config: Config;
+  /** The key /api requires (config.API_KEY or the generated one). */
+  apiKey: string;
+}
+
+/** Migrates the database, wires every part and starts listening. */
+export async function startRelay({ config, apiKey }: RelayOptions): Promise<Relay> {
+  await migrate(config.DATABASE_URL);
+  const db = createDb({ url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  const stats = createStatsStore(config.STATS_MODE, db.prisma);
+  const endpoints = new EndpointService(db.prisma, stats);
+  const deviceData = new DeviceDataService(db.prisma);
+  const alerts = new AlertService(db.prisma);
+  const connections = new ConnectionManager();
+  const router = new MessageRouter(connections, stats, deviceData, alerts);
+
+  const app = createApp({
+    db,
+    apiKey,
+    publicWsUrl: config.PUBLIC_WS_URL,
+    endpoints,
+    stats,
+    deviceData,
+    alerts,
+    onEndpointDeleted: (id) => {
+      stats.forget(id);
+      connections.closeEndpoint(id, CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
+    },
+  });
+  const server = http.createServer(app);
+  const ws = new RelayWsServer({
+    server,
+    connections,
+    router,
+    endpoints,
+    stats,
+    maxPayload: config.WS_MAX_PAYLOAD_BYTES,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const relay: Relay = {
+    server,
+    db,
+    stats,
+    connections,
+    ws,
+    port: () => (server.address() as AddressInfo).port,
+    stop: () =>
+      (stopping ??= (async () => {
+        // Stop accepting first so no socket arrives while the rest are being closed.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await ws.closeAll(CLOSE_GOING_AWAY, 'server shutting down', Math.min(3000, config.SHUTDOWN_TIMEOUT_MS / 2));
+        server.closeAllConnections();
+        await closed;
+        await stats.drain();
+        await db.prisma.$disconnect();
+      })()),
+  };
+  logger.info('relay listening', {
+    port: relay.port(),
+    host: config.HOST,
+    db: db.provider,
+    statsMode: stats.mode,
+    heartbeatMs: config.HEARTBEAT_INTERVAL_MS,
+  });
+  return relay;
+}

@@ -1,0 +1,30 @@
+/**
+ * How endpoint statistics are recorded. Every mode implements this one interface so the
+ * WebSocket layer never knows which is active.
+ *
+ * Each event method returns a promise only when the caller must wait for it: `immediate`
+ * returns its own database write (the legacy behaviour the message handler awaits before
+ * forwarding); a batching mode returns nothing, so the hot path never waits on the database.
+ */
+export interface StatsView {
+  currentConnections: number;
+  totalConnections: number;
+  totalMessages: number;
+  lastMessageAt: Date | null;
+}
+
+export type StatsMode = 'immediate';
+
+export interface StatsStore {
+  readonly mode: StatsMode;
+  /** Creates the zeroed row for a new endpoint. */
+  create(endpointId: string): Promise<void>;
+  recordConnect(endpointId: string): Promise<void> | void;
+  recordDisconnect(endpointId: string): Promise<void> | void;
+  recordMessage(endpointId: string): Promise<void> | void;
+  /** Stops tracking a deleted endpoint; later events for it are ignored. */
+  forget(endpointId: string): void;
+  get(endpointId: string): Promise<StatsView | null>;
+  /** Waits for every write already started (and, for batching modes, writes what is pending). */
+  drain(): Promise<void>;
+}

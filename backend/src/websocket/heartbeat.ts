@@ -1,0 +1,44 @@
+import type WebSocket from 'ws';
+import { logger } from '../logger';
+
+/**
+ * One timer for all sockets: each tick terminates the sockets that did not answer the
+ * previous ping and pings the rest. A terminated socket emits `close`, and the normal close
+ * handler cleans it up everywhere.
+ */
+export class Heartbeat {
+  private readonly awaitingPong = new WeakSet<WebSocket>();
+  private timer?: NodeJS.Timeout;
+  terminated = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly sockets: () => Iterable<WebSocket>,
+  ) {}
+
+  watch(ws: WebSocket): void {
+    ws.on('pong', () => this.awaitingPong.delete(ws));
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    for (const ws of this.sockets()) {
+      if (this.awaitingPong.has(ws)) {
+        this.terminated++;
+        logger.info('heartbeat missed, terminating socket');
+        ws.terminate();
+        continue;
+      }
+      this.awaitingPong.add(ws);
+      ws.ping();
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type WebSocket from 'ws';
+import type { Prisma } from '../db/client';
+import { logger } from '../logger';
+import type { AlertService } from '../services/alert.service';
+import type { DeviceDataService } from '../services/device-data.service';
+import type { StatsStore } from '../services/stats.service';
+import type { ConnectionManager } from './connection-manager';
+import { mayBeDeviceFrame, parseDeviceFrame } from './device-frame';
+
+/** Routes one received frame: counts it, forwards it, and handles device data. */
+export class MessageRouter {
+  constructor(
+    private readonly connections: ConnectionManager,
+    private readonly stats: StatsStore,
+    private readonly deviceData: DeviceDataService,
+    private readonly alerts: AlertService,
+  ) {}
+
+  route(endpointId: string, sender: WebSocket, data: Buffer, isBinary: boolean): void {
+    const recorded = this.stats.recordMessage(endpointId);
+    // Only the legacy immediate mode hands back a write to wait for before forwarding.
+    if (recorded) recorded.then(() => this.forward(endpointId, sender, data, isBinary));
+    else this.forward(endpointId, sender, data, isBinary);
+  }
+
+  private forward(endpointId: string, sender: WebSocket, data: Buffer, isBinary: boolean): void {
+    this.connections.broadcast(endpointId, sender, data, isBinary);
+    if (!isBinary && mayBeDeviceFrame(data)) this.handleDeviceFrame(endpointId, sender, data);
+  }
+
+  private handleDeviceFrame(endpointId: string, sender: WebSocket, data: Buffer): void {
+    const result = parseDeviceFrame(data);
+    if (!result) return;
+    if ('error' in result) {
+      sender.send(JSON.stringify({ type: 'error', message: result.error }));
+      return;
+    }
+    const { deviceId, data: reading } = result.frame;
+    this.deviceData
+      .store(endpointId, deviceId, reading as Prisma.InputJsonValue)
+      .then(() => this.alerts.evaluate(endpointId, deviceId, reading))
+      .then((fired) => {
+        for (const alert of fired) {
+          this.connections.broadcast(endpointId, null, JSON.stringify({ type: 'alert', ...alert }), false);
+        }
+      })
+      .catch((err: Error) => {
+        logger.error('device data not stored', { endpointId, deviceId, error: err.message });
+        if (sender.readyState === sender.OPEN) {
+          sender.send(JSON.stringify({ type: 'error', message: 'device data could not be stored; retry later' }));
+        }
+      });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Every custom metric the processor emits, in one place so the runner, the
+ * gates in artillery/common.yml and the report agree on spelling.
+ *
+ * artillery-plugin-ensure substitutes metric names into gate expressions with
+ * a plain substring replace, so no name here may be a substring of another
+ * (e.g. `frames_sent` next to `frames_sent_late` would corrupt the expression).
+ * processors/test/metric-names.test.ts enforces that.
+ */
+export const COUNTERS = {
+  /** Frames handed to the socket inside the send window. */
+  sent: 'e2e.frames_sent',
+  /** Frames the open-loop schedule asked for inside the send window. */
+  due: 'e2e.frames_due',
+  /** Deliveries owed to receivers: one per open peer at the moment a frame was sent. */
+  expected: 'e2e.frames_expected',
+  /** Unique deliveries that were owed (in-window). */
+  delivered: 'e2e.frames_delivered',
+  /** Owed deliveries that never arrived before the drain timeout. */
+  lost: 'e2e.frames_lost',
+  /** A (sender, seq) that arrived a second time. */
+  duplicated: 'e2e.frames_duplicated',
+  /** Echo of a receiver's own frame, or a frame from another endpoint. */
+  misrouted: 'e2e.frames_misrouted',
+  /** Arrived in order-breaking position (filled an earlier gap). */
+  reordered: 'e2e.frames_reordered',
+  /** Arrived but was not owed (sent before this receiver registered or after it stopped counting). */
+  extra: 'e2e.frames_extra',
+} as const;
+
+export const HISTOGRAMS = {
+  /** Send-to-receive time of sampled deliveries, ms. */
+  latency: 'e2e.latency_ms',
+  /** From VU start to socket open, ms. */
+  connect: 'e2e.connect_ms',
+  /** How late each frame left relative to its scheduled time, ms (generator health). */
+  sendLag: 'e2e.send_lag_ms',
+  /** Worst event-loop stall of the generator's worker thread per second, ms. */
+  loopStall: 'e2e.loop_stall_ms',
+} as const;
+
+export const ALL_METRIC_NAMES: readonly string[] = [...Object.values(COUNTERS), ...Object.values(HISTOGRAMS)];
