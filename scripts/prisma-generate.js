@@ -20,7 +20,10 @@ for (const provider of ['sqlite', 'mysql']) {
   const dir = path.join(root, 'prisma', provider);
   const header = fs.readFileSync(path.join(dir, 'header.prisma'), 'utf8');
   const schema = path.join(dir, 'schema.prisma');
-  fs.writeFileSync(schema, `// GENERATED from header.prisma + ../models.prisma: edit those.\n${header}\n${models}`);
+  fs.writeFileSync(
+    schema,
+    `// GENERATED from header.prisma + ../models.prisma: edit those.\n${header}\n${models}`,
+  );
   execFileSync(process.execPath, [require.resolve('prisma/build/index.js'), 'generate', '--schema', schema], {
     cwd: root,
     env,

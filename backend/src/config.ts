@@ -33,6 +33,8 @@ const schema = z.object({
   PUBLIC_WS_URL: z.string().url().optional(),
   /** winston level: error, warn, info, debug. */
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  /** Prisma operations at least this slow are logged with their model and operation. */
+  SLOW_QUERY_MS: z.coerce.number().min(0).default(50),
   /** Serve /metrics without the API key. */
   METRICS_PUBLIC: bool.default(false),
   /** Longest time graceful shutdown may take before the process exits anyway. */

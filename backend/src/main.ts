@@ -41,7 +41,8 @@ process.on('unhandledRejection', (reason) => {
 });
 
 main().catch((err) => {
-  const message = err instanceof ConfigError ? err.message : `relay failed to start: ${(err as Error).message}`;
+  const message =
+    err instanceof ConfigError ? err.message : `relay failed to start: ${(err as Error).message}`;
   logger.error(message);
   process.stderr.write(`${message}\n`);
   process.exit(1);

@@ -5,6 +5,8 @@ import { createDb, type DbHandle } from './db/client';
 import { migrate } from './db/migrator';
 import { createApp } from './http/app';
 import { logger } from './logger';
+import { slowQueryLogger } from './monitoring/db-instrumentation';
+import { RelayMetrics } from './monitoring/metrics';
 import { AlertService } from './services/alert.service';
 import { DeviceDataService } from './services/device-data.service';
 import { EndpointService } from './services/endpoint.service';
@@ -23,6 +25,7 @@ export interface Relay {
   readonly db: DbHandle;
   readonly stats: StatsStore;
   readonly connections: ConnectionManager;
+  readonly metrics: RelayMetrics;
   readonly ws: RelayWsServer;
   /** Actual port, useful with PORT=0. */
   port(): number;
@@ -38,17 +41,32 @@ export interface RelayOptions {
 /** Migrates the database, wires every part and starts listening. */
 export async function startRelay({ config, apiKey }: RelayOptions): Promise<Relay> {
   await migrate(config.DATABASE_URL);
-  const db = createDb({ url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  const connections = new ConnectionManager();
+  const metrics = new RelayMetrics(connections);
+  const logIfSlow = slowQueryLogger(config.SLOW_QUERY_MS);
+  const db = createDb({
+    url: config.DATABASE_URL,
+    poolSize: config.DB_POOL_SIZE,
+    observer: {
+      statement: (verb) => metrics.dbStatements.inc({ verb }),
+      query: (model, operation, seconds, failed) => {
+        metrics.dbQuerySeconds.observe({ model, operation }, seconds);
+        if (failed) metrics.dbQueryErrors.inc({ model, operation });
+        logIfSlow(model, operation, seconds);
+      },
+    },
+  });
   const stats = createStatsStore(config.STATS_MODE, db.prisma);
   const endpoints = new EndpointService(db.prisma, stats);
   const deviceData = new DeviceDataService(db.prisma);
   const alerts = new AlertService(db.prisma);
-  const connections = new ConnectionManager();
-  const router = new MessageRouter(connections, stats, deviceData, alerts);
+  const router = new MessageRouter(connections, stats, deviceData, alerts, metrics);
 
   const app = createApp({
     db,
     apiKey,
+    metrics,
+    metricsPublic: config.METRICS_PUBLIC,
     publicWsUrl: config.PUBLIC_WS_URL,
     endpoints,
     stats,
@@ -66,6 +84,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     router,
     endpoints,
     stats,
+    counters: metrics.counters,
     maxPayload: config.WS_MAX_PAYLOAD_BYTES,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
   });
@@ -84,13 +103,18 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     db,
     stats,
     connections,
+    metrics,
     ws,
     port: () => (server.address() as AddressInfo).port,
     stop: () =>
       (stopping ??= (async () => {
         // Stop accepting first so no socket arrives while the rest are being closed.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await ws.closeAll(CLOSE_GOING_AWAY, 'server shutting down', Math.min(3000, config.SHUTDOWN_TIMEOUT_MS / 2));
+        await ws.closeAll(
+          CLOSE_GOING_AWAY,
+          'server shutting down',
+          Math.min(3000, config.SHUTDOWN_TIMEOUT_MS / 2),
+        );
         server.closeAllConnections();
         await closed;
         await stats.drain();

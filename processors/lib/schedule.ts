@@ -37,6 +37,8 @@ export function planSeconds(steps: readonly RateStep[]): number {
 export class SendSchedule {
   private readonly perConnection: { rate: number; startMs: number; endMs: number; before: number }[] = [];
   readonly endMs: number;
+  /** Frames due before the connection joined; they are neither sent nor counted as due. */
+  readonly skipped: number;
 
   /**
    * @param startMs wall-clock start of the plan (shared by every connection)
@@ -57,15 +59,12 @@ export class SendSchedule {
       const rate = step.ratePerSecond * share;
       const endMs = t + step.seconds * 1000;
       this.perConnection.push({ rate, startMs: t, endMs, before: cumulative });
-      cumulative += (rate * step.seconds);
+      cumulative += rate * step.seconds;
       t = endMs;
     }
     this.endMs = t;
     this.skipped = joinMs > startMs ? this.dueBy(Math.min(joinMs, this.endMs)) : 0;
   }
-
-  /** Frames due before the connection joined; they are neither sent nor counted as due. */
-  readonly skipped: number;
 
   /** Frames due by wall-clock time `t` (counting from the plan start, including skipped ones). */
   dueBy(t: number): number {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client';
 import { PrismaClient as MysqlClient } from '../generated/mysql/client';
 import { dbProvider, type DbProvider } from '../config';
+import { instrumentAdapter, type DbObserver } from '../monitoring/db-instrumentation';
 
 /**
  * Both generated clients come from the same models (prisma/models.prisma), so their model
@@ -23,6 +24,8 @@ export interface DbHandle {
 export interface DbOptions {
   url: string;
   poolSize?: number;
+  /** Sees every Prisma operation (with its duration) and every SQL statement sent. */
+  observer?: DbObserver;
 }
 
 export function maskUrl(url: string): string {
@@ -45,16 +48,43 @@ function mariaDbConfig(url: string, poolSize: number) {
   };
 }
 
-export function createDb({ url, poolSize = 10 }: DbOptions): DbHandle {
+/** Times every operation, raw queries included (they arrive with no model). */
+function withQueryTiming(prisma: Db, observer: DbObserver): Db {
+  return prisma.$extends({
+    query: {
+      async $allOperations({ model, operation, args, query }) {
+        const start = performance.now();
+        let failed = false;
+        try {
+          return await query(args);
+        } catch (err) {
+          failed = true;
+          throw err;
+        } finally {
+          observer.query(model ?? 'raw', operation, (performance.now() - start) / 1000, failed);
+        }
+      },
+    },
+  }) as unknown as Db;
+}
+
+export function createDb({ url, poolSize = 10, observer }: DbOptions): DbHandle {
   const provider = dbProvider(url);
   let prisma: Db;
   if (provider === 'sqlite') {
     const file = url.replace(/^file:/, '');
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    prisma = new SqliteClient({ adapter: new PrismaBetterSqlite3({ url }) });
+    const adapter = new PrismaBetterSqlite3({ url });
+    prisma = new SqliteClient({ adapter: observer ? instrumentAdapter(adapter, observer) : adapter });
   } else {
     const adapter = new PrismaMariaDb(mariaDbConfig(url, poolSize));
-    prisma = new MysqlClient({ adapter }) as unknown as Db;
+    prisma = new MysqlClient({
+      adapter: observer ? instrumentAdapter(adapter, observer) : adapter,
+    }) as unknown as Db;
   }
-  return { prisma, provider, displayUrl: maskUrl(url) };
+  return {
+    prisma: observer ? withQueryTiming(prisma, observer) : prisma,
+    provider,
+    displayUrl: maskUrl(url),
+  };
 }

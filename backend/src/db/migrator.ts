@@ -15,6 +15,8 @@ import { logger } from '../logger';
 export const MIGRATIONS_ROOT = path.resolve(__dirname, '../../../prisma');
 
 interface Driver {
+  /** SQL for the current time at millisecond precision. */
+  now: string;
   run(sql: string, params?: unknown[]): Promise<void>;
   rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ async function openDriver(url: string): Promise<Driver> {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const db = new Database(file);
     return {
+      now: "strftime('%Y-%m-%d %H:%M:%f', 'now')",
       run: async (sql, params = []) => void db.prepare(sql).run(...params),
       rows: async <T>(sql: string, params: unknown[] = []) => db.prepare(sql).all(...params) as T[],
       close: async () => void db.close(),
@@ -66,6 +69,7 @@ async function openDriver(url: string): Promise<Driver> {
   // Several relay processes (PM2 cluster) may start together: one migrates, the others wait.
   await conn.query("SELECT GET_LOCK('relay_migrations', 60)");
   return {
+    now: 'CURRENT_TIMESTAMP(3)',
     run: async (sql, params = []) => void (await conn.query(sql, params)),
     rows: async <T>(sql: string, params: unknown[] = []) => (await conn.query(sql, params)) as T[],
     close: async () => {
@@ -133,7 +137,7 @@ export async function migrate(url: string): Promise<string[]> {
       }
       const id = randomUUID();
       await driver.run(
-        'INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, CURRENT_TIMESTAMP, 0)',
+        `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ${driver.now}, 0)`,
         [id, migration.checksum, migration.name],
       );
       try {
@@ -143,7 +147,7 @@ export async function migrate(url: string): Promise<string[]> {
         throw new MigrationError(`Migration ${migration.name} failed: ${(err as Error).message}`);
       }
       await driver.run(
-        'UPDATE _prisma_migrations SET finished_at = CURRENT_TIMESTAMP, applied_steps_count = 1 WHERE id = ?',
+        `UPDATE _prisma_migrations SET finished_at = ${driver.now}, applied_steps_count = 1 WHERE id = ?`,
         [id],
       );
       applied.push(migration.name);

@@ -1,5 +1,6 @@
 import express, { type Request } from 'express';
 import type { DbHandle } from '../db/client';
+import type { RelayMetrics } from '../monitoring/metrics';
 import type { AlertService } from '../services/alert.service';
 import type { DeviceDataService } from '../services/device-data.service';
 import type { EndpointService } from '../services/endpoint.service';
@@ -12,6 +13,8 @@ import { alertsQuery, createEndpointBody, createRuleBody, deviceDataQuery, ruleP
 export interface AppDeps {
   db: DbHandle;
   apiKey: string;
+  metrics: RelayMetrics;
+  metricsPublic: boolean;
   publicWsUrl?: string;
   endpoints: EndpointService;
   stats: StatsStore;
@@ -37,18 +40,30 @@ export function createApp(deps: AppDeps): express.Express {
     try {
       await Promise.race([
         deps.db.prisma.$queryRawUnsafe('SELECT 1'),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), DB_PING_TIMEOUT_MS))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), DB_PING_TIMEOUT_MS)),
+        ),
       ]);
       res.json({ status: 'ok', db: 'up', provider: deps.db.provider, statsMode: stats.mode });
     } catch {
-      res.status(503).json({ status: 'degraded', db: 'down', provider: deps.db.provider, statsMode: stats.mode });
+      res
+        .status(503)
+        .json({ status: 'degraded', db: 'down', provider: deps.db.provider, statsMode: stats.mode });
     } finally {
       clearTimeout(timer);
     }
   });
 
+  const apiKeyCheck = requireApiKey(deps.apiKey);
+  const metricsRoute = express.Router();
+  if (!deps.metricsPublic) metricsRoute.use(apiKeyCheck);
+  metricsRoute.get('/', async (_req, res) => {
+    res.type(deps.metrics.contentType).send(await deps.metrics.render());
+  });
+  app.use('/metrics', metricsRoute);
+
   const api = express.Router();
-  api.use(requireApiKey(deps.apiKey));
+  api.use(apiKeyCheck);
 
   /** Loads the endpoint named in the path or answers 404. */
   const endpointOf = async (req: Request) => {

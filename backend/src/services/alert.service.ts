@@ -85,7 +85,9 @@ export class AlertService {
       const value = readNumber(data, rule.field);
       const test = compare[rule.operator as Operator];
       if (value === undefined || !test || !test(value, rule.threshold)) continue;
-      const alert = await this.prisma.alert.create({ data: { ruleId: rule.id, endpointId, deviceId, value } });
+      const alert = await this.prisma.alert.create({
+        data: { ruleId: rule.id, endpointId, deviceId, value },
+      });
       fired.push({
         id: alert.id,
         ruleId: rule.id,

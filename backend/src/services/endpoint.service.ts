@@ -36,7 +36,10 @@ export class EndpointService {
   }
 
   find(id: string): Promise<EndpointSummary | null> {
-    return this.prisma.endpoint.findUnique({ where: { id }, select: { id: true, name: true, createdAt: true } });
+    return this.prisma.endpoint.findUnique({
+      where: { id },
+      select: { id: true, name: true, createdAt: true },
+    });
   }
 
   /** Deletes the endpoint and, by cascade, its stats, device data, rules and alerts. */

@@ -59,6 +59,10 @@ export class ConnectionManager {
     return pool.size;
   }
 
+  *perEndpoint(): IterableIterator<[string, number]> {
+    for (const [endpointId, pool] of this.pools) yield [endpointId, pool.size];
+  }
+
   *sockets(): IterableIterator<WebSocket> {
     for (const pool of this.pools.values()) yield* pool;
   }

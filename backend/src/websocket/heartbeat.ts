@@ -1,5 +1,6 @@
 import type WebSocket from 'ws';
 import { logger } from '../logger';
+import type { RelayCounters } from '../monitoring/metrics';
 
 /**
  * One timer for all sockets: each tick terminates the sockets that did not answer the
@@ -9,11 +10,11 @@ import { logger } from '../logger';
 export class Heartbeat {
   private readonly awaitingPong = new WeakSet<WebSocket>();
   private timer?: NodeJS.Timeout;
-  terminated = 0;
 
   constructor(
     private readonly intervalMs: number,
     private readonly sockets: () => Iterable<WebSocket>,
+    private readonly counters: RelayCounters,
   ) {}
 
   watch(ws: WebSocket): void {
@@ -32,7 +33,7 @@ export class Heartbeat {
   private tick(): void {
     for (const ws of this.sockets()) {
       if (this.awaitingPong.has(ws)) {
-        this.terminated++;
+        this.counters.heartbeatTerminations++;
         logger.info('heartbeat missed, terminating socket');
         ws.terminate();
         continue;

@@ -1,6 +1,7 @@
 import type WebSocket from 'ws';
 import type { Prisma } from '../db/client';
 import { logger } from '../logger';
+import type { RelayMetrics } from '../monitoring/metrics';
 import type { AlertService } from '../services/alert.service';
 import type { DeviceDataService } from '../services/device-data.service';
 import type { StatsStore } from '../services/stats.service';
@@ -14,17 +15,31 @@ export class MessageRouter {
     private readonly stats: StatsStore,
     private readonly deviceData: DeviceDataService,
     private readonly alerts: AlertService,
+    private readonly metrics: RelayMetrics,
   ) {}
 
   route(endpointId: string, sender: WebSocket, data: Buffer, isBinary: boolean): void {
+    const received = performance.now();
+    const counters = this.metrics.counters;
+    counters.framesReceived++;
+    counters.bytesReceived += data.length;
     const recorded = this.stats.recordMessage(endpointId);
     // Only the legacy immediate mode hands back a write to wait for before forwarding.
-    if (recorded) recorded.then(() => this.forward(endpointId, sender, data, isBinary));
-    else this.forward(endpointId, sender, data, isBinary);
+    if (recorded) recorded.then(() => this.forward(endpointId, sender, data, isBinary, received));
+    else this.forward(endpointId, sender, data, isBinary, received);
   }
 
-  private forward(endpointId: string, sender: WebSocket, data: Buffer, isBinary: boolean): void {
-    this.connections.broadcast(endpointId, sender, data, isBinary);
+  private forward(
+    endpointId: string,
+    sender: WebSocket,
+    data: Buffer,
+    isBinary: boolean,
+    received: number,
+  ): void {
+    const delivered = this.connections.broadcast(endpointId, sender, data, isBinary);
+    this.metrics.forwardSeconds.observe((performance.now() - received) / 1000);
+    this.metrics.counters.deliveries += delivered;
+    this.metrics.counters.bytesDelivered += delivered * data.length;
     if (!isBinary && mayBeDeviceFrame(data)) this.handleDeviceFrame(endpointId, sender, data);
   }
 
@@ -47,7 +62,9 @@ export class MessageRouter {
       .catch((err: Error) => {
         logger.error('device data not stored', { endpointId, deviceId, error: err.message });
         if (sender.readyState === sender.OPEN) {
-          sender.send(JSON.stringify({ type: 'error', message: 'device data could not be stored; retry later' }));
+          sender.send(
+            JSON.stringify({ type: 'error', message: 'device data could not be stored; retry later' }),
+          );
         }
       });
   }

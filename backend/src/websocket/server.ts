@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { logger } from '../logger';
+import type { RelayCounters } from '../monitoring/metrics';
 import type { EndpointService } from '../services/endpoint.service';
 import type { StatsStore } from '../services/stats.service';
 import type { ConnectionManager } from './connection-manager';
@@ -15,6 +16,7 @@ export interface WsServerDeps {
   router: MessageRouter;
   endpoints: EndpointService;
   stats: StatsStore;
+  counters: RelayCounters;
   maxPayload: number;
   heartbeatIntervalMs: number;
 }
@@ -47,7 +49,7 @@ export class RelayWsServer {
 
   constructor(private readonly deps: WsServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload, perMessageDeflate: false });
-    this.heartbeat = new Heartbeat(deps.heartbeatIntervalMs, () => deps.connections.sockets());
+    this.heartbeat = new Heartbeat(deps.heartbeatIntervalMs, () => deps.connections.sockets(), deps.counters);
     deps.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.heartbeat.start();
   }
@@ -58,22 +60,26 @@ export class RelayWsServer {
     socket.on('error', onError);
     const url = new URL(req.url ?? '/', 'http://relay');
     const match = WS_PATH.exec(url.pathname);
-    if (!match) return refuse(socket, 404, 'unknown path; connect to /ws/<endpointId>');
+    const deny = (status: number, message: string) => {
+      this.deps.counters.connectionsRefused++;
+      refuse(socket, status, message);
+    };
+    if (!match) return deny(404, 'unknown path; connect to /ws/<endpointId>');
     let endpointId: string;
     try {
       endpointId = decodeURIComponent(match[1]);
     } catch {
-      return refuse(socket, 400, 'malformed endpoint id');
+      return deny(400, 'malformed endpoint id');
     }
     let check;
     try {
       check = await this.deps.endpoints.checkToken(endpointId, tokenOf(req, url));
     } catch (err) {
       logger.error('upgrade refused: database unavailable', { error: (err as Error).message });
-      return refuse(socket, 503, 'database unavailable');
+      return deny(503, 'database unavailable');
     }
-    if (check === 'unknown-endpoint') return refuse(socket, 404, 'endpoint not found');
-    if (check === 'bad-token') return refuse(socket, 401, 'missing or invalid token');
+    if (check === 'unknown-endpoint') return deny(404, 'endpoint not found');
+    if (check === 'bad-token') return deny(401, 'missing or invalid token');
     socket.off('error', onError);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(endpointId, ws));
   }
@@ -81,6 +87,7 @@ export class RelayWsServer {
   private accept(endpointId: string, ws: WebSocket): void {
     const { connections, router, stats } = this.deps;
     connections.add(endpointId, ws);
+    this.deps.counters.connectionsOpened++;
     this.heartbeat.watch(ws);
     ws.on('message', (data: Buffer, isBinary) => router.route(endpointId, ws, data, isBinary));
     ws.on('error', (err) => logger.debug('socket error', { endpointId, error: err.message }));

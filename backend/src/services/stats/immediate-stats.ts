@@ -19,7 +19,10 @@ export class ImmediateStats implements StatsStore {
   }
 
   recordConnect(endpointId: string): Promise<void> {
-    return this.write(endpointId, { currentConnections: { increment: 1 }, totalConnections: { increment: 1 } });
+    return this.write(endpointId, {
+      currentConnections: { increment: 1 },
+      totalConnections: { increment: 1 },
+    });
   }
 
   recordDisconnect(endpointId: string): Promise<void> {

@@ -1,0 +1,122 @@
+import client from 'prom-client';
+
+/**
+ * Counters the message path bumps as plain numbers; prom-client reads them only when
+ * /metrics is scraped, so a frame costs an addition, not a label lookup.
+ */
+export class RelayCounters {
+  framesReceived = 0;
+  bytesReceived = 0;
+  deliveries = 0;
+  bytesDelivered = 0;
+  connectionsOpened = 0;
+  connectionsRefused = 0;
+  heartbeatTerminations = 0;
+}
+
+/** Seconds; forwarding is sub-millisecond when healthy, tens of ms when it waits on the DB. */
+const FORWARD_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
+const DB_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export interface ConnectionSource {
+  /** endpointId -> open sockets */
+  perEndpoint(): Iterable<[string, number]>;
+}
+
+export class RelayMetrics {
+  readonly registry = new client.Registry();
+  readonly counters = new RelayCounters();
+  readonly forwardSeconds: client.Histogram;
+  readonly dbQuerySeconds: client.Histogram<'model' | 'operation'>;
+  readonly dbStatements: client.Counter<'verb'>;
+  readonly dbQueryErrors: client.Counter<'model' | 'operation'>;
+
+  constructor(connections: ConnectionSource) {
+    const registry = this.registry;
+    // Process CPU, RSS, heap and event-loop delay (perf_hooks.monitorEventLoopDelay) percentiles.
+    client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+    const c = this.counters;
+    const fromCounter = (name: string, help: string, read: () => number) =>
+      new client.Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    fromCounter(
+      'relay_frames_received_total',
+      'WebSocket frames received from clients',
+      () => c.framesReceived,
+    );
+    fromCounter('relay_received_bytes_total', 'Payload bytes received from clients', () => c.bytesReceived);
+    fromCounter(
+      'relay_deliveries_total',
+      'Frames sent to recipients (one per recipient)',
+      () => c.deliveries,
+    );
+    fromCounter('relay_delivered_bytes_total', 'Payload bytes sent to recipients', () => c.bytesDelivered);
+    fromCounter(
+      'relay_connections_opened_total',
+      'WebSocket connections accepted',
+      () => c.connectionsOpened,
+    );
+    fromCounter(
+      'relay_connections_refused_total',
+      'Upgrades refused (auth, unknown endpoint, DB down)',
+      () => c.connectionsRefused,
+    );
+    fromCounter(
+      'relay_heartbeat_terminations_total',
+      'Sockets terminated for missing a heartbeat pong',
+      () => c.heartbeatTerminations,
+    );
+    new client.Gauge({
+      name: 'relay_connections',
+      help: 'Open WebSocket connections per endpoint',
+      labelNames: ['endpoint'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [endpoint, n] of connections.perEndpoint()) this.set({ endpoint }, n);
+      },
+    });
+    this.forwardSeconds = new client.Histogram({
+      name: 'relay_forward_duration_seconds',
+      help: 'Frame received to the last recipient send issued, including any stats write awaited first',
+      buckets: FORWARD_BUCKETS,
+      registers: [registry],
+    });
+    this.dbQuerySeconds = new client.Histogram({
+      name: 'relay_db_query_duration_seconds',
+      help: 'Prisma operation duration by model and operation (raw queries have model "raw")',
+      labelNames: ['model', 'operation'],
+      buckets: DB_BUCKETS,
+      registers: [registry],
+    });
+    this.dbQueryErrors = new client.Counter({
+      name: 'relay_db_query_errors_total',
+      help: 'Prisma operations that failed',
+      labelNames: ['model', 'operation'],
+      registers: [registry],
+    });
+    this.dbStatements = new client.Counter({
+      name: 'relay_db_statements_total',
+      help: 'SQL statements sent to the database by the driver adapter, by leading verb',
+      labelNames: ['verb'],
+      registers: [registry],
+    });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Delivery accounting inside one generator worker thread.
+ *
+ * A delivery is owed to receiver R for a frame from sender S when R was
+ * registered and counting at the moment S sent it. The relay registers a socket
+ * before the client sees the upgrade complete, so anything owed this way must
+ * arrive; anything else that arrives is "extra" (benign, e.g. sent just before
+ * R registered) and neither counts as delivered nor as a duplicate.
+ *
+ * Owed frames from one sender form a contiguous seq range [lo, hi] per receiver
+ * (the sender's seq is monotonic and R's counting window is one interval), so
+ * per (receiver, sender) we keep a range, the highest seq seen and a set of
+ * gaps: O(1) memory when the relay behaves, exact under loss and reordering.
+ */
+
+const MAX_TRACKED_GAPS = 100_000;
+
+class SenderTrack {
+  lo: number;
+  hi: number;
+  maxSeen: number;
+  readonly gaps = new Set<number>();
+
+  constructor(firstSeq: number) {
+    this.lo = firstSeq;
+    this.hi = firstSeq;
+    this.maxSeen = firstSeq - 1;
+  }
+}
+
+export type ReceiveOutcome = 'delivered' | 'duplicated' | 'reordered' | 'misrouted' | 'extra';
+
+export interface DeliveryTotals {
+  expected: number;
+  delivered: number;
+  duplicated: number;
+  misrouted: number;
+  reordered: number;
+  extra: number;
+}
+
+export class Receiver {
+  counting = true;
+  readonly totals: DeliveryTotals = { expected: 0, delivered: 0, duplicated: 0, misrouted: 0, reordered: 0, extra: 0 };
+  private readonly senders = new Map<number, SenderTrack>();
+
+  constructor(
+    readonly id: number,
+    readonly endpointSlot: number,
+  ) {}
+
+  owe(senderId: number, seq: number): void {
+    const track = this.senders.get(senderId);
+    if (track) track.hi = seq;
+    else this.senders.set(senderId, new SenderTrack(seq));
+    this.totals.expected++;
+  }
+
+  receive(endpointSlot: number, senderId: number, seq: number): ReceiveOutcome {
+    const t = this.totals;
+    if (endpointSlot !== this.endpointSlot || senderId === this.id) {
+      t.misrouted++;
+      return 'misrouted';
+    }
+    const track = this.senders.get(senderId);
+    if (!track || seq < track.lo || seq > track.hi) {
+      t.extra++;
+      return 'extra';
+    }
+    if (seq > track.maxSeen) {
+      // Everything skipped over is a gap that may still be filled by a late frame.
+      const gapStart = Math.max(track.maxSeen + 1, track.lo);
+      for (let s = gapStart; s < seq && track.gaps.size < MAX_TRACKED_GAPS; s++) track.gaps.add(s);
+      track.maxSeen = seq;
+      t.delivered++;
+      return 'delivered';
+    }
+    if (track.gaps.delete(seq)) {
+      t.delivered++;
+      t.reordered++;
+      return 'reordered';
+    }
+    t.duplicated++;
+    return 'duplicated';
+  }
+
+  /** Owed but not (yet) delivered. */
+  outstanding(): number {
+    return this.totals.expected - this.totals.delivered;
+  }
+}
+
+/** Which receivers are open on which endpoint slot, as seen by this worker. */
+export class Ledger {
+  private readonly members = new Map<number, Set<Receiver>>();
+
+  join(receiver: Receiver): void {
+    let set = this.members.get(receiver.endpointSlot);
+    if (!set) this.members.set(receiver.endpointSlot, (set = new Set()));
+    set.add(receiver);
+  }
+
+  leave(receiver: Receiver): void {
+    this.members.get(receiver.endpointSlot)?.delete(receiver);
+  }
+
+  /** Records that `sender` is about to send `seq`: every other counting peer is owed it. Returns how many are. */
+  recordSend(sender: Receiver, seq: number): number {
+    const peers = this.members.get(sender.endpointSlot);
+    if (!peers) return 0;
+    let owed = 0;
+    for (const peer of peers) {
+      if (peer !== sender && peer.counting) {
+        peer.owe(sender.id, seq);
+        owed++;
+      }
+    }
+    return owed;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Per-worker-thread metric aggregation.
+ *
+ * Emitting a counter per frame made Artillery's single local worker fall behind
+ * at a few thousand msg/s (its periodic aggregation stalls grow with the number
+ * of events), so counters are summed here and emitted once per second, and
+ * latency is recorded for a fixed sample of deliveries (see settings).
+ * The same once-a-second tick measures this thread's event-loop stalls and
+ * appends a progress line for the runner's live display.
+ */
+import { appendFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { COUNTERS, HISTOGRAMS } from './metric-names';
+import { nowMs } from './frame';
+
+export interface Emitter {
+  emit(event: string, ...args: unknown[]): unknown;
+}
+
+type CounterKey = keyof typeof COUNTERS;
+
+const LOOP_PROBE_MS = 50;
+
+export class WorkerStats {
+  private emitter: Emitter | undefined;
+  private readonly pending: Record<CounterKey, number> = {
+    sent: 0,
+    due: 0,
+    expected: 0,
+    delivered: 0,
+    lost: 0,
+    duplicated: 0,
+    misrouted: 0,
+    reordered: 0,
+    extra: 0,
+  };
+  private sendLagMax = 0;
+  private stallMax = 0;
+  private lastProbe = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  activeVus = 0;
+
+  constructor(private readonly progressFile = process.env.RELAY_PERF_PROGRESS_FILE) {}
+
+  /** First VU in this thread: announce every counter as 0 so gates never see a missing metric. */
+  attach(emitter: Emitter): void {
+    if (this.emitter) return;
+    this.emitter = emitter;
+    for (const name of Object.values(COUNTERS)) emitter.emit('counter', name, 0);
+    this.lastProbe = nowMs();
+    // unref: these timers must never keep Artillery's worker alive after the last VU.
+    this.probeTimer = setInterval(() => this.probe(), LOOP_PROBE_MS).unref();
+    this.flushTimer = setInterval(() => this.flush(), 1000).unref();
+  }
+
+  add(key: CounterKey, n = 1): void {
+    this.pending[key] += n;
+  }
+
+  noteSendLag(ms: number): void {
+    if (ms > this.sendLagMax) this.sendLagMax = ms;
+  }
+
+  histogram(name: string, value: number): void {
+    this.emitter?.emit('histogram', name, value);
+  }
+
+  private probe(): void {
+    const now = nowMs();
+    const stall = now - this.lastProbe - LOOP_PROBE_MS;
+    if (stall > this.stallMax) this.stallMax = stall;
+    this.lastProbe = now;
+  }
+
+  /** Emits the counters gathered since the last flush; also called when a VU ends so nothing is left behind. */
+  flush(): void {
+    const emitter = this.emitter;
+    if (!emitter) return;
+    const snapshot = { ...this.pending };
+    for (const key of Object.keys(this.pending) as CounterKey[]) {
+      if (this.pending[key] !== 0) emitter.emit('counter', COUNTERS[key], this.pending[key]);
+      this.pending[key] = 0;
+    }
+    const busy = this.activeVus > 0;
+    if (busy) emitter.emit('histogram', HISTOGRAMS.loopStall, Math.max(0, this.stallMax));
+    if (this.progressFile && (busy || snapshot.sent > 0 || snapshot.delivered > 0)) {
+      const line = {
+        t: Date.now(),
+        thread: threadId,
+        vus: this.activeVus,
+        sent: snapshot.sent,
+        delivered: snapshot.delivered,
+        lost: snapshot.lost,
+        sendLagMaxMs: Math.round(this.sendLagMax),
+        stallMaxMs: Math.round(Math.max(0, this.stallMax)),
+      };
+      try {
+        appendFileSync(this.progressFile, `${JSON.stringify(line)}\n`);
+      } catch {
+        // Progress is cosmetic; a missing directory must not fail the load test.
+      }
+    }
+    this.sendLagMax = 0;
+    this.stallMax = 0;
+  }
+
+  stopTimers(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Artillery processor for the relay scenarios (engine `ws`).
+ *
+ * Hooks used, and why (Artillery 2.0.34's ws engine offers no others):
+ *  - `before`/`after` (main thread, http engine): create / delete the endpoints over REST.
+ *  - `connect: { function: assignEndpoint }`: pick this VU's endpoint and put its token in the URL.
+ *  - `function: runTraffic`: the whole life of the connection. The engine only counts
+ *    received frames inside capture/match steps, so we attach our own listener to
+ *    the raw socket (`context.ws`, Artillery's bundled ws 7: text frames arrive as strings)
+ *    and drive sends from a wall-clock schedule instead of `send` + `think` steps.
+ *
+ * Each generator worker thread loads this module separately; all state below is per thread.
+ */
+import { randomUUID } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
+import { decodeFrame, encodeFrame, makePadding, nowMs } from './lib/frame';
+import { Ledger, Receiver } from './lib/ledger';
+import { HISTOGRAMS } from './lib/metric-names';
+import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
+import { SendSchedule } from './lib/schedule';
+import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
+import { WorkerStats, type Emitter } from './lib/worker-stats';
+
+interface VuContext {
+  vars: Record<string, unknown>;
+  ws?: RawSocket;
+}
+
+/** The subset of ws 7's WebSocket the processor touches. */
+interface RawSocket {
+  readyState: number;
+  on(event: 'message', listener: (data: unknown) => void): void;
+  on(event: 'close', listener: (code: number) => void): void;
+  send(data: string, cb?: (err?: Error) => void): void;
+}
+
+interface WsArgs {
+  target: string;
+}
+
+type Done = (err?: Error) => void;
+
+const OPEN = 1;
+/** Frames scheduled inside the window may leave this late and still count as sent on schedule. */
+const SEND_GRACE_MS = 250;
+/** Sender ids must be unique across worker threads: thread id in the high digits. */
+const ID_STRIDE = 1_000_000;
+
+const ledger = new Ledger();
+const stats = new WorkerStats();
+let vuCounter = 0;
+let firstVuAt: number | undefined;
+
+function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
+  const list = vars.relayEndpoints;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error('no relay endpoints in context: the scenario needs `before: { flow: [{ function: createEndpoints }] }`');
+  }
+  return list as CreatedEndpoint[];
+}
+
+/** `before` hook: create the scenario's endpoints once, in the main thread; the list reaches every VU via context.vars. */
+export function createEndpoints(context: VuContext, _events: Emitter, done: Done): void {
+  const settings = readSettings(context.vars);
+  const base = restBaseFromTarget(resolveTarget(context.vars));
+  const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
+  const started = Date.now();
+  mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
+    createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
+  )
+    .then((created) => {
+      context.vars.relayEndpoints = created;
+      console.log(`created ${created.length} endpoints on ${base} in ${Date.now() - started} ms`);
+      done();
+    })
+    .catch((err: Error) => done(new Error(`could not create endpoints on ${base}: ${err.message}`)));
+}
+
+/** `after` hook: remove what `before` created so repeated runs on a shared database do not pile up. */
+export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done): void {
+  const list = Array.isArray(context.vars.relayEndpoints) ? (context.vars.relayEndpoints as CreatedEndpoint[]) : [];
+  const base = restBaseFromTarget(resolveTarget(context.vars));
+  mapLimit(list, 10, (ep) => deleteEndpoint(base, process.env.API_KEY, ep.id))
+    .then(() => done())
+    .catch((err: Error) => {
+      // Cleanup failure must not turn a measured run into a failed one; say it and move on.
+      console.error(`warning: endpoint cleanup failed: ${err.message}`);
+      done();
+    });
+}
+
+/** `connect` function: round-robin VUs over endpoints so each gets connectionsPerEndpoint peers. */
+export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): void {
+  try {
+    const settings = readSettings(context.vars);
+    const endpoints = endpointsFrom(context.vars);
+    const index = vuCounter++;
+    firstVuAt ??= nowMs();
+    const slot = index % Math.min(settings.endpoints, endpoints.length);
+    const endpoint = endpoints[slot];
+    const target = resolveTarget(context.vars).replace(/\/+$/, '');
+    wsArgs.target = `${target}/ws/${encodeURIComponent(endpoint.id)}?token=${encodeURIComponent(endpoint.token)}`;
+    context.vars.__slot = slot;
+    context.vars.__vuId = threadId * ID_STRIDE + index;
+    context.vars.__connectStartedAt = nowMs();
+    done();
+  } catch (err) {
+    done(err as Error);
+  }
+}
+
+/** `function` step: register, send on schedule, drain, account. Resolves when the VU is done; rejects to fail it. */
+export async function runTraffic(context: VuContext, events: Emitter): Promise<void> {
+  const ws = context.ws;
+  if (!ws) throw new Error('runTraffic needs an open socket: put it after `connect`');
+  const settings = readSettings(context.vars);
+  stats.attach(events);
+  stats.activeVus++;
+
+  const openedAt = nowMs();
+  stats.histogram(HISTOGRAMS.connect, openedAt - Number(context.vars.__connectStartedAt ?? openedAt));
+
+  const totalConnections = settings.endpoints * settings.connectionsPerEndpoint;
+  const windowStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
+  const schedule = new SendSchedule(settings.steps, windowStart, 1 / totalConnections, Math.random(), openedAt);
+  const receiver = new Receiver(Number(context.vars.__vuId), Number(context.vars.__slot));
+  const padding = makePadding(settings.payloadBytes);
+  const sampleEvery = settings.latencySampleEvery;
+  ledger.join(receiver);
+
+  let accepted = 0;
+  let onDrained: (() => void) | undefined;
+  ws.on('message', (data) => {
+    const frame = decodeFrame(data);
+    if (!frame) {
+      stats.add('extra');
+      return;
+    }
+    const outcome = receiver.receive(frame.endpointSlot, frame.senderId, frame.seq);
+    stats.add(outcome);
+    if (outcome === 'reordered') stats.add('delivered');
+    if (outcome === 'delivered' || outcome === 'reordered') {
+      if (++accepted % sampleEvery === 0) stats.histogram(HISTOGRAMS.latency, nowMs() - frame.sentAtMs);
+      if (onDrained && receiver.outstanding() <= 0) onDrained();
+    }
+  });
+
+  let closedEarly: ((err: Error) => void) | undefined;
+  let finished = false;
+  ws.on('close', (code) => {
+    if (!finished) closedEarly?.(new Error(`relay closed the connection during the run (code ${code})`));
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      closedEarly = reject;
+      let k = schedule.skipped;
+      let seq = 0;
+      const tick = (): void => {
+        if (ws.readyState !== OPEN) {
+          reject(new Error('socket is no longer open'));
+          return;
+        }
+        const now = nowMs();
+        const limit = Math.min(now, schedule.endMs);
+        // A generator that fell behind by more than the grace cannot catch up: frames stay unsent (and show up in the send-rate gate).
+        for (let at = schedule.timeOf(k + 1); at <= limit; at = schedule.timeOf(k + 1)) {
+          k++;
+          if (now - at > SEND_GRACE_MS && now > schedule.endMs) continue;
+          seq++;
+          stats.add('expected', ledger.recordSend(receiver, seq));
+          ws.send(encodeFrame({ endpointSlot: receiver.endpointSlot, senderId: receiver.id, seq, sentAtMs: nowMs() }, padding));
+          stats.add('sent');
+          const lag = now - at;
+          stats.noteSendLag(lag);
+          if (seq % sampleEvery === 0) stats.histogram(HISTOGRAMS.sendLag, lag);
+        }
+        if (now >= schedule.endMs) {
+          resolve();
+          return;
+        }
+        const next = Math.min(schedule.timeOf(k + 1), schedule.endMs);
+        timer = setTimeout(tick, Math.max(0, next - nowMs()));
+      };
+      tick();
+    });
+    receiver.counting = false;
+
+    if (receiver.outstanding() > 0) {
+      await new Promise<void>((resolve, reject) => {
+        closedEarly = reject;
+        onDrained = resolve;
+        timer = setTimeout(resolve, settings.drainMs);
+      });
+    }
+  } finally {
+    finished = true;
+    if (timer) clearTimeout(timer);
+    receiver.counting = false;
+    ledger.leave(receiver);
+    stats.add('due', schedule.totalDue());
+    stats.add('lost', Math.max(0, receiver.outstanding()));
+    stats.activeVus--;
+    stats.flush();
+  }
+}
