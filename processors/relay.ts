@@ -49,6 +49,9 @@ const ID_STRIDE = 1_000_000;
 const ledger = new Ledger();
 const stats = new WorkerStats();
 let vuCounter = 0;
+/** Deliveries seen by this thread; latency is recorded for every N-th (thread-wide, so slow receivers are sampled too). */
+let deliveriesSeen = 0;
+let sendsSeen = 0;
 let firstVuAt: number | undefined;
 
 function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
@@ -128,7 +131,6 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   const sampleEvery = settings.latencySampleEvery;
   ledger.join(receiver);
 
-  let accepted = 0;
   let onDrained: (() => void) | undefined;
   ws.on('message', (data) => {
     const frame = decodeFrame(data);
@@ -140,7 +142,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add(outcome);
     if (outcome === 'reordered') stats.add('delivered');
     if (outcome === 'delivered' || outcome === 'reordered') {
-      if (++accepted % sampleEvery === 0) stats.histogram(HISTOGRAMS.latency, nowMs() - frame.sentAtMs);
+      if (++deliveriesSeen % sampleEvery === 0) stats.histogram(HISTOGRAMS.latency, nowMs() - frame.sentAtMs);
       if (onDrained && receiver.outstanding() <= 0) onDrained();
     }
   });
@@ -174,7 +176,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
           stats.add('sent');
           const lag = now - at;
           stats.noteSendLag(lag);
-          if (seq % sampleEvery === 0) stats.histogram(HISTOGRAMS.sendLag, lag);
+          if (++sendsSeen % sampleEvery === 0) stats.histogram(HISTOGRAMS.sendLag, lag);
         }
         if (now >= schedule.endMs) {
           resolve();

@@ -19,12 +19,31 @@ const schema = z.object({
     .string()
     .regex(/^(file:|mysql:\/\/|mariadb:\/\/)/, 'must start with file: or mysql://')
     .default('file:./data/relay.db'),
+  /** SQLite journal: `wal` lets readers run beside the writer; `delete` is SQLite's own default. */
+  SQLITE_JOURNAL_MODE: z.enum(['wal', 'delete']).default('wal'),
+  /** SQLite: how long a statement waits for a lock before failing with SQLITE_BUSY. */
+  SQLITE_BUSY_TIMEOUT_MS: int(0, 600_000).default(5000),
   /** Connection pool size for MySQL (MariaDB adapter connectionLimit). */
   DB_POOL_SIZE: int(1, 1000).default(10),
   /** Bearer key for every /api route. Unset outside production: a random one is generated and printed. */
   API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** How endpoint statistics reach the database: `immediate` writes on every event (legacy baseline). */
-  STATS_MODE: z.enum(['immediate']).default('immediate'),
+  /**
+   * How stats, device data and alert rules meet the database. `batched`: in-memory counters
+   * flushed as one statement per interval, device data inserted in batches, alert rules cached.
+   * `immediate`: the legacy path (one awaited write per connect/disconnect/message, one insert
+   * and one rules query per device frame), kept as the measured baseline and rollback path.
+   */
+  STATS_MODE: z.enum(['batched', 'immediate']).default('batched'),
+  /** batched: how often pending stats and device data are written. */
+  STATS_FLUSH_INTERVAL_MS: int(10, 3_600_000).default(1000),
+  /** batched: flush early when this many endpoints have unwritten stats. */
+  STATS_FLUSH_MAX_PENDING: int(1, 100_000).default(500),
+  /** batched: device-data rows per INSERT; a full batch is written without waiting for the interval. */
+  DEVICE_DATA_BATCH_SIZE: int(1, 10_000).default(500),
+  /** batched: most device-data rows held in memory; beyond it frames are refused with an error. */
+  DEVICE_DATA_QUEUE_MAX: int(1, 10_000_000).default(20_000),
+  /** batched: how long cached alert rules are trusted (other processes' rule changes show up within it). */
+  ALERT_RULES_CACHE_MS: int(0, 3_600_000).default(5000),
   /** Ping interval; a socket that missed the previous pong is terminated. */
   HEARTBEAT_INTERVAL_MS: int(100).default(30000),
   /** Largest accepted WebSocket frame in bytes; larger ones close the socket with 1009. */

@@ -7,10 +7,9 @@ import { createApp } from './http/app';
 import { logger } from './logger';
 import { slowQueryLogger } from './monitoring/db-instrumentation';
 import { RelayMetrics } from './monitoring/metrics';
-import { AlertService } from './services/alert.service';
-import { DeviceDataService } from './services/device-data.service';
 import { EndpointService } from './services/endpoint.service';
-import { createStatsStore, type StatsStore } from './services/stats.service';
+import { createPersistence } from './services/persistence';
+import type { StatsStore } from './services/stats.service';
 import { ConnectionManager } from './websocket/connection-manager';
 import { MessageRouter } from './websocket/message-router';
 import { RelayWsServer } from './websocket/server';
@@ -47,6 +46,8 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
   const db = createDb({
     url: config.DATABASE_URL,
     poolSize: config.DB_POOL_SIZE,
+    sqliteJournalMode: config.SQLITE_JOURNAL_MODE,
+    sqliteBusyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
     observer: {
       statement: (verb) => metrics.dbStatements.inc({ verb }),
       query: (model, operation, seconds, failed) => {
@@ -56,10 +57,9 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
       },
     },
   });
-  const stats = createStatsStore(config.STATS_MODE, db.prisma);
+  const persistence = createPersistence(config, db.prisma, metrics);
+  const { stats, deviceData, alerts } = persistence;
   const endpoints = new EndpointService(db.prisma, stats);
-  const deviceData = new DeviceDataService(db.prisma);
-  const alerts = new AlertService(db.prisma);
   const router = new MessageRouter(connections, stats, deviceData, alerts, metrics);
 
   const app = createApp({
@@ -74,6 +74,8 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     alerts,
     onEndpointDeleted: (id) => {
       stats.forget(id);
+      deviceData.writer.forget(id);
+      alerts.invalidate(id);
       connections.closeEndpoint(id, CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
     },
   });
@@ -117,7 +119,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
         );
         server.closeAllConnections();
         await closed;
-        await stats.drain();
+        await persistence.drain();
         await db.prisma.$disconnect();
       })()),
   };

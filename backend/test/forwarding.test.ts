@@ -1,3 +1,4 @@
+import './helpers/js-extension';
 import { databases } from './helpers/databases';
 import { useRelay, type CreatedEndpoint } from './helpers/relay';
 import { closeAll, connect, sleep, type Client } from './helpers/ws';

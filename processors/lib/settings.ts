@@ -18,7 +18,7 @@ export interface ScenarioSettings {
   /** How long a receiver waits for owed frames after sending stops before calling them lost. */
   drainMs: number;
   payloadBytes: number;
-  /** Record one latency value per N deliveries per receiver (1 = every delivery). */
+  /** Record one latency value per N deliveries seen by the generator thread (1 = every delivery). */
   latencySampleEvery: number;
 }
 

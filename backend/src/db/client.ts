@@ -1,5 +1,6 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client';
@@ -24,6 +25,8 @@ export interface DbHandle {
 export interface DbOptions {
   url: string;
   poolSize?: number;
+  sqliteJournalMode?: 'wal' | 'delete';
+  sqliteBusyTimeoutMs?: number;
   /** Sees every Prisma operation (with its duration) and every SQL statement sent. */
   observer?: DbObserver;
 }
@@ -68,13 +71,32 @@ function withQueryTiming(prisma: Db, observer: DbObserver): Db {
   }) as unknown as Db;
 }
 
-export function createDb({ url, poolSize = 10, observer }: DbOptions): DbHandle {
+/** The journal mode is stored in the database file, so setting it once before Prisma opens it holds. */
+function setJournalMode(file: string, mode: 'wal' | 'delete'): void {
+  const db = new Database(file);
+  try {
+    db.pragma(`journal_mode = ${mode}`);
+  } finally {
+    db.close();
+  }
+}
+
+export function createDb({
+  url,
+  poolSize = 10,
+  observer,
+  sqliteJournalMode = 'wal',
+  sqliteBusyTimeoutMs = 5000,
+}: DbOptions): DbHandle {
   const provider = dbProvider(url);
   let prisma: Db;
   if (provider === 'sqlite') {
     const file = url.replace(/^file:/, '');
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const adapter = new PrismaBetterSqlite3({ url });
+    if (file !== ':memory:') {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      setJournalMode(file, sqliteJournalMode);
+    }
+    const adapter = new PrismaBetterSqlite3({ url, timeout: sqliteBusyTimeoutMs });
     prisma = new SqliteClient({ adapter: observer ? instrumentAdapter(adapter, observer) : adapter });
   } else {
     const adapter = new PrismaMariaDb(mariaDbConfig(url, poolSize));

@@ -32,6 +32,9 @@ export class RelayMetrics {
   readonly dbQuerySeconds: client.Histogram<'model' | 'operation'>;
   readonly dbStatements: client.Counter<'verb'>;
   readonly dbQueryErrors: client.Counter<'model' | 'operation'>;
+  readonly flushSeconds: client.Histogram<'kind' | 'outcome'>;
+  readonly flushRows: client.Counter<'kind' | 'outcome'>;
+  readonly deviceDataDropped: client.Counter;
 
   constructor(connections: ConnectionSource) {
     const registry = this.registry;
@@ -104,12 +107,51 @@ export class RelayMetrics {
       labelNames: ['model', 'operation'],
       registers: [registry],
     });
+    this.flushSeconds = new client.Histogram({
+      name: 'relay_flush_duration_seconds',
+      help: 'Batched writes of stats and device data, by kind and outcome',
+      labelNames: ['kind', 'outcome'],
+      buckets: DB_BUCKETS,
+      registers: [registry],
+    });
+    this.flushRows = new client.Counter({
+      name: 'relay_flush_rows_total',
+      help: 'Rows in batched writes (endpoints for stats, readings for device data), by kind and outcome',
+      labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    });
+    this.deviceDataDropped = new client.Counter({
+      name: 'relay_device_data_dropped_total',
+      help: 'Device readings refused because the write queue was full',
+      registers: [registry],
+    });
     this.dbStatements = new client.Counter({
       name: 'relay_db_statements_total',
       help: 'SQL statements sent to the database by the driver adapter, by leading verb',
       labelNames: ['verb'],
       registers: [registry],
     });
+  }
+
+  /** A gauge read at scrape time, for state that lives elsewhere (queue depths, pending deltas). */
+  gauge(name: string, help: string, read: () => number): void {
+    new client.Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
+  /** Hooks a batching writer reports each flush through. */
+  flushObserver(kind: 'stats' | 'device_data') {
+    return (rows: number, seconds: number, ok: boolean) => {
+      const outcome = ok ? 'ok' : 'failed';
+      this.flushSeconds.observe({ kind, outcome }, seconds);
+      this.flushRows.inc({ kind, outcome }, rows);
+    };
   }
 
   render(): Promise<string> {

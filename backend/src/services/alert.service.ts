@@ -42,11 +42,35 @@ export function readNumber(data: unknown, field: string): number | undefined {
   return typeof node === 'number' && Number.isFinite(node) ? node : undefined;
 }
 
-export class AlertService {
-  constructor(private readonly prisma: Db) {}
+type Rule = Awaited<ReturnType<Db['alertRule']['findMany']>>[number];
 
-  createRule(endpointId: string, input: AlertRuleInput) {
-    return this.prisma.alertRule.create({
+export class AlertService {
+  /** endpointId -> its enabled rules and when they were read; empty when caching is off. */
+  private readonly cache = new Map<string, { rules: Rule[]; loadedAt: number }>();
+
+  /** `cacheMs` 0 reads the rules on every device frame (legacy); otherwise they are cached that long. */
+  constructor(
+    private readonly prisma: Db,
+    private readonly cacheMs = 0,
+  ) {}
+
+  /** Drops cached rules of an endpoint whose rules changed or which was deleted. */
+  invalidate(endpointId: string): void {
+    this.cache.delete(endpointId);
+  }
+
+  private async rulesFor(endpointId: string): Promise<Rule[]> {
+    if (this.cacheMs > 0) {
+      const hit = this.cache.get(endpointId);
+      if (hit && Date.now() - hit.loadedAt < this.cacheMs) return hit.rules;
+    }
+    const rules = await this.prisma.alertRule.findMany({ where: { endpointId, enabled: true } });
+    if (this.cacheMs > 0) this.cache.set(endpointId, { rules, loadedAt: Date.now() });
+    return rules;
+  }
+
+  async createRule(endpointId: string, input: AlertRuleInput) {
+    const rule = await this.prisma.alertRule.create({
       data: {
         endpointId,
         deviceId: input.deviceId ?? null,
@@ -56,6 +80,8 @@ export class AlertService {
         enabled: input.enabled ?? true,
       },
     });
+    this.invalidate(endpointId);
+    return rule;
   }
 
   listRules(endpointId: string) {
@@ -64,6 +90,7 @@ export class AlertService {
 
   async deleteRule(endpointId: string, ruleId: number): Promise<boolean> {
     const { count } = await this.prisma.alertRule.deleteMany({ where: { id: ruleId, endpointId } });
+    this.invalidate(endpointId);
     return count > 0;
   }
 
@@ -77,11 +104,10 @@ export class AlertService {
 
   /** Checks one device reading against the endpoint's enabled rules and stores each alert it fires. */
   async evaluate(endpointId: string, deviceId: string, data: unknown): Promise<TriggeredAlert[]> {
-    const rules = await this.prisma.alertRule.findMany({
-      where: { endpointId, enabled: true, OR: [{ deviceId: null }, { deviceId }] },
-    });
+    const rules = await this.rulesFor(endpointId);
     const fired: TriggeredAlert[] = [];
     for (const rule of rules) {
+      if (rule.deviceId !== null && rule.deviceId !== deviceId) continue;
       const value = readNumber(data, rule.field);
       const test = compare[rule.operator as Operator];
       if (value === undefined || !test || !test(value, rule.threshold)) continue;

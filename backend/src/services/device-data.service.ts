@@ -1,4 +1,7 @@
 import type { Db, Prisma } from '../db/client';
+import type { DeviceDataWriter } from './device-data/device-data-writer';
+
+export { QueueFullError } from './device-data/device-data-writer';
 
 export interface DeviceDataQuery {
   from?: Date;
@@ -7,10 +10,13 @@ export interface DeviceDataQuery {
 }
 
 export class DeviceDataService {
-  constructor(private readonly prisma: Db) {}
+  constructor(
+    private readonly prisma: Db,
+    readonly writer: DeviceDataWriter,
+  ) {}
 
-  async store(endpointId: string, deviceId: string, payload: Prisma.InputJsonValue): Promise<void> {
-    await this.prisma.deviceData.create({ data: { endpointId, deviceId, payload } });
+  store(endpointId: string, deviceId: string, payload: Prisma.InputJsonValue): Promise<void> {
+    return this.writer.store({ endpointId, deviceId, payload, createdAt: new Date() });
   }
 
   /** Newest first. */

@@ -3,7 +3,7 @@ import type { Prisma } from '../db/client';
 import { logger } from '../logger';
 import type { RelayMetrics } from '../monitoring/metrics';
 import type { AlertService } from '../services/alert.service';
-import type { DeviceDataService } from '../services/device-data.service';
+import { QueueFullError, type DeviceDataService } from '../services/device-data.service';
 import type { StatsStore } from '../services/stats.service';
 import type { ConnectionManager } from './connection-manager';
 import { mayBeDeviceFrame, parseDeviceFrame } from './device-frame';
@@ -60,11 +60,11 @@ export class MessageRouter {
         }
       })
       .catch((err: Error) => {
-        logger.error('device data not stored', { endpointId, deviceId, error: err.message });
+        const full = err instanceof QueueFullError;
+        if (!full) logger.error('device data not stored', { endpointId, deviceId, error: err.message });
         if (sender.readyState === sender.OPEN) {
-          sender.send(
-            JSON.stringify({ type: 'error', message: 'device data could not be stored; retry later' }),
-          );
+          const message = full ? err.message : 'device data could not be stored; retry later';
+          sender.send(JSON.stringify({ type: 'error', message }));
         }
       });
   }

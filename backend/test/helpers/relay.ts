@@ -93,6 +93,8 @@ export class TestRelay {
   /** Removes every endpoint this relay created (cascade), then stops it. */
   async stop(): Promise<void> {
     try {
+      // Through the API first (closes sockets, stops stats tracking), then a direct sweep.
+      for (const id of this.created) await this.request('DELETE', `/api/endpoints/${id}`).catch(() => undefined);
       if (this.created.size) {
         await this.relay.db.prisma.endpoint.deleteMany({ where: { id: { in: [...this.created] } } });
       }
@@ -114,6 +116,8 @@ export async function startTestRelay(dbUrl: string, env: RelayEnv = {}): Promise
     API_KEY: apiKey,
     LOG_LEVEL: 'error',
     NODE_ENV: 'test',
+    // Issue 2's legacy baseline: every event written (and awaited) at once.
+    STATS_MODE: 'immediate',
     ...env,
   });
   const relay = await startRelay({ config, apiKey });

@@ -13,7 +13,7 @@ export interface StatsView {
   lastMessageAt: Date | null;
 }
 
-export type StatsMode = 'immediate';
+export type StatsMode = 'immediate' | 'batched';
 
 export interface StatsStore {
   readonly mode: StatsMode;

@@ -1,0 +1,45 @@
+import type { Db, Prisma } from '../../db/client';
+
+export interface DeviceRow {
+  endpointId: string;
+  deviceId: string;
+  payload: Prisma.InputJsonValue;
+  createdAt: Date;
+}
+
+/** How device readings reach the database; `store` rejects with QueueFullError when it cannot take more. */
+export interface DeviceDataWriter {
+  store(row: DeviceRow): Promise<void>;
+  /** Drops queued rows of a deleted endpoint. */
+  forget(endpointId: string): void;
+  drain(): Promise<void>;
+}
+
+export class QueueFullError extends Error {
+  constructor() {
+    super('device data queue is full; reading not stored');
+  }
+}
+
+/** Legacy: one awaited INSERT per device frame. */
+export class ImmediateDeviceDataWriter implements DeviceDataWriter {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly prisma: Db) {}
+
+  async store(row: DeviceRow): Promise<void> {
+    const pending = this.prisma.deviceData.create({ data: row });
+    this.inFlight.add(pending);
+    try {
+      await pending;
+    } finally {
+      this.inFlight.delete(pending);
+    }
+  }
+
+  forget(): void {}
+
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,234 @@
+import type { Db } from '../../db/client';
+import { logger } from '../../logger';
+import { backoffMs, SerialQueue } from '../../util/retry-backoff';
+import type { StatsStore, StatsView } from './stats-store';
+
+interface Delta {
+  current: number;
+  connects: number;
+  messages: number;
+  /** Epoch ms of the newest message; 0 when none. */
+  lastMessageAt: number;
+}
+
+export interface BatchedStatsOptions {
+  flushIntervalMs: number;
+  /** Flush early once this many endpoints have unwritten changes. */
+  maxPendingEndpoints: number;
+  /** Rows per UPDATE statement. */
+  maxRowsPerStatement?: number;
+  onFlush?: (rows: number, seconds: number, ok: boolean) => void;
+}
+
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * The spec's plan B: counters live in memory per endpoint and reach the database in one
+ * statement per flush, so database work depends on the number of endpoints, not messages.
+ * Memory is one small record per dirty endpoint. A failed flush keeps its deltas and retries
+ * with backoff; nothing is lost while the process lives.
+ */
+export class BatchedStats implements StatsStore {
+  readonly mode = 'batched' as const;
+  private pending = new Map<string, Delta>();
+  private readonly forgotten = new Set<string>();
+  /** Flushes and reads take turns so a read never double-counts a delta being written. */
+  private readonly serial = new SerialQueue();
+  private timer?: NodeJS.Timeout;
+  private failures = 0;
+  private flushQueued = false;
+  private closed = false;
+
+  constructor(
+    private readonly prisma: Db,
+    private readonly options: BatchedStatsOptions,
+  ) {
+    this.schedule(options.flushIntervalMs);
+  }
+
+  async create(endpointId: string): Promise<void> {
+    await this.prisma.endpointStats.create({ data: { endpointId } });
+  }
+
+  recordConnect(endpointId: string): void {
+    const d = this.delta(endpointId);
+    if (!d) return;
+    d.current++;
+    d.connects++;
+  }
+
+  recordDisconnect(endpointId: string): void {
+    const d = this.delta(endpointId);
+    if (d) d.current--;
+  }
+
+  recordMessage(endpointId: string): void {
+    const d = this.delta(endpointId);
+    if (!d) return;
+    d.messages++;
+    d.lastMessageAt = Date.now();
+  }
+
+  forget(endpointId: string): void {
+    this.forgotten.add(endpointId);
+    this.pending.delete(endpointId);
+  }
+
+  /** Persisted totals plus what this process has not written yet: exact in real time. */
+  get(endpointId: string): Promise<StatsView | null> {
+    return this.serial.run(async () => {
+      const row = await this.prisma.endpointStats.findUnique({ where: { endpointId } });
+      if (!row) return null;
+      const d = this.pending.get(endpointId);
+      const lastMessageAt = d?.lastMessageAt ? new Date(d.lastMessageAt) : row.lastMessageAt;
+      return {
+        currentConnections: row.currentConnections + (d?.current ?? 0),
+        totalConnections: row.totalConnections + (d?.connects ?? 0),
+        totalMessages: row.totalMessages + (d?.messages ?? 0),
+        lastMessageAt,
+      };
+    });
+  }
+
+  /** Number of endpoints with unwritten changes. */
+  get pendingEndpoints(): number {
+    return this.pending.size;
+  }
+
+  flush(): Promise<void> {
+    return this.serial.run(() => this.writePending());
+  }
+
+  /** Stops the timer and writes everything, retrying until it succeeds or `deadlineMs` passes. */
+  async drain(deadlineMs = 8000): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    const until = Date.now() + deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.flush();
+        if (this.pending.size === 0) return;
+      } catch (err) {
+        if (Date.now() >= until) {
+          logger.error('stats lost at shutdown: database unavailable', {
+            endpoints: this.pending.size,
+            error: (err as Error).message,
+          });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(backoffMs(attempt, 100, 2000), until - Date.now())));
+      }
+    }
+  }
+
+  private delta(endpointId: string): Delta | undefined {
+    if (this.forgotten.has(endpointId)) return undefined;
+    let d = this.pending.get(endpointId);
+    if (!d) {
+      d = { current: 0, connects: 0, messages: 0, lastMessageAt: 0 };
+      this.pending.set(endpointId, d);
+      if (this.pending.size >= this.options.maxPendingEndpoints && !this.flushQueued && !this.closed) {
+        this.flushQueued = true;
+        setImmediate(() => void this.flush().catch(() => undefined));
+      }
+    }
+    return d;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.flush().then(
+        () => {
+          this.failures = 0;
+          this.schedule(this.options.flushIntervalMs);
+        },
+        (err: Error) => {
+          this.failures++;
+          const retryIn = backoffMs(this.failures, this.options.flushIntervalMs, RETRY_MAX_MS);
+          logger.error('stats flush failed; deltas kept for retry', {
+            endpoints: this.pending.size,
+            attempt: this.failures,
+            retryInMs: retryIn,
+            error: err.message,
+          });
+          this.schedule(retryIn);
+        },
+      );
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async writePending(): Promise<void> {
+    this.flushQueued = false;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const entries = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const started = performance.now();
+    const chunk = this.options.maxRowsPerStatement ?? 500;
+    let written = 0;
+    try {
+      for (; written < entries.length; written += chunk) {
+        await this.writeRows(entries.slice(written, written + chunk));
+      }
+      this.options.onFlush?.(entries.length, (performance.now() - started) / 1000, true);
+    } catch (err) {
+      // Put back what was not written, merged with anything recorded meanwhile.
+      for (const [id, d] of entries.slice(written)) this.mergeBack(id, d);
+      this.options.onFlush?.(entries.length - written, (performance.now() - started) / 1000, false);
+      throw err;
+    }
+  }
+
+  private mergeBack(endpointId: string, d: Delta): void {
+    if (this.forgotten.has(endpointId)) return;
+    const now = this.pending.get(endpointId);
+    if (!now) {
+      this.pending.set(endpointId, d);
+      return;
+    }
+    now.current += d.current;
+    now.connects += d.connects;
+    now.messages += d.messages;
+    now.lastMessageAt = Math.max(now.lastMessageAt, d.lastMessageAt);
+  }
+
+  /**
+   * One UPDATE for many endpoints, keyed by CASE. Rows exist from endpoint creation, so an
+   * UPDATE never trips the foreign key the way an upsert for a just-deleted endpoint would.
+   * Backticks quote identifiers in both MySQL and SQLite.
+   */
+  private async writeRows(rows: [string, Delta][]): Promise<void> {
+    const params: unknown[] = [];
+    const arm = (value: (d: Delta) => unknown) => {
+      const parts: string[] = [];
+      for (const [id, d] of rows) {
+        parts.push('WHEN ? THEN ?');
+        params.push(id, value(d));
+      }
+      return parts.join(' ');
+    };
+    const now = new Date();
+    const withMessages = rows.filter(([, d]) => d.lastMessageAt > 0);
+    const current = arm((d) => d.current);
+    const connects = arm((d) => d.connects);
+    const messages = arm((d) => d.messages);
+    let lastMessage = '';
+    if (withMessages.length) {
+      const parts = withMessages.map(([id, d]) => {
+        params.push(id, new Date(d.lastMessageAt));
+        return 'WHEN ? THEN ?';
+      });
+      lastMessage = `, \`lastMessageAt\` = CASE \`endpointId\` ${parts.join(' ')} ELSE \`lastMessageAt\` END`;
+    }
+    params.push(now, ...rows.map(([id]) => id));
+    const sql =
+      'UPDATE `EndpointStats` SET ' +
+      `\`currentConnections\` = \`currentConnections\` + CASE \`endpointId\` ${current} ELSE 0 END, ` +
+      `\`totalConnections\` = \`totalConnections\` + CASE \`endpointId\` ${connects} ELSE 0 END, ` +
+      `\`totalMessages\` = \`totalMessages\` + CASE \`endpointId\` ${messages} ELSE 0 END` +
+      `${lastMessage}, \`updatedAt\` = ? WHERE \`endpointId\` IN (${rows.map(() => '?').join(', ')})`;
+    await this.prisma.$executeRawUnsafe(sql, ...params);
+  }
+}

@@ -1,0 +1,98 @@
+import { ConfigError, loadConfig } from '../src/config';
+import { spawnRelay, type RelayProcess } from './helpers/process';
+
+const expectConfigError = (env: Record<string, string>, variable: string) => {
+  let error: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as Error).message).toMatch(new RegExp(`\\b${variable}\\b`));
+};
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      PORT: 8080,
+      DATABASE_URL: 'file:./data/relay.db',
+      HEARTBEAT_INTERVAL_MS: 30000,
+      WS_MAX_PAYLOAD_BYTES: 64 * 1024,
+      NODE_ENV: 'development',
+    });
+    expect(c.API_KEY).toBeUndefined();
+  });
+
+  it('parses valid values', () => {
+    const c = loadConfig({
+      PORT: '0',
+      DATABASE_URL: 'mysql://root@127.0.0.1:3306/test',
+      STATS_MODE: 'immediate',
+      HEARTBEAT_INTERVAL_MS: '250',
+      WS_MAX_PAYLOAD_BYTES: '1024',
+      API_KEY: 'k'.repeat(16),
+    });
+    expect(c).toMatchObject({ PORT: 0, DATABASE_URL: 'mysql://root@127.0.0.1:3306/test', STATS_MODE: 'immediate', HEARTBEAT_INTERVAL_MS: 250, WS_MAX_PAYLOAD_BYTES: 1024 });
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ PORT: 8080, DATABASE_URL: 'file:./data/relay.db' });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['DATABASE_URL', 'postgres://localhost/db'],
+    ['DATABASE_URL', './relay.db'],
+    ['STATS_MODE', 'sometimes'],
+    ['HEARTBEAT_INTERVAL_MS', '10'],
+    ['HEARTBEAT_INTERVAL_MS', 'fast'],
+    ['WS_MAX_PAYLOAD_BYTES', '0'],
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+    ['API_KEY', 'short'],
+  ])('rejects %s=%s with a ConfigError naming the variable', (variable, value) => {
+    expectConfigError({ [variable]: value }, variable);
+  });
+
+  it('names every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: 'x', STATS_MODE: 'y' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/\bPORT\b/);
+      expect((err as Error).message).toMatch(/\bSTATS_MODE\b/);
+    }
+  });
+
+  it('refuses production without API_KEY, accepts it with one', () => {
+    expectConfigError({ NODE_ENV: 'production' }, 'API_KEY');
+    expectConfigError({ NODE_ENV: 'production', API_KEY: '' }, 'API_KEY');
+    expect(loadConfig({ NODE_ENV: 'production', API_KEY: 'p'.repeat(32) }).API_KEY).toBe('p'.repeat(32));
+  });
+
+  describe('at process start', () => {
+    let proc: RelayProcess | undefined;
+    afterEach(() => {
+      if (proc && proc.child.exitCode === null) proc.child.kill('SIGKILL');
+    });
+
+    it.each([
+      [{ NODE_ENV: 'production', PORT: '0' }, 'API_KEY'],
+      [{ PORT: 'not-a-port' }, 'PORT'],
+    ])('exits 1 with a message naming the variable (%o)', async (env, variable) => {
+      proc = spawnRelay({ ...env, DATABASE_URL: 'file::memory:', LOG_LEVEL: 'error' });
+      const exit = await Promise.race([
+        proc.exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('process did not exit')), 15000)),
+      ]);
+      expect(exit.code).toBe(1);
+      expect(proc.stderr()).toMatch(new RegExp(`\\b${variable}\\b`));
+    });
+  });
+});

@@ -1,0 +1,317 @@
+import './helpers/js-extension';
+import { databases } from './helpers/databases';
+import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
+import { closeAll, connect, eventually, sleep, type Client } from './helpers/ws';
+
+interface Row {
+  id: number;
+  deviceId: string;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+interface AlertMsg {
+  type: string;
+  ruleId: number;
+  deviceId: string;
+  value: number;
+  endpointId: string;
+}
+
+const frame = (deviceId: unknown, data: unknown) => JSON.stringify({ type: 'device_data', deviceId, data });
+
+describe.each(databases())('device data and alerts on $name', (db) => {
+  const relay = useRelay(db);
+  let ep: CreatedEndpoint;
+  let otherEp: CreatedEndpoint;
+  let sender: Client;
+  let peer1: Client;
+  let peer2: Client;
+  let outsider: Client;
+
+  const dataOf = (t: TestRelay, deviceId: string, query = '', endpointId = ep.id) =>
+    t.request<Row[]>('GET', `/api/endpoints/${endpointId}/devices/${encodeURIComponent(deviceId)}/data${query}`);
+  const rowsOf = async (deviceId: string, query = '') => {
+    const res = await dataOf(relay(), deviceId, query);
+    if (res.status !== 200) throw new Error(`data query: ${res.status} ${res.text}`);
+    return res.body;
+  };
+  const alertsIn = (c: Client) => c.json<AlertMsg>().filter((m) => m.type === 'alert');
+  const clearAll = () => [sender, peer1, peer2, outsider].forEach((c) => (c.frames.length = 0));
+
+  beforeAll(async () => {
+    const t = relay();
+    ep = await t.createEndpoint('dev');
+    otherEp = await t.createEndpoint('dev-other');
+    sender = await connect(t.wsUrl(ep.id, ep.token), {}, 'sender');
+    peer1 = await connect(t.wsUrl(ep.id, ep.token), {}, 'peer1');
+    peer2 = await connect(t.wsUrl(ep.id, ep.token), {}, 'peer2');
+    outsider = await connect(t.wsUrl(otherEp.id, otherEp.token), {}, 'outsider');
+  });
+  afterAll(() => closeAll([sender, peer1, peer2, outsider].filter(Boolean)));
+
+  describe('storage', () => {
+    const payloads = [1, 2, 3, 4, 5].map((seq) => ({
+      seq,
+      temperature: 20 + seq / 10,
+      nested: { list: [1, 'two', { three: [3] }, null, true], unicode: 'ü✓🚀', deep: { deeper: { deepest: -0.5 } } },
+      empty: {},
+      none: null,
+    }));
+
+    it('forwards a device_data frame as-is and stores it', async () => {
+      clearAll();
+      const text = frame('dev-1', payloads[0]);
+      await sender.send(text, false);
+      await Promise.all([peer1.waitForCount(1), peer2.waitForCount(1)]);
+      for (const p of [peer1, peer2]) {
+        expect(p.frames).toHaveLength(1);
+        expect(p.frames[0].isBinary).toBe(false);
+        expect(p.frames[0].data.toString('utf8')).toBe(text);
+      }
+      const rows = await eventually(() => rowsOf('dev-1'), (r) => r.length === 1, { what: 'one stored row' });
+      expect(rows[0]).toEqual({ id: expect.any(Number), deviceId: 'dev-1', payload: payloads[0], createdAt: expect.any(String) });
+      await sleep(100);
+      expect(sender.frames).toHaveLength(0); // no echo, no error
+      expect(outsider.frames).toHaveLength(0);
+    });
+
+    it('returns readings newest first, honours limit and from/to (inclusive, ISO or epoch ms)', async () => {
+      for (const p of payloads.slice(1)) {
+        await sleep(15); // distinct createdAt at millisecond precision
+        await sender.send(frame('dev-1', p), false);
+        await eventually(() => rowsOf('dev-1'), (r) => r.length === p.seq, { what: `${p.seq} rows` });
+      }
+      const all = await rowsOf('dev-1');
+      expect(all.map((r) => r.payload.seq)).toEqual([5, 4, 3, 2, 1]);
+      expect(all.map((r) => r.payload)).toEqual([...payloads].reverse());
+      const times = all.map((r) => Date.parse(r.createdAt));
+      expect(new Set(times).size).toBe(5);
+      for (let i = 1; i < times.length; i++) expect(times[i - 1]).toBeGreaterThan(times[i]);
+
+      expect((await rowsOf('dev-1', '?limit=2')).map((r) => r.payload.seq)).toEqual([5, 4]);
+      expect((await rowsOf('dev-1', '?limit=1000')).map((r) => r.payload.seq)).toEqual([5, 4, 3, 2, 1]);
+
+      const at = (seq: number) => all.find((r) => r.payload.seq === seq)!.createdAt;
+      const q = `?from=${encodeURIComponent(at(2))}&to=${encodeURIComponent(at(4))}`;
+      expect((await rowsOf('dev-1', q)).map((r) => r.payload.seq)).toEqual([4, 3, 2]);
+      expect((await rowsOf('dev-1', `?from=${Date.parse(at(4))}`)).map((r) => r.payload.seq)).toEqual([5, 4]);
+      expect((await rowsOf('dev-1', `?to=${Date.parse(at(1))}`)).map((r) => r.payload.seq)).toEqual([1]);
+      expect((await rowsOf('dev-1', `${q}&limit=2`)).map((r) => r.payload.seq)).toEqual([4, 3]);
+    });
+
+    it('keeps devices and endpoints apart', async () => {
+      await sender.send(frame('dev-2', { seq: 99 }), false);
+      await outsider.send(frame('dev-1', { seq: 1000 }), false);
+      await eventually(() => rowsOf('dev-2'), (r) => r.length === 1, { what: 'dev-2 row' });
+      const t = relay();
+      await eventually(
+        async () => (await dataOf(t, 'dev-1', '', otherEp.id)).body,
+        (r) => r.length === 1,
+        { what: 'other endpoint row' },
+      );
+      expect((await rowsOf('dev-1')).map((r) => r.payload.seq)).toEqual([5, 4, 3, 2, 1]);
+      expect((await rowsOf('dev-2')).map((r) => r.payload.seq)).toEqual([99]);
+      expect(await rowsOf('never-seen')).toEqual([]);
+    });
+
+    it('does not store binary frames, non-JSON text or other JSON types, but forwards them', async () => {
+      clearAll();
+      const binary = Buffer.from(frame('dev-3', { seq: 1 }));
+      await sender.send(binary, true);
+      await sender.send('not json but mentions "device_data"', false);
+      await sender.send(JSON.stringify({ type: 'telemetry', deviceId: 'dev-3', data: { seq: 2 } }), false);
+      await peer1.waitForCount(3);
+      await sleep(300);
+      expect(await rowsOf('dev-3')).toEqual([]);
+      expect(sender.frames).toHaveLength(0);
+    });
+
+    it('rejects bad query parameters with 400 naming the parameter', async () => {
+      const t = relay();
+      for (const [query, field] of [
+        ['?limit=0', 'limit'],
+        ['?limit=1001', 'limit'],
+        ['?limit=abc', 'limit'],
+        ['?limit=1.5', 'limit'],
+        ['?from=yesterday', 'from'],
+        ['?to=2026-13-45', 'to'],
+      ]) {
+        const res = await dataOf(t, 'dev-1', query);
+        expect([query, res.status]).toEqual([query, 400]);
+        expect((res.body as unknown as { error: string }).error).toContain(field);
+      }
+      expect((await dataOf(t, 'dev-1', '', 'no-such-endpoint')).status).toBe(404);
+    });
+  });
+
+  describe('malformed device data', () => {
+    it.each([
+      ['missing deviceId', JSON.stringify({ type: 'device_data', data: { t: 1 } }), 'deviceId'],
+      ['empty deviceId', frame('', { t: 1 }), 'deviceId'],
+      ['numeric deviceId', frame(42, { t: 1 }), 'deviceId'],
+      ['missing data', JSON.stringify({ type: 'device_data', deviceId: 'bad-1' }), 'data'],
+      ['data is a number', frame('bad-1', 5), 'data'],
+      ['data is a string', frame('bad-1', 'hot'), 'data'],
+      ['data is null', frame('bad-1', null), 'data'],
+      ['data is an array', frame('bad-1', [1, 2]), 'data'],
+    ])('%s: error to the sender only, frame still forwarded, socket usable', async (_name, text, field) => {
+      clearAll();
+      await sender.send(text, false);
+      await sender.waitForCount(1);
+      await Promise.all([peer1.waitForCount(1), peer2.waitForCount(1)]);
+      const [err] = sender.json<{ type: string; message: string }>();
+      expect(err.type).toBe('error');
+      expect(typeof err.message).toBe('string');
+      expect(err.message).toContain(field);
+      for (const p of [peer1, peer2]) expect(p.frames.map((f) => f.data.toString())).toEqual([text]);
+
+      // Still usable: a plain frame and a valid reading go through.
+      await sender.send('after-error', false);
+      await peer1.waitForCount(2);
+      expect(peer1.frames[1].data.toString()).toBe('after-error');
+      expect(sender.isOpen).toBe(true);
+      await sleep(100);
+      expect(sender.frames).toHaveLength(1);
+      expect(peer1.json().filter((m) => m.type === 'error')).toHaveLength(0);
+      expect(outsider.frames).toHaveLength(0);
+      expect(await rowsOf('bad-1')).toEqual([]);
+    });
+
+    it('stores a valid reading sent right after an error', async () => {
+      await sender.send(frame('bad-1', { ok: true }), false);
+      const rows = await eventually(() => rowsOf('bad-1'), (r) => r.length === 1, { what: 'row after error' });
+      expect(rows[0].payload).toEqual({ ok: true });
+    });
+  });
+
+  describe('alert rules', () => {
+    let ruleId: number;
+
+    const alerts = async (query = '') => {
+      const res = await relay().request<Array<{ id: number; ruleId: number; deviceId: string; value: number }>>(
+        'GET',
+        `/api/endpoints/${ep.id}/alerts${query}`,
+      );
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+    /** Sends a reading and waits until it is stored (evaluation follows storage). */
+    const reading = async (deviceId: string, data: Record<string, unknown>) => {
+      const before = (await rowsOf(deviceId)).length;
+      await sender.send(frame(deviceId, data), false);
+      await eventually(() => rowsOf(deviceId), (r) => r.length === before + 1, { what: `${deviceId} stored` });
+    };
+
+    it('creates and lists a rule', async () => {
+      const res = await relay().request<{ id: number }>('POST', `/api/endpoints/${ep.id}/alert-rules`, {
+        body: { field: 'temperature', operator: '>', threshold: 30 },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ id: expect.any(Number), field: 'temperature', operator: '>', threshold: 30, enabled: true });
+      ruleId = res.body.id;
+      const list = await relay().request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
+      expect(list.body.map((r) => r.id)).toEqual([ruleId]);
+    });
+
+    it('fires exactly once per matching frame, to every client of the endpoint including the sender', async () => {
+      clearAll();
+      await sender.send(frame('dev-a', { temperature: 31.5 }), false);
+      for (const c of [sender, peer1, peer2]) await c.waitFor((f) => alertsIn(c).length >= 1, 5000, 'alert');
+      await sleep(300);
+      for (const c of [sender, peer1, peer2]) {
+        const got = alertsIn(c);
+        expect(got).toHaveLength(1);
+        expect(got[0]).toMatchObject({ type: 'alert', ruleId, deviceId: 'dev-a', value: 31.5, endpointId: ep.id });
+      }
+      expect(outsider.frames).toHaveLength(0);
+      const listed = await alerts();
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatchObject({ ruleId, deviceId: 'dev-a', value: 31.5 });
+
+      // A second matching frame: one more alert, not two.
+      await sender.send(frame('dev-a', { temperature: 40 }), false);
+      await sender.waitFor((f) => alertsIn(sender).length >= 2, 5000, 'second alert');
+      await sleep(300);
+      expect(alertsIn(sender).map((a) => a.value)).toEqual([31.5, 40]);
+      expect(alertsIn(peer2).map((a) => a.value)).toEqual([31.5, 40]);
+      expect((await alerts()).map((a) => a.value)).toEqual([40, 31.5]); // newest first
+      expect((await alerts('?limit=1')).map((a) => a.value)).toEqual([40]);
+    });
+
+    it('fires nothing for non-matching frames', async () => {
+      clearAll();
+      await reading('dev-a', { temperature: 30 }); // not > 30
+      await reading('dev-a', { temperature: 12 });
+      await reading('dev-a', { humidity: 99 }); // field missing
+      await reading('dev-a', { temperature: '45' }); // not a number
+      await reading('dev-a', { temperature: { value: 45 } });
+      await sleep(400);
+      for (const c of [sender, peer1, peer2]) expect(alertsIn(c)).toHaveLength(0);
+      expect(await alerts()).toHaveLength(2);
+    });
+
+    it('scopes a rule with deviceId to that device', async () => {
+      const res = await relay().request<{ id: number }>('POST', `/api/endpoints/${ep.id}/alert-rules`, {
+        body: { deviceId: 'dev-b', field: 'sensors.humidity', operator: '<', threshold: 10 },
+      });
+      expect(res.status).toBe(201);
+      const scoped = res.body.id;
+      clearAll();
+      await reading('dev-c', { sensors: { humidity: 5 } });
+      await sleep(300);
+      expect(alertsIn(sender)).toHaveLength(0);
+      await sender.send(frame('dev-b', { sensors: { humidity: 5 } }), false);
+      await peer1.waitFor(() => alertsIn(peer1).length >= 1, 5000, 'scoped alert');
+      await sleep(300);
+      expect(alertsIn(peer1)).toEqual([expect.objectContaining({ ruleId: scoped, deviceId: 'dev-b', value: 5 })]);
+      expect(alertsIn(sender)).toHaveLength(1);
+      expect((await alerts()).filter((a) => a.ruleId === scoped)).toHaveLength(1);
+    });
+
+    it('does not fire a disabled rule', async () => {
+      const res = await relay().request<{ id: number }>('POST', `/api/endpoints/${ep.id}/alert-rules`, {
+        body: { field: 'pressure', operator: '>=', threshold: 1, enabled: false },
+      });
+      expect(res.status).toBe(201);
+      clearAll();
+      await reading('dev-a', { pressure: 5 });
+      await sleep(300);
+      expect(alertsIn(sender)).toHaveLength(0);
+    });
+
+    it('deletes a rule: it stops firing, is no longer listed, and a second delete is 404', async () => {
+      const t = relay();
+      const del = await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/${ruleId}`);
+      expect(del.status).toBe(204);
+      const list = await t.request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
+      expect(list.body.map((r) => r.id)).not.toContain(ruleId);
+      clearAll();
+      await reading('dev-a', { temperature: 100 });
+      await sleep(300);
+      expect(alertsIn(sender)).toHaveLength(0);
+      expect((await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/${ruleId}`)).status).toBe(404);
+      // A rule of this endpoint cannot be deleted through another endpoint.
+      const rules = await t.request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
+      const someRule = rules.body[0].id;
+      expect((await t.request('DELETE', `/api/endpoints/${otherEp.id}/alert-rules/${someRule}`)).status).toBe(404);
+      expect((await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/abc`)).status).toBe(400);
+    });
+
+    it('rejects bad rule bodies with 400 naming the field', async () => {
+      const t = relay();
+      for (const [body, field] of [
+        [{ operator: '>', threshold: 1 }, 'field'],
+        [{ field: 'x', operator: '=>', threshold: 1 }, 'operator'],
+        [{ field: 'x', operator: '>', threshold: '1' }, 'threshold'],
+        [{ field: 'x', operator: '>' }, 'threshold'],
+        [{ field: 'x', operator: '>', threshold: 1, enabled: 'yes' }, 'enabled'],
+      ] as const) {
+        const res = await t.request<{ error: string }>('POST', `/api/endpoints/${ep.id}/alert-rules`, { body });
+        expect([field, res.status]).toEqual([field, 400]);
+        expect(res.body.error).toContain(field);
+      }
+      const alertsBad = await t.request('GET', `/api/endpoints/${ep.id}/alerts?limit=0`);
+      expect(alertsBad.status).toBe(400);
+    });
+  });
+});

@@ -1,0 +1,267 @@
+import './helpers/js-extension';
+import { randomUUID } from 'node:crypto';
+import { databases, MYSQL_URL } from './helpers/databases';
+import { startTestRelay, useRelay, type CreatedEndpoint } from './helpers/relay';
+import { TcpProxy } from './helpers/tcp-proxy';
+import { expectRefused } from './helpers/ws';
+
+interface ErrorBody {
+  error: string;
+}
+
+describe.each(databases())('REST API on $name', (db) => {
+  const relay = useRelay(db);
+
+  describe('auth', () => {
+    it('answers 401 without an Authorization header', async () => {
+      const res = await relay().request('GET', '/api/endpoints', { auth: null });
+      expect(res.status).toBe(401);
+      expect((res.body as ErrorBody).error).toEqual(expect.any(String));
+    });
+
+    it('answers 401 for a wrong key, a wrong scheme, an empty bearer and a key prefix', async () => {
+      const key = relay().apiKey;
+      for (const auth of ['Bearer wrong-key-wrong-key', `Basic ${key}`, 'Bearer ', `Bearer ${key.slice(0, -1)}`, `Bearer ${key}x`, key]) {
+        const res = await relay().request('GET', '/api/endpoints', { auth });
+        expect([auth, res.status]).toEqual([auth, 401]);
+      }
+    });
+
+    it('protects every /api route, including unknown ones and writes', async () => {
+      for (const [method, path] of [
+        ['POST', '/api/endpoints'],
+        ['GET', `/api/endpoints/${randomUUID()}`],
+        ['DELETE', `/api/endpoints/${randomUUID()}`],
+        ['GET', `/api/endpoints/${randomUUID()}/stats`],
+        ['GET', '/api/nope'],
+      ]) {
+        const body = method === 'POST' ? { name: 'x' } : undefined;
+        const res = await relay().request(method, path, { auth: null, body });
+        expect([method, path, res.status]).toEqual([method, path, 401]);
+      }
+    });
+
+    it('serves /health without a key, 200 with the db up', async () => {
+      const res = await relay().request<{ status: string; db: string; provider: string }>('GET', '/health', { auth: null });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'ok', db: 'up', provider: db.name });
+    });
+  });
+
+  describe('endpoints', () => {
+    let created: CreatedEndpoint;
+
+    it('creates an endpoint: 201 with id, name, one-time token, wsUrl and createdAt', async () => {
+      const t = relay();
+      const before = Date.now();
+      const res = await t.request<CreatedEndpoint>('POST', '/api/endpoints', { body: { name: `  rest-${t.runId}  ` } });
+      expect(res.status).toBe(201);
+      created = res.body;
+      t.created.add(created.id);
+      expect(created).toEqual({
+        id: expect.any(String),
+        name: `rest-${t.runId}`,
+        token: expect.any(String),
+        wsUrl: `ws://127.0.0.1:${t.port}/ws/${created.id}`,
+        createdAt: expect.any(String),
+      });
+      expect(created.token.length).toBeGreaterThanOrEqual(16);
+      const createdAt = Date.parse(created.createdAt);
+      expect(createdAt).toBeGreaterThanOrEqual(before - 1000);
+      expect(createdAt).toBeLessThanOrEqual(Date.now() + 1000);
+    });
+
+    it('stores only the token hash', async () => {
+      const row = await relay().relay.db.prisma.endpoint.findUnique({ where: { id: created.id } });
+      expect(row).not.toBeNull();
+      expect(JSON.stringify(row)).not.toContain(created.token);
+    });
+
+    it('gets one endpoint and lists it, never showing the token', async () => {
+      const t = relay();
+      const one = await t.request<Record<string, unknown>>('GET', `/api/endpoints/${created.id}`);
+      expect(one.status).toBe(200);
+      expect(one.body).toEqual({
+        id: created.id,
+        name: created.name,
+        createdAt: created.createdAt,
+        wsUrl: created.wsUrl,
+      });
+      const second = await t.createEndpoint('list');
+      const list = await t.request<Array<Record<string, unknown>>>('GET', '/api/endpoints');
+      expect(list.status).toBe(200);
+      // The MySQL db is shared with parallel runs: check ours are there, not the total.
+      const ours = list.body.filter((e) => e.id === created.id || e.id === second.id);
+      expect(ours.map((e) => e.id).sort()).toEqual([created.id, second.id].sort());
+      for (const e of list.body) {
+        expect(e).not.toHaveProperty('token');
+        expect(e).not.toHaveProperty('tokenHash');
+      }
+      expect(one.text).not.toContain(created.token);
+      expect(list.text).not.toContain(created.token);
+    });
+
+    it('deletes an endpoint: 204, then 404 for get, delete and stats', async () => {
+      const t = relay();
+      expect((await t.request('DELETE', `/api/endpoints/${created.id}`)).status).toBe(204);
+      expect((await t.request('GET', `/api/endpoints/${created.id}`)).status).toBe(404);
+      expect((await t.request('DELETE', `/api/endpoints/${created.id}`)).status).toBe(404);
+      expect((await t.request('GET', `/api/endpoints/${created.id}/stats`)).status).toBe(404);
+      const list = await t.request<Array<{ id: string }>>('GET', '/api/endpoints');
+      expect(list.body.map((e) => e.id)).not.toContain(created.id);
+    });
+  });
+
+  describe('validation', () => {
+    it.each([
+      ['missing name', {}, 'name'],
+      ['name is a number', { name: 123 }, 'name'],
+      ['name is null', { name: null }, 'name'],
+      ['name is empty', { name: '' }, 'name'],
+      ['name is blank', { name: '   ' }, 'name'],
+      ['name is an object', { name: { a: 1 } }, 'name'],
+    ])('POST /api/endpoints with %s -> 400 naming the field', async (_label, body, field) => {
+      const res = await relay().request<ErrorBody>('POST', '/api/endpoints', { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toContain(field);
+    });
+
+    it('answers 400 for a malformed JSON body', async () => {
+      const res = await relay().request<ErrorBody>('POST', '/api/endpoints', { rawBody: '{"name": "x",' });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatch(/json/i);
+    });
+
+    it('answers 400 (not 500) for a JSON body that is not an object', async () => {
+      for (const rawBody of ['[]', '"name"', '42', 'null']) {
+        const res = await relay().request<ErrorBody>('POST', '/api/endpoints', { rawBody });
+        expect([rawBody, res.status]).toEqual([rawBody, 400]);
+      }
+    });
+
+    it('answers 400 when the body is not JSON at all', async () => {
+      const res = await relay().request<ErrorBody>('POST', '/api/endpoints', {
+        rawBody: 'name=x',
+        headers: { 'content-type': 'text/plain' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toContain('name');
+    });
+
+    it('validates limit on alerts and device data (0, 1001, abc -> 400; 1 and 1000 ok)', async () => {
+      const t = relay();
+      const ep = await t.createEndpoint('limits');
+      for (const base of [`/api/endpoints/${ep.id}/alerts`, `/api/endpoints/${ep.id}/devices/d1/data`]) {
+        for (const limit of ['0', '1001', 'abc', '-1', '']) {
+          const res = await t.request<ErrorBody>('GET', `${base}?limit=${limit}`);
+          if (limit === '') continue; // empty means "not given"? either 200 or 400 is defensible
+          expect([base, limit, res.status]).toEqual([base, limit, 400]);
+          expect(res.body.error).toContain('limit');
+        }
+        for (const limit of ['1', '1000']) {
+          const res = await t.request('GET', `${base}?limit=${limit}`);
+          expect([base, limit, res.status]).toEqual([base, limit, 200]);
+        }
+      }
+    });
+  });
+
+  describe('not found', () => {
+    it.each([
+      ['GET', '/api/endpoints/:id'],
+      ['DELETE', '/api/endpoints/:id'],
+      ['GET', '/api/endpoints/:id/stats'],
+      ['GET', '/api/endpoints/:id/devices/dev/data'],
+      ['GET', '/api/endpoints/:id/alert-rules'],
+      ['POST', '/api/endpoints/:id/alert-rules'],
+      ['DELETE', '/api/endpoints/:id/alert-rules/1'],
+      ['GET', '/api/endpoints/:id/alerts'],
+    ])('%s %s with an unknown id -> 404', async (method, path) => {
+      const body = method === 'POST' ? { field: 'x', operator: '>', threshold: 1 } : undefined;
+      const res = await relay().request<ErrorBody>(method, path.replace(':id', randomUUID()), { body });
+      expect(res.status).toBe(404);
+      expect(res.body.error).toEqual(expect.any(String));
+    });
+
+    it('answers 404 JSON for unknown routes', async () => {
+      for (const [method, path, auth] of [
+        ['GET', '/api/nope', undefined],
+        ['PUT', '/api/endpoints', undefined],
+        ['GET', '/nope', null],
+        ['POST', '/health', null],
+      ] as const) {
+        const res = await relay().request<ErrorBody>(method, path, { auth });
+        expect([method, path, res.status]).toEqual([method, path, 404]);
+        expect(res.body.error).toEqual(expect.any(String));
+      }
+    });
+  });
+});
+
+/**
+ * The 503 path needs a database that is really gone. For MySQL a TCP forwarder sits between
+ * the relay and MariaDB; cutting it makes the server unreachable exactly as a network or
+ * server failure would. SQLite is an embedded file opened once at start: there is no honest
+ * way to make it "unreachable" while the process holds the handle, so it is not tested there.
+ */
+const mysql = databases().find((d) => d.name === 'mysql');
+(mysql ? describe : describe.skip)('database outage (MySQL through a TCP forwarder)', () => {
+  const target = new URL(MYSQL_URL);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 3306));
+  let t: Awaited<ReturnType<typeof startTestRelay>>;
+  let ep: CreatedEndpoint;
+
+  beforeAll(async () => {
+    if (mysql?.unavailable) throw new Error(mysql.unavailable);
+    const port = await proxy.start();
+    const url = new URL(MYSQL_URL);
+    url.port = String(port);
+    t = await startTestRelay(url.toString(), { DB_POOL_SIZE: '2' });
+    ep = await t.createEndpoint('outage');
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    // Reconnect so the relay can clean up its endpoint, then stop it.
+    await proxy.start(proxy.port).catch(() => undefined);
+    await t?.stop();
+    await proxy.stop();
+  });
+
+  it('reports 200 while the database is reachable', async () => {
+    expect((await t.request('GET', '/health', { auth: null })).status).toBe(200);
+  });
+
+  it('reports 503 (never 500) for /health, /api and the WebSocket upgrade when the database is unreachable', async () => {
+    await proxy.stop();
+    const timed = async <T>(p: Promise<T>) => {
+      const t0 = Date.now();
+      const value = await p;
+      return { value, ms: Date.now() - t0 };
+    };
+    const [health, api, ws] = await Promise.all([
+      timed(t.request<{ status: string; db: string }>('GET', '/health', { auth: null })),
+      timed(t.request<ErrorBody>('GET', `/api/endpoints/${ep.id}`)),
+      timed(expectRefused(t.wsUrl(ep.id, ep.token))),
+    ]);
+    expect(health.value.status).toBe(503);
+    expect(health.value.body).toMatchObject({ status: 'degraded', db: 'down' });
+    // /health bounds its DB ping (2 s); it must not hang for the pool's full acquire timeout.
+    expect(health.ms).toBeLessThan(3500);
+    expect(api.value.status).toBe(503);
+    expect(api.value.body.error).toMatch(/database/i);
+    expect(ws.value.status).toBe(503);
+  });
+
+  it('recovers once the database is back', async () => {
+    await proxy.start(proxy.port);
+    const deadline = Date.now() + 10000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = (await t.request('GET', '/health', { auth: null })).status;
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe(200);
+    expect((await t.request('GET', `/api/endpoints/${ep.id}`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,78 @@
+import './helpers/js-extension';
+import { randomUUID } from 'node:crypto';
+import { databases } from './helpers/databases';
+import { useRelay, type CreatedEndpoint } from './helpers/relay';
+import { closeAll, connect, expectRefused, type Client } from './helpers/ws';
+
+describe.each(databases())('WebSocket upgrade auth on $name', (db) => {
+  const relay = useRelay(db);
+  let ep: CreatedEndpoint;
+  let other: CreatedEndpoint;
+  const open: Client[] = [];
+
+  beforeAll(async () => {
+    ep = await relay().createEndpoint('auth');
+    other = await relay().createEndpoint('auth-other');
+  });
+  afterAll(() => closeAll(open));
+
+  const port = () => relay().port;
+
+  it('refuses an unknown endpoint with 404 before the upgrade', async () => {
+    const res = await expectRefused(relay().wsUrl(randomUUID(), ep.token));
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body)).toEqual({ error: expect.stringMatching(/endpoint/i) });
+  });
+
+  it('refuses a missing token with 401', async () => {
+    expect((await expectRefused(relay().wsUrl(ep.id))).status).toBe(401);
+    expect((await expectRefused(relay().wsUrl(ep.id, ''))).status).toBe(401);
+  });
+
+  it('refuses a wrong token with 401, including another endpoint’s valid token', async () => {
+    expect((await expectRefused(relay().wsUrl(ep.id, 'not-the-token'))).status).toBe(401);
+    expect((await expectRefused(relay().wsUrl(ep.id, other.token))).status).toBe(401);
+    expect((await expectRefused(relay().wsUrl(ep.id, `${ep.token}x`))).status).toBe(401);
+    // The API key is not an endpoint token.
+    expect((await expectRefused(relay().wsUrl(ep.id, relay().apiKey))).status).toBe(401);
+  });
+
+  it('refuses a wrong Authorization: Bearer header with 401', async () => {
+    const res = await expectRefused(relay().wsUrl(ep.id), { headers: { Authorization: 'Bearer nope' } });
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses unknown paths with 404', async () => {
+    for (const p of ['/', '/foo', '/ws', '/ws/', `/ws/${ep.id}/extra`, `/api/endpoints/${ep.id}`, `/wsx/${ep.id}`]) {
+      const res = await expectRefused(`ws://127.0.0.1:${port()}${p}?token=${ep.token}`);
+      expect([p, res.status]).toEqual([p, 404]);
+    }
+  });
+
+  it('never registers or counts a refused connection', async () => {
+    expect(relay().relay.connections.count(ep.id)).toBe(0);
+    const stats = await relay().stats(ep.id);
+    expect(stats).toMatchObject({ currentConnections: 0, totalConnections: 0 });
+  });
+
+  it('accepts the token in the query string', async () => {
+    const c = await connect(relay().wsUrl(ep.id, ep.token));
+    open.push(c);
+    expect(c.isOpen).toBe(true);
+  });
+
+  it('accepts the token as Authorization: Bearer on the upgrade request, and both clients talk', async () => {
+    const c = await connect(relay().wsUrl(ep.id), { headers: { Authorization: `Bearer ${ep.token}` } });
+    open.push(c);
+    expect(relay().relay.connections.count(ep.id)).toBe(2);
+    await c.send('via-header', false);
+    await open[0].waitForCount(1);
+    expect(open[0].frames[0].data.toString()).toBe('via-header');
+  });
+
+  it('accepts a trailing slash on the endpoint path', async () => {
+    const c = await connect(`ws://127.0.0.1:${port()}/ws/${ep.id}/?token=${encodeURIComponent(ep.token)}`);
+    open.push(c);
+    expect(c.isOpen).toBe(true);
+  });
+});

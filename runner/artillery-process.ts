@@ -1,0 +1,107 @@
+/**
+ * One Artillery process per scenario file: `artillery run a.yml b.yml` would
+ * deep-merge the files and run a single scenario, and a VU stuck in a missing
+ * `function:` step never ends, so every run gets its own process and a deadline.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { HISTOGRAMS } from '../processors/lib/metric-names';
+
+export interface ArtilleryRun {
+  exitCode: number | null;
+  timedOut: boolean;
+  output: string;
+}
+
+export interface ArtilleryArgs {
+  repoRoot: string;
+  scenarioFile: string;
+  commonConfig: string;
+  target: string;
+  overrides: unknown;
+  outputJson: string;
+  logFile: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  onStart?: (pid: number) => void;
+  onLine?: (line: string) => void;
+}
+
+export function artilleryBin(repoRoot: string): string {
+  // The package's own launcher, run by this Node directly: going through npx or
+  // the pnpm shim would put a shell between us and the process whose CPU we sample.
+  return path.join(repoRoot, 'node_modules', 'artillery', 'bin', 'run');
+}
+
+export function runArtillery(a: ArtilleryArgs): Promise<ArtilleryRun> {
+  const args = [
+    artilleryBin(a.repoRoot),
+    'run',
+    '--config',
+    a.commonConfig,
+    '--target',
+    a.target,
+    '--overrides',
+    JSON.stringify(a.overrides),
+    '--output',
+    a.outputJson,
+    a.scenarioFile,
+  ];
+  return new Promise((resolve, reject) => {
+    const log = createWriteStream(a.logFile);
+    const child = spawn(process.execPath, args, { cwd: a.repoRoot, env: a.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) a.onStart?.(child.pid);
+    const chunks: string[] = [];
+    let partial = '';
+    const onData = (buf: Buffer) => {
+      const text = buf.toString('utf8');
+      log.write(text);
+      chunks.push(text);
+      partial += text;
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) a.onLine?.(line);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }, a.timeoutMs);
+
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      log.end();
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      log.end();
+      resolve({ exitCode: code, timedOut, output: chunks.join('') });
+    });
+  });
+}
+
+/**
+ * Reads the latency p95 out of Artillery's console report, which prints a block per
+ * metric every 10 s (`e2e.latency_ms:` then `  p95: ...... 3.1`). Used only for
+ * the live progress line; the report uses the JSON.
+ */
+export class IntermediateP95Reader {
+  private inLatencyBlock = false;
+  last: number | undefined;
+
+  feed(line: string): void {
+    if (/^\S.*:\s*$/.test(line) || /^\S/.test(line)) {
+      this.inLatencyBlock = line.trim() === `${HISTOGRAMS.latency}:`;
+      return;
+    }
+    if (!this.inLatencyBlock) return;
+    const m = /^\s+p95:\s*\.*\s*([\d.]+)\s*$/.exec(line);
+    if (m) this.last = Number(m[1]);
+  }
+}

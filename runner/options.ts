@@ -1,0 +1,151 @@
+/** Command-line flags of `pnpm test:performance`, validated up front so a typo fails in a second, not after a 15-minute run. */
+import { parseArgs } from 'node:util';
+import { PROFILES, SCENARIOS, type ProfileName } from './catalog';
+
+export interface GateOverrides {
+  p95Ms?: number;
+  p99Ms?: number;
+  maxLost?: number;
+  minSendRatio?: number;
+}
+
+export interface RunOptions {
+  command: 'run';
+  profile: ProfileName;
+  only: string[];
+  target?: string;
+  db?: string;
+  statsMode: 'immediate' | 'batched';
+  outDir: string;
+  runId?: string;
+  gates: GateOverrides;
+  publish: boolean;
+  build: boolean;
+}
+
+export interface RenderOptions {
+  command: 'render';
+  runDirs: string[];
+  baselineOut?: string;
+}
+
+export type CliOptions = RunOptions | RenderOptions | { command: 'help' };
+
+export const BASELINE_PATH = 'docs/performance/baseline-report.md';
+
+export const HELP = `Usage: pnpm test:performance [options]
+       pnpm test:performance render <reports/run-id>... [--baseline]
+
+Runs the Artillery scenarios in artillery/ against the relay and writes
+reports/<run-id>/ (Artillery JSON per scenario, resource samples, report.md,
+report.html). Exits 0 only when every gate passed.
+
+Options:
+  --profile <smoke|quick|full>  which scenarios and how long (default: quick)
+                                smoke < 2 min, quick < 15 min, full = the spec's plan incl. 1 h acceptance
+  --only <name[,name]>          run just these scenarios (repeatable); known:
+                                ${SCENARIOS.map((s) => s.name).join(', ')}
+  --target <ws-url>             use an already running relay (API key from $API_KEY) instead of starting one
+  --db <url>                    DATABASE_URL for the relay the runner starts
+                                (default: a fresh temporary SQLite file; e.g. mysql://root@127.0.0.1:3306/test)
+  --stats-mode <immediate|batched>  STATS_MODE for the started relay (default: immediate)
+  --out <dir>                   parent directory for the run directory (default: reports)
+  --run-id <id>                 name of the run directory (default: timestamp)
+  --gate-p95 <ms>               override the p95 latency gate (default 100)
+  --gate-p99 <ms>               override the p99 latency gate (default 250)
+  --gate-max-lost <n>           allowed lost deliveries (default 0)
+  --gate-min-send-ratio <0..1>  achieved/target send rate (default 0.95)
+  --publish                     also write ${BASELINE_PATH} from this run
+  --no-build                    do not run \`pnpm build\` before starting the relay
+  -h, --help                    this text
+
+render: re-render report.md/report.html of existing run directories; with
+--baseline also (re)write ${BASELINE_PATH} combining them (e.g. a SQLite and a MySQL run).
+`;
+
+function num(flag: string, raw: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new Error(`${flag} expects ${what}, got "${raw}"`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${flag} must be one of ${allowed.join('|')}, got "${raw}"`);
+  return raw as T;
+}
+
+export function parseCli(argv: string[]): CliOptions {
+  if (argv[0] === 'render') {
+    const { values, positionals } = parseArgs({
+      args: argv.slice(1),
+      allowPositionals: true,
+      strict: true,
+      options: { baseline: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) return { command: 'help' };
+    if (positionals.length === 0) throw new Error('render needs at least one run directory, e.g. reports/20250101-120000');
+    return { command: 'render', runDirs: positionals, baselineOut: values.baseline ? BASELINE_PATH : undefined };
+  }
+
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      profile: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      target: { type: 'string' },
+      db: { type: 'string' },
+      'stats-mode': { type: 'string' },
+      out: { type: 'string' },
+      'run-id': { type: 'string' },
+      'gate-p95': { type: 'string' },
+      'gate-p99': { type: 'string' },
+      'gate-max-lost': { type: 'string' },
+      'gate-min-send-ratio': { type: 'string' },
+      publish: { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { command: 'help' };
+  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}" (flags start with --; see --help)`);
+
+  if (values.target !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(values.target);
+    } catch {
+      throw new Error(`--target must be a ws:// or wss:// URL, got "${values.target}"`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error(`--target must be a ws:// or wss:// URL, got "${values.target}"`);
+    if (values.db !== undefined) throw new Error('--db configures the relay the runner starts; it cannot be combined with --target');
+  }
+  if (values.db !== undefined && !/^(file:|mysql:\/\/|mariadb:\/\/)/.test(values.db)) {
+    throw new Error(`--db must be a file:... (SQLite) or mysql://... URL, got "${values.db}"`);
+  }
+  if (values['run-id'] !== undefined && !/^[\w.-]+$/.test(values['run-id'])) {
+    throw new Error(`--run-id may only contain letters, digits, '.', '_' and '-', got "${values['run-id']}"`);
+  }
+
+  return {
+    command: 'run',
+    profile: oneOf('--profile', values.profile, PROFILES, 'quick'),
+    only: (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    target: values.target,
+    db: values.db,
+    statsMode: oneOf('--stats-mode', values['stats-mode'], ['immediate', 'batched'] as const, 'immediate'),
+    outDir: values.out ?? 'reports',
+    runId: values['run-id'],
+    gates: {
+      p95Ms: num('--gate-p95', values['gate-p95'], (n) => n > 0, 'a positive number of ms'),
+      p99Ms: num('--gate-p99', values['gate-p99'], (n) => n > 0, 'a positive number of ms'),
+      maxLost: num('--gate-max-lost', values['gate-max-lost'], (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
+      minSendRatio: num('--gate-min-send-ratio', values['gate-min-send-ratio'], (n) => n > 0 && n <= 1, 'a ratio in (0, 1]'),
+    },
+    publish: values.publish ?? false,
+    build: !values['no-build'],
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Once-a-second CPU and RSS of a process from /proc (Linux), without a
+ * dependency: CPU % is of one core (100 = one core busy), like `top`.
+ * Threads are included, which matters for Artillery's worker thread.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface ProcSample {
+  /** epoch ms */
+  t: number;
+  cpuPct: number;
+  rssMb: number;
+}
+
+function sysconf(name: string, fallback: number): number {
+  try {
+    const v = Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim());
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+const CLOCK_TICKS = sysconf('CLK_TCK', 100);
+const PAGE_BYTES = sysconf('PAGESIZE', 4096);
+
+/** utime+stime in ticks and rss in pages; null once the process is gone. */
+export function readProcStat(pid: number): { ticks: number; rssPages: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may contain spaces; fields are counted after its closing ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  const rssPages = Number(rest[21]);
+  return { ticks: utime + stime, rssPages };
+}
+
+export class ProcSampler {
+  readonly samples: ProcSample[] = [];
+  private last: { t: number; ticks: number } | undefined;
+
+  constructor(readonly pid: number) {}
+
+  /** Takes one sample; returns it (or undefined on the first call, which only sets the baseline). */
+  sample(): ProcSample | undefined {
+    const stat = readProcStat(this.pid);
+    if (!stat) return undefined;
+    const t = Date.now();
+    const prev = this.last;
+    this.last = { t, ticks: stat.ticks };
+    if (!prev || t <= prev.t) return undefined;
+    const cpuPct = ((stat.ticks - prev.ticks) / CLOCK_TICKS / ((t - prev.t) / 1000)) * 100;
+    const s = { t, cpuPct: Math.round(cpuPct * 10) / 10, rssMb: Math.round((stat.rssPages * PAGE_BYTES) / 1048576) };
+    this.samples.push(s);
+    return s;
+  }
+}
+
+export interface ResourceSummary {
+  cpuPeakPct: number;
+  cpuMeanPct: number;
+  rssPeakMb: number;
+  rssMeanMb: number;
+  samples: number;
+}
+
+export function summarize(samples: readonly ProcSample[]): ResourceSummary | null {
+  if (samples.length === 0) return null;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const cpu = samples.map((s) => s.cpuPct);
+  const rss = samples.map((s) => s.rssMb);
+  return {
+    cpuPeakPct: Math.max(...cpu),
+    cpuMeanPct: Math.round(mean(cpu) * 10) / 10,
+    rssPeakMb: Math.max(...rss),
+    rssMeanMb: Math.round(mean(rss)),
+    samples: samples.length,
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * Turns one scenario's Artillery JSON, resource samples and gate verdicts into
+ * the numbers the reports print. Percentiles are always Artillery's own
+ * (aggregate or per 10 s bucket); nothing here re-derives them.
+ */
+import { COUNTERS, HISTOGRAMS } from '../processors/lib/metric-names';
+import type { RateStep } from '../processors/lib/schedule';
+import type { ScenarioSpec } from './catalog';
+import type { GateResult } from './gates';
+import { summarize, type ProcSample, type ResourceSummary } from './proc-sampler';
+import type { SecondTotals } from './progress';
+
+interface Summary {
+  min: number;
+  max: number;
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+interface ArtilleryPeriod {
+  period?: string | number;
+  counters?: Record<string, number>;
+  summaries?: Record<string, Summary>;
+}
+
+export interface ArtilleryReport {
+  aggregate: ArtilleryPeriod;
+  intermediate: ArtilleryPeriod[];
+}
+
+export interface ScenarioPlan {
+  endpoints: number;
+  connectionsPerEndpoint: number;
+  connections: number;
+  steps: RateStep[];
+  sendSeconds: number;
+  rampSeconds: number;
+  latencySampleEvery: number;
+  /** mean aggregate msg/s the plan asks for */
+  targetRatePerSec: number;
+}
+
+export type FrameCounts = Record<keyof typeof COUNTERS, number>;
+
+export interface LatencyStats {
+  count: number;
+  min: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface Series {
+  /** epoch ms of the first bucket, to line buckets up with resource samples */
+  start: number;
+  /** seconds since the first bucket */
+  t: number[];
+  sentPerSec: number[];
+  deliveredPerSec: number[];
+  p50: (number | null)[];
+  p95: (number | null)[];
+  p99: (number | null)[];
+}
+
+export interface ResourceSeries {
+  /** epoch ms of the first sample */
+  start: number;
+  t: number[];
+  relayCpu: (number | null)[];
+  relayRssMb: (number | null)[];
+  generatorCpu: (number | null)[];
+  generatorStallMs: (number | null)[];
+}
+
+export interface ScenarioResult {
+  name: string;
+  family: string;
+  summary: string;
+  informational: boolean;
+  plan: ScenarioPlan;
+  status: 'passed' | 'failed' | 'error';
+  error?: string;
+  exitCode: number | null;
+  durationSec: number;
+  vusers: { created: number; completed: number; failed: number };
+  peakOpenConnections: number;
+  latency: LatencyStats | null;
+  connectMs: LatencyStats | null;
+  sendLagMs: LatencyStats | null;
+  frames: FrameCounts;
+  sentPerSec: number;
+  deliveredPerSec: number;
+  sendRatio: number | null;
+  lossPct: number | null;
+  relay: ResourceSummary | null;
+  generator: ResourceSummary | null;
+  generatorStallMaxMs: number | null;
+  gates: GateResult[];
+  warnings: string[];
+  series: Series;
+  resources: ResourceSeries;
+}
+
+function pick(s: Summary | undefined): LatencyStats | null {
+  if (!s || !s.count) return null;
+  return { count: s.count, min: s.min, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean };
+}
+
+export function frameCounts(counters: Record<string, number> | undefined): FrameCounts {
+  const c = counters ?? {};
+  const out = {} as FrameCounts;
+  for (const [key, name] of Object.entries(COUNTERS) as [keyof typeof COUNTERS, string][]) out[key] = c[name] ?? 0;
+  return out;
+}
+
+const BUCKET_SECONDS = 10;
+
+export function seriesFrom(report: ArtilleryReport): Series {
+  const buckets = [...(report.intermediate ?? [])].sort((a, b) => Number(a.period) - Number(b.period));
+  const t0 = buckets.length > 0 ? Number(buckets[0].period) : 0;
+  const series: Series = { start: t0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] };
+  for (const b of buckets) {
+    const counts = frameCounts(b.counters);
+    const lat = b.summaries?.[HISTOGRAMS.latency];
+    series.t.push(Math.round((Number(b.period) - t0) / 1000));
+    series.sentPerSec.push(Math.round((counts.sent / BUCKET_SECONDS) * 10) / 10);
+    series.deliveredPerSec.push(Math.round((counts.delivered / BUCKET_SECONDS) * 10) / 10);
+    series.p50.push(lat?.count ? lat.p50 : null);
+    series.p95.push(lat?.count ? lat.p95 : null);
+    series.p99.push(lat?.count ? lat.p99 : null);
+  }
+  return series;
+}
+
+export function resourceSeries(relay: ProcSample[], generator: ProcSample[], seconds: SecondTotals[]): ResourceSeries {
+  const sec = (t: number) => Math.floor(t / 1000) * 1000;
+  const index = <T extends { t: number }>(xs: T[]) => new Map(xs.map((x) => [sec(x.t), x] as const));
+  const relayBy = index(relay);
+  const genBy = index(generator);
+  const progressBy = index(seconds);
+  const keys = [...new Set([...relayBy.keys(), ...genBy.keys()])].sort((a, b) => a - b);
+  const t0 = keys[0] ?? 0;
+  return {
+    start: t0,
+    t: keys.map((k) => (k - t0) / 1000),
+    relayCpu: keys.map((k) => relayBy.get(k)?.cpuPct ?? null),
+    relayRssMb: keys.map((k) => relayBy.get(k)?.rssMb ?? null),
+    generatorCpu: keys.map((k) => genBy.get(k)?.cpuPct ?? null),
+    generatorStallMs: keys.map((k) => progressBy.get(k)?.stallMaxMs ?? null),
+  };
+}
+
+export interface BuildInput {
+  spec: ScenarioSpec;
+  plan: ScenarioPlan;
+  report: ArtilleryReport | null;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationSec: number;
+  gates: GateResult[];
+  relaySamples: ProcSample[];
+  generatorSamples: ProcSample[];
+  seconds: SecondTotals[];
+  error?: string;
+}
+
+export function buildScenarioResult(i: BuildInput): ScenarioResult {
+  const agg = i.report?.aggregate ?? {};
+  const counters = agg.counters ?? {};
+  const frames = frameCounts(counters);
+  const latency = pick(agg.summaries?.[HISTOGRAMS.latency]);
+  const sendLag = pick(agg.summaries?.[HISTOGRAMS.sendLag]);
+  const stall = pick(agg.summaries?.[HISTOGRAMS.loopStall]);
+  const relay = summarize(i.relaySamples);
+  const generator = summarize(i.generatorSamples);
+  const sendRatio = frames.due > 0 ? frames.sent / frames.due : null;
+
+  const warnings: string[] = [];
+  if (generator && generator.cpuMeanPct >= 90) {
+    warnings.push(`generator CPU averaged ${generator.cpuMeanPct}% of a core: numbers show the load generator's limit, not the relay's`);
+  }
+  if (stall && stall.max >= 200) {
+    warnings.push(`generator event loop stalled up to ${Math.round(stall.max)} ms (tail latency includes generator stalls)`);
+  }
+  if (sendRatio !== null && sendRatio < 0.95) {
+    warnings.push(`generator fell behind its schedule: sent ${(sendRatio * 100).toFixed(1)}% of the frames due`);
+  }
+  if (sendLag && sendLag.p99 > 50) {
+    warnings.push(`frames left up to ${sendLag.p99} ms late (send lag p99): the generator could not keep the schedule`);
+  }
+  if (frames.extra > 0 && frames.delivered > 0 && frames.extra > frames.delivered * 0.01) {
+    warnings.push(`${frames.extra} frames arrived that were not owed (more than 1%): peers may be split across generator workers`);
+  }
+
+  let status: ScenarioResult['status'];
+  let error = i.error;
+  if (i.timedOut) {
+    status = 'error';
+    error = error ?? 'timed out: Artillery was killed after its deadline';
+  } else if (!i.report) {
+    status = 'error';
+    error = error ?? `Artillery exited with ${i.exitCode} and wrote no report`;
+  } else if (i.gates.length === 0) {
+    status = 'error';
+    error = error ?? `Artillery exited with ${i.exitCode} without gate verdicts`;
+  } else {
+    const strictFailed = i.gates.some((g) => g.strict && !g.passed);
+    status = strictFailed || (!i.spec.informational && i.exitCode !== 0) ? 'failed' : 'passed';
+  }
+
+  return {
+    name: i.spec.name,
+    family: i.spec.family,
+    summary: i.spec.summary,
+    informational: i.spec.informational ?? false,
+    plan: i.plan,
+    status,
+    error,
+    exitCode: i.exitCode,
+    durationSec: Math.round(i.durationSec),
+    vusers: {
+      created: counters['vusers.created'] ?? 0,
+      completed: counters['vusers.completed'] ?? 0,
+      failed: counters['vusers.failed'] ?? 0,
+    },
+    peakOpenConnections: i.seconds.reduce((m, s) => Math.max(m, s.vus), 0),
+    latency,
+    connectMs: pick(agg.summaries?.[HISTOGRAMS.connect]),
+    sendLagMs: sendLag,
+    frames,
+    sentPerSec: Math.round((frames.sent / i.plan.sendSeconds) * 10) / 10,
+    deliveredPerSec: Math.round((frames.delivered / i.plan.sendSeconds) * 10) / 10,
+    sendRatio,
+    lossPct: frames.expected > 0 ? (frames.lost / frames.expected) * 100 : null,
+    relay,
+    generator,
+    generatorStallMaxMs: stall ? stall.max : null,
+    gates: i.gates,
+    warnings,
+    series: i.report ? seriesFrom(i.report) : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },
+    resources: resourceSeries(i.relaySamples, i.generatorSamples, i.seconds),
+  };
+}

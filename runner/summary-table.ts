@@ -1,0 +1,22 @@
+/** The pass/fail table printed at the end of a run. */
+import type { ScenarioResult } from './results';
+
+export function summaryTable(results: readonly ScenarioResult[]): string {
+  const header = ['scenario', 'result', 'p95 ms', 'p99 ms', 'sent/due', 'lost', 'failed VUs', 'failed gates'];
+  const rows = results.map((r) => {
+    const failed = r.gates.filter((g) => !g.passed).map((g) => g.expression);
+    return [
+      r.name,
+      r.informational ? `info (${r.status === 'error' ? 'error' : failed.length === 0 ? 'ok' : 'breaks'})` : r.status.toUpperCase(),
+      r.latency ? String(r.latency.p95) : '-',
+      r.latency ? String(r.latency.p99) : '-',
+      r.sendRatio === null ? '-' : `${(r.sendRatio * 100).toFixed(1)}%`,
+      String(r.frames.lost),
+      String(r.vusers.failed),
+      r.error ? r.error.split('\n')[0] : failed.join('; ') || '-',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,1 @@
+export { restBaseFromTarget as restBase } from '../processors/lib/settings';
