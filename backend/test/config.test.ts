@@ -34,11 +34,20 @@ describe('config', () => {
       WS_MAX_PAYLOAD_BYTES: '1024',
       API_KEY: 'k'.repeat(16),
     });
-    expect(c).toMatchObject({ PORT: 0, DATABASE_URL: 'mysql://root@127.0.0.1:3306/test', STATS_MODE: 'immediate', HEARTBEAT_INTERVAL_MS: 250, WS_MAX_PAYLOAD_BYTES: 1024 });
+    expect(c).toMatchObject({
+      PORT: 0,
+      DATABASE_URL: 'mysql://root@127.0.0.1:3306/test',
+      STATS_MODE: 'immediate',
+      HEARTBEAT_INTERVAL_MS: 250,
+      WS_MAX_PAYLOAD_BYTES: 1024,
+    });
   });
 
   it('treats empty strings as unset', () => {
-    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ PORT: 8080, DATABASE_URL: 'file:./data/relay.db' });
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({
+      PORT: 8080,
+      DATABASE_URL: 'file:./data/relay.db',
+    });
   });
 
   it.each([

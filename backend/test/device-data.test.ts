@@ -29,7 +29,10 @@ describe.each(databases())('device data and alerts on $name', (db) => {
   let outsider: Client;
 
   const dataOf = (t: TestRelay, deviceId: string, query = '', endpointId = ep.id) =>
-    t.request<Row[]>('GET', `/api/endpoints/${endpointId}/devices/${encodeURIComponent(deviceId)}/data${query}`);
+    t.request<Row[]>(
+      'GET',
+      `/api/endpoints/${endpointId}/devices/${encodeURIComponent(deviceId)}/data${query}`,
+    );
   const rowsOf = async (deviceId: string, query = '') => {
     const res = await dataOf(relay(), deviceId, query);
     if (res.status !== 200) throw new Error(`data query: ${res.status} ${res.text}`);
@@ -53,7 +56,11 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     const payloads = [1, 2, 3, 4, 5].map((seq) => ({
       seq,
       temperature: 20 + seq / 10,
-      nested: { list: [1, 'two', { three: [3] }, null, true], unicode: 'ü✓🚀', deep: { deeper: { deepest: -0.5 } } },
+      nested: {
+        list: [1, 'two', { three: [3] }, null, true],
+        unicode: 'ü✓🚀',
+        deep: { deeper: { deepest: -0.5 } },
+      },
       empty: {},
       none: null,
     }));
@@ -68,8 +75,17 @@ describe.each(databases())('device data and alerts on $name', (db) => {
         expect(p.frames[0].isBinary).toBe(false);
         expect(p.frames[0].data.toString('utf8')).toBe(text);
       }
-      const rows = await eventually(() => rowsOf('dev-1'), (r) => r.length === 1, { what: 'one stored row' });
-      expect(rows[0]).toEqual({ id: expect.any(Number), deviceId: 'dev-1', payload: payloads[0], createdAt: expect.any(String) });
+      const rows = await eventually(
+        () => rowsOf('dev-1'),
+        (r) => r.length === 1,
+        { what: 'one stored row' },
+      );
+      expect(rows[0]).toEqual({
+        id: expect.any(Number),
+        deviceId: 'dev-1',
+        payload: payloads[0],
+        createdAt: expect.any(String),
+      });
       await sleep(100);
       expect(sender.frames).toHaveLength(0); // no echo, no error
       expect(outsider.frames).toHaveLength(0);
@@ -79,7 +95,11 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       for (const p of payloads.slice(1)) {
         await sleep(15); // distinct createdAt at millisecond precision
         await sender.send(frame('dev-1', p), false);
-        await eventually(() => rowsOf('dev-1'), (r) => r.length === p.seq, { what: `${p.seq} rows` });
+        await eventually(
+          () => rowsOf('dev-1'),
+          (r) => r.length === p.seq,
+          { what: `${p.seq} rows` },
+        );
       }
       const all = await rowsOf('dev-1');
       expect(all.map((r) => r.payload.seq)).toEqual([5, 4, 3, 2, 1]);
@@ -102,7 +122,11 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     it('keeps devices and endpoints apart', async () => {
       await sender.send(frame('dev-2', { seq: 99 }), false);
       await outsider.send(frame('dev-1', { seq: 1000 }), false);
-      await eventually(() => rowsOf('dev-2'), (r) => r.length === 1, { what: 'dev-2 row' });
+      await eventually(
+        () => rowsOf('dev-2'),
+        (r) => r.length === 1,
+        { what: 'dev-2 row' },
+      );
       const t = relay();
       await eventually(
         async () => (await dataOf(t, 'dev-1', '', otherEp.id)).body,
@@ -179,7 +203,11 @@ describe.each(databases())('device data and alerts on $name', (db) => {
 
     it('stores a valid reading sent right after an error', async () => {
       await sender.send(frame('bad-1', { ok: true }), false);
-      const rows = await eventually(() => rowsOf('bad-1'), (r) => r.length === 1, { what: 'row after error' });
+      const rows = await eventually(
+        () => rowsOf('bad-1'),
+        (r) => r.length === 1,
+        { what: 'row after error' },
+      );
       expect(rows[0].payload).toEqual({ ok: true });
     });
   });
@@ -188,10 +216,9 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     let ruleId: number;
 
     const alerts = async (query = '') => {
-      const res = await relay().request<Array<{ id: number; ruleId: number; deviceId: string; value: number }>>(
-        'GET',
-        `/api/endpoints/${ep.id}/alerts${query}`,
-      );
+      const res = await relay().request<
+        Array<{ id: number; ruleId: number; deviceId: string; value: number }>
+      >('GET', `/api/endpoints/${ep.id}/alerts${query}`);
       expect(res.status).toBe(200);
       return res.body;
     };
@@ -199,7 +226,11 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     const reading = async (deviceId: string, data: Record<string, unknown>) => {
       const before = (await rowsOf(deviceId)).length;
       await sender.send(frame(deviceId, data), false);
-      await eventually(() => rowsOf(deviceId), (r) => r.length === before + 1, { what: `${deviceId} stored` });
+      await eventually(
+        () => rowsOf(deviceId),
+        (r) => r.length === before + 1,
+        { what: `${deviceId} stored` },
+      );
     };
 
     it('creates and lists a rule', async () => {
@@ -207,7 +238,13 @@ describe.each(databases())('device data and alerts on $name', (db) => {
         body: { field: 'temperature', operator: '>', threshold: 30 },
       });
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ id: expect.any(Number), field: 'temperature', operator: '>', threshold: 30, enabled: true });
+      expect(res.body).toMatchObject({
+        id: expect.any(Number),
+        field: 'temperature',
+        operator: '>',
+        threshold: 30,
+        enabled: true,
+      });
       ruleId = res.body.id;
       const list = await relay().request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
       expect(list.body.map((r) => r.id)).toEqual([ruleId]);
@@ -216,12 +253,18 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     it('fires exactly once per matching frame, to every client of the endpoint including the sender', async () => {
       clearAll();
       await sender.send(frame('dev-a', { temperature: 31.5 }), false);
-      for (const c of [sender, peer1, peer2]) await c.waitFor((f) => alertsIn(c).length >= 1, 5000, 'alert');
+      for (const c of [sender, peer1, peer2]) await c.waitFor(() => alertsIn(c).length >= 1, 5000, 'alert');
       await sleep(300);
       for (const c of [sender, peer1, peer2]) {
         const got = alertsIn(c);
         expect(got).toHaveLength(1);
-        expect(got[0]).toMatchObject({ type: 'alert', ruleId, deviceId: 'dev-a', value: 31.5, endpointId: ep.id });
+        expect(got[0]).toMatchObject({
+          type: 'alert',
+          ruleId,
+          deviceId: 'dev-a',
+          value: 31.5,
+          endpointId: ep.id,
+        });
       }
       expect(outsider.frames).toHaveLength(0);
       const listed = await alerts();
@@ -230,7 +273,7 @@ describe.each(databases())('device data and alerts on $name', (db) => {
 
       // A second matching frame: one more alert, not two.
       await sender.send(frame('dev-a', { temperature: 40 }), false);
-      await sender.waitFor((f) => alertsIn(sender).length >= 2, 5000, 'second alert');
+      await sender.waitFor(() => alertsIn(sender).length >= 2, 5000, 'second alert');
       await sleep(300);
       expect(alertsIn(sender).map((a) => a.value)).toEqual([31.5, 40]);
       expect(alertsIn(peer2).map((a) => a.value)).toEqual([31.5, 40]);
@@ -263,7 +306,9 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       await sender.send(frame('dev-b', { sensors: { humidity: 5 } }), false);
       await peer1.waitFor(() => alertsIn(peer1).length >= 1, 5000, 'scoped alert');
       await sleep(300);
-      expect(alertsIn(peer1)).toEqual([expect.objectContaining({ ruleId: scoped, deviceId: 'dev-b', value: 5 })]);
+      expect(alertsIn(peer1)).toEqual([
+        expect.objectContaining({ ruleId: scoped, deviceId: 'dev-b', value: 5 }),
+      ]);
       expect(alertsIn(sender)).toHaveLength(1);
       expect((await alerts()).filter((a) => a.ruleId === scoped)).toHaveLength(1);
     });
@@ -293,7 +338,9 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       // A rule of this endpoint cannot be deleted through another endpoint.
       const rules = await t.request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
       const someRule = rules.body[0].id;
-      expect((await t.request('DELETE', `/api/endpoints/${otherEp.id}/alert-rules/${someRule}`)).status).toBe(404);
+      expect((await t.request('DELETE', `/api/endpoints/${otherEp.id}/alert-rules/${someRule}`)).status).toBe(
+        404,
+      );
       expect((await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/abc`)).status).toBe(400);
     });
 
@@ -306,7 +353,9 @@ describe.each(databases())('device data and alerts on $name', (db) => {
         [{ field: 'x', operator: '>' }, 'threshold'],
         [{ field: 'x', operator: '>', threshold: 1, enabled: 'yes' }, 'enabled'],
       ] as const) {
-        const res = await t.request<{ error: string }>('POST', `/api/endpoints/${ep.id}/alert-rules`, { body });
+        const res = await t.request<{ error: string }>('POST', `/api/endpoints/${ep.id}/alert-rules`, {
+          body,
+        });
         expect([field, res.status]).toEqual([field, 400]);
         expect(res.body.error).toContain(field);
       }

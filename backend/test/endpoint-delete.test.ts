@@ -28,8 +28,16 @@ describe.each(databases())('DELETE /api/endpoints/:id on $name', (db) => {
     expect(rule.status).toBe(201);
     await d1.send(JSON.stringify({ type: 'device_data', deviceId: 'dev', data: { t: 1 } }), false);
     await d2.waitFor((f) => f.some((x) => x.data.toString().includes('"alert"')), 5000, 'alert');
-    await eventually(() => t.stats(kept.id), (s) => s.currentConnections === 2, { what: 'kept has 2' });
-    await eventually(() => t.stats(doomed.id), (s) => s.currentConnections === 2, { what: 'doomed has 2' });
+    await eventually(
+      () => t.stats(kept.id),
+      (s) => s.currentConnections === 2,
+      { what: 'kept has 2' },
+    );
+    await eventually(
+      () => t.stats(doomed.id),
+      (s) => s.currentConnections === 2,
+      { what: 'doomed has 2' },
+    );
   });
   afterAll(() => closeAll([d1, d2, k1, k2].filter(Boolean)));
 
@@ -51,7 +59,11 @@ describe.each(databases())('DELETE /api/endpoints/:id on $name', (db) => {
     expect(k2.frames.map((f) => f.data.toString())).toEqual(['still-here']);
     expect(t.relay.connections.count(kept.id)).toBe(2);
     await sleep(200); // let any stray disconnect writes of the deleted endpoint land
-    expect(await t.stats(kept.id)).toMatchObject({ currentConnections: 2, totalConnections: 2, totalMessages: 1 });
+    expect(await t.stats(kept.id)).toMatchObject({
+      currentConnections: 2,
+      totalConnections: 2,
+      totalMessages: 1,
+    });
   });
 
   it('removes the endpoint’s data: 404 for it and its stats, no rows left in any table', async () => {

@@ -21,7 +21,11 @@ describe.each(databases())('forwarding on $name', (db) => {
 
   beforeAll(async () => {
     const t = relay();
-    endpoints = [await t.createEndpoint('fwd-a'), await t.createEndpoint('fwd-b'), await t.createEndpoint('fwd-c')];
+    endpoints = [
+      await t.createEndpoint('fwd-a'),
+      await t.createEndpoint('fwd-b'),
+      await t.createEndpoint('fwd-c'),
+    ];
     members = [];
     for (let e = 0; e < 3; e++) {
       for (let i = 0; i < 3; i++) {
@@ -75,6 +79,20 @@ describe.each(databases())('forwarding on $name', (db) => {
     expect(b.client.frames.slice(before).map((f) => f.data.toString())).toEqual(seq);
   });
 
+  it('preserves per-sender order under a burst of 300 frames (text and binary interleaved)', async () => {
+    const [a, b, c] = members.filter((m) => m.endpoint === 1);
+    const before = b.client.frames.length;
+    const beforeC = c.client.frames.length;
+    const burst = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? Buffer.from([0xff, i & 0xff, i >> 8]) : `burst-${i}`));
+    await Promise.all(burst.map((f) => a.client.send(f)));
+    await b.client.waitForCount(before + burst.length, 15000);
+    await c.client.waitForCount(beforeC + burst.length, 15000);
+    const got = b.client.frames.slice(before);
+    const index = (f: { data: Buffer; isBinary: boolean }) =>
+      f.isBinary ? f.data[1] + (f.data[2] << 8) : Number(f.data.toString().slice(6));
+    expect(got.map(index)).toEqual(burst.map((_, i) => i));
+  });
+
   it('forwards empty frames and frames exactly at the payload limit', async () => {
     const [a, b, c] = members.filter((m) => m.endpoint === 1);
     for (const m of [a, b, c]) m.client.frames.length = 0;
@@ -119,6 +137,7 @@ describe.each(databases())('forwarding on $name', (db) => {
     expect(b.client.frames).toHaveLength(0);
     expect(y.client.frames.map((f) => f.data.toString())).toEqual(['still-alive']);
     // Nothing of the oversize frame reached anyone.
-    for (const m of members) for (const f of m.client.frames) expect(f.data.length).toBeLessThanOrEqual(MAX_PAYLOAD);
+    for (const m of members)
+      for (const f of m.client.frames) expect(f.data.length).toBeLessThanOrEqual(MAX_PAYLOAD);
   });
 });

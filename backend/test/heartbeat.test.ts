@@ -23,7 +23,11 @@ describe.each(databases())('heartbeat on $name', (db) => {
     const started = Date.now();
     const mute = await connect(t.wsUrl(ep.id, ep.token), { autoPong: false }, 'mute');
     clients.push(mute);
-    await eventually(() => t.stats(ep.id), (s) => s.currentConnections === 2, { what: 'two connections counted' });
+    await eventually(
+      () => t.stats(ep.id),
+      (s) => s.currentConnections === 2,
+      { what: 'two connections counted' },
+    );
     const serverSide = [...t.relay.connections.sockets()];
     expect(serverSide).toHaveLength(2);
 
@@ -36,14 +40,22 @@ describe.each(databases())('heartbeat on $name', (db) => {
     expect(closed.code).toBe(1006); // terminate(): no close frame
 
     // Gone from the connection manager (the server sees the close a moment after the client)...
-    await eventually(async () => t.relay.connections.count(ep.id), (n) => n === 1, { timeoutMs: 2000, what: 'count 1' });
+    await eventually(
+      async () => t.relay.connections.count(ep.id),
+      (n) => n === 1,
+      { timeoutMs: 2000, what: 'count 1' },
+    );
     const remaining = [...t.relay.connections.sockets()];
     expect(remaining).toHaveLength(1);
     expect(serverSide).toContain(remaining[0]);
     // ...and the stats say so.
-    const stats = await eventually(() => t.stats(ep.id), (s) => s.currentConnections === 1, {
-      what: 'currentConnections back to 1',
-    });
+    const stats = await eventually(
+      () => t.stats(ep.id),
+      (s) => s.currentConnections === 1,
+      {
+        what: 'currentConnections back to 1',
+      },
+    );
     expect(stats).toMatchObject({ currentConnections: 1, totalConnections: 2 });
   });
 
@@ -66,13 +78,23 @@ describe.each(databases())('heartbeat on $name', (db) => {
 
   it('terminates several mute clients at once without touching the live ones', async () => {
     const t = relay();
-    const mutes = await Promise.all([1, 2, 3].map((i) => connect(t.wsUrl(ep.id, ep.token), { autoPong: false }, `mute${i}`)));
+    const mutes = await Promise.all(
+      [1, 2, 3].map((i) => connect(t.wsUrl(ep.id, ep.token), { autoPong: false }, `mute${i}`)),
+    );
     clients.push(...mutes);
     await Promise.all(mutes.map((m) => m.waitClosed(INTERVAL * 8)));
     expect(clients[0].isOpen).toBe(true);
     expect(clients[2].isOpen).toBe(true);
-    await eventually(async () => t.relay.connections.count(ep.id), (n) => n === 2, { timeoutMs: 2000, what: 'count 2' });
-    await eventually(() => t.stats(ep.id), (s) => s.currentConnections === 2, { what: 'currentConnections 2' });
+    await eventually(
+      async () => t.relay.connections.count(ep.id),
+      (n) => n === 2,
+      { timeoutMs: 2000, what: 'count 2' },
+    );
+    await eventually(
+      () => t.stats(ep.id),
+      (s) => s.currentConnections === 2,
+      { what: 'currentConnections 2' },
+    );
     expect(await t.stats(ep.id)).toMatchObject({ currentConnections: 2, totalConnections: 6 });
   });
 });

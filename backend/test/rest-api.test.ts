@@ -21,7 +21,14 @@ describe.each(databases())('REST API on $name', (db) => {
 
     it('answers 401 for a wrong key, a wrong scheme, an empty bearer and a key prefix', async () => {
       const key = relay().apiKey;
-      for (const auth of ['Bearer wrong-key-wrong-key', `Basic ${key}`, 'Bearer ', `Bearer ${key.slice(0, -1)}`, `Bearer ${key}x`, key]) {
+      for (const auth of [
+        'Bearer wrong-key-wrong-key',
+        `Basic ${key}`,
+        'Bearer ',
+        `Bearer ${key.slice(0, -1)}`,
+        `Bearer ${key}x`,
+        key,
+      ]) {
         const res = await relay().request('GET', '/api/endpoints', { auth });
         expect([auth, res.status]).toEqual([auth, 401]);
       }
@@ -42,7 +49,9 @@ describe.each(databases())('REST API on $name', (db) => {
     });
 
     it('serves /health without a key, 200 with the db up', async () => {
-      const res = await relay().request<{ status: string; db: string; provider: string }>('GET', '/health', { auth: null });
+      const res = await relay().request<{ status: string; db: string; provider: string }>('GET', '/health', {
+        auth: null,
+      });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'ok', db: 'up', provider: db.name });
     });
@@ -54,7 +63,9 @@ describe.each(databases())('REST API on $name', (db) => {
     it('creates an endpoint: 201 with id, name, one-time token, wsUrl and createdAt', async () => {
       const t = relay();
       const before = Date.now();
-      const res = await t.request<CreatedEndpoint>('POST', '/api/endpoints', { body: { name: `  rest-${t.runId}  ` } });
+      const res = await t.request<CreatedEndpoint>('POST', '/api/endpoints', {
+        body: { name: `  rest-${t.runId}  ` },
+      });
       expect(res.status).toBe(201);
       created = res.body;
       t.created.add(created.id);

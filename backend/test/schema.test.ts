@@ -19,7 +19,9 @@ function migrationFiles(provider: 'sqlite' | 'mysql') {
     .sort()
     .map((name) => ({
       name,
-      checksum: createHash('sha256').update(fs.readFileSync(path.join(dir, name, 'migration.sql'))).digest('hex'),
+      checksum: createHash('sha256')
+        .update(fs.readFileSync(path.join(dir, name, 'migration.sql')))
+        .digest('hex'),
     }));
 }
 
@@ -39,7 +41,8 @@ describe.each(databases())('schema and migrations on $name', (db) => {
     handle = createDb({ url, poolSize: 2 });
   });
   afterAll(async () => {
-    if (handle && endpointIds.length) await handle.prisma.endpoint.deleteMany({ where: { id: { in: endpointIds } } });
+    if (handle && endpointIds.length)
+      await handle.prisma.endpoint.deleteMany({ where: { id: { in: endpointIds } } });
     await handle?.prisma.$disconnect();
   });
 
@@ -63,8 +66,18 @@ describe.each(databases())('schema and migrations on $name', (db) => {
 
   it('records each migration in _prisma_migrations in Prisma’s format (sha256 checksum, finished)', async () => {
     const rows = await handle.prisma.$queryRawUnsafe<
-      Array<{ id: string; migration_name: string; checksum: string; finished_at: unknown; rolled_back_at: unknown; applied_steps_count: unknown; started_at: unknown }>
-    >('SELECT id, migration_name, checksum, finished_at, rolled_back_at, applied_steps_count, started_at FROM _prisma_migrations');
+      Array<{
+        id: string;
+        migration_name: string;
+        checksum: string;
+        finished_at: unknown;
+        rolled_back_at: unknown;
+        applied_steps_count: unknown;
+        started_at: unknown;
+      }>
+    >(
+      'SELECT id, migration_name, checksum, finished_at, rolled_back_at, applied_steps_count, started_at FROM _prisma_migrations',
+    );
     for (const file of migrationFiles(db.name)) {
       const mine = rows.filter((r) => r.migration_name === file.name && r.rolled_back_at === null);
       expect([file.name, mine.length]).toEqual([file.name, 1]);
@@ -89,7 +102,9 @@ describe.each(databases())('schema and migrations on $name', (db) => {
     for (const model of MODELS) {
       const cols =
         db.name === 'sqlite'
-          ? await handle.prisma.$queryRawUnsafe<Array<{ name: string }>>(`SELECT name FROM pragma_table_info('${model}')`)
+          ? await handle.prisma.$queryRawUnsafe<Array<{ name: string }>>(
+              `SELECT name FROM pragma_table_info('${model}')`,
+            )
           : await handle.prisma.$queryRawUnsafe<Array<{ name: string }>>(
               'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
               model,
@@ -116,17 +131,32 @@ describe.each(databases())('schema and migrations on $name', (db) => {
     const p = handle.prisma;
     const ep = await newEndpoint('schema-stats');
     const created = await p.endpointStats.create({ data: { endpointId: ep.id } });
-    expect(created).toMatchObject({ currentConnections: 0, totalConnections: 0, totalMessages: 0, lastMessageAt: null });
+    expect(created).toMatchObject({
+      currentConnections: 0,
+      totalConnections: 0,
+      totalMessages: 0,
+      lastMessageAt: null,
+    });
     const when = new Date('2026-01-02T03:04:05.678Z');
     await p.endpointStats.update({
       where: { endpointId: ep.id },
-      data: { currentConnections: { increment: 2 }, totalConnections: { increment: 3 }, totalMessages: { increment: 7 }, lastMessageAt: when },
+      data: {
+        currentConnections: { increment: 2 },
+        totalConnections: { increment: 3 },
+        totalMessages: { increment: 7 },
+        lastMessageAt: when,
+      },
     });
-    await p.endpointStats.update({ where: { endpointId: ep.id }, data: { currentConnections: { decrement: 1 } } });
+    await p.endpointStats.update({
+      where: { endpointId: ep.id },
+      data: { currentConnections: { decrement: 1 } },
+    });
     const read = await p.endpointStats.findUnique({ where: { endpointId: ep.id } });
     expect(read).toMatchObject({ currentConnections: 1, totalConnections: 3, totalMessages: 7 });
     expect(read?.lastMessageAt?.toISOString()).toBe(when.toISOString()); // exact, millisecond precision, UTC
-    await expect(p.endpointStats.create({ data: { endpointId: ep.id } })).rejects.toMatchObject({ code: 'P2002' });
+    await expect(p.endpointStats.create({ data: { endpointId: ep.id } })).rejects.toMatchObject({
+      code: 'P2002',
+    });
     await p.endpointStats.delete({ where: { endpointId: ep.id } });
     expect(await p.endpointStats.findUnique({ where: { endpointId: ep.id } })).toBeNull();
   });
@@ -149,7 +179,10 @@ describe.each(databases())('schema and migrations on $name', (db) => {
     const read = await p.deviceData.findUnique({ where: { id: created.id } });
     expect(read?.payload).toEqual(payload);
     expect(read?.deviceId).toBe('dev-json');
-    const updated = await p.deviceData.update({ where: { id: created.id }, data: { payload: { replaced: [1, 2] } } });
+    const updated = await p.deviceData.update({
+      where: { id: created.id },
+      data: { payload: { replaced: [1, 2] } },
+    });
     expect(updated.payload).toEqual({ replaced: [1, 2] });
     await p.deviceData.delete({ where: { id: created.id } });
     expect(await p.deviceData.findUnique({ where: { id: created.id } })).toBeNull();
@@ -163,16 +196,30 @@ describe.each(databases())('schema and migrations on $name', (db) => {
     });
     expect(rule).toMatchObject({ deviceId: null, enabled: true, threshold: 21.25, operator: '>=' });
     const scoped = await p.alertRule.create({
-      data: { endpointId: ep.id, deviceId: 'dev-9', field: 'x', operator: '<', threshold: -3.5, enabled: false },
+      data: {
+        endpointId: ep.id,
+        deviceId: 'dev-9',
+        field: 'x',
+        operator: '<',
+        threshold: -3.5,
+        enabled: false,
+      },
     });
     expect(await p.alertRule.findUnique({ where: { id: scoped.id } })).toEqual(scoped);
-    const toggled = await p.alertRule.update({ where: { id: scoped.id }, data: { enabled: true, threshold: 0.1 } });
+    const toggled = await p.alertRule.update({
+      where: { id: scoped.id },
+      data: { enabled: true, threshold: 0.1 },
+    });
     expect(toggled).toMatchObject({ enabled: true, threshold: 0.1, deviceId: 'dev-9' });
 
-    const alert = await p.alert.create({ data: { ruleId: rule.id, endpointId: ep.id, deviceId: 'dev-1', value: 22.75 } });
+    const alert = await p.alert.create({
+      data: { ruleId: rule.id, endpointId: ep.id, deviceId: 'dev-1', value: 22.75 },
+    });
     expect(await p.alert.findUnique({ where: { id: alert.id } })).toEqual(alert);
     expect((await p.alert.update({ where: { id: alert.id }, data: { value: -1.5 } })).value).toBe(-1.5);
-    const second = await p.alert.create({ data: { ruleId: scoped.id, endpointId: ep.id, deviceId: 'dev-9', value: 1 } });
+    const second = await p.alert.create({
+      data: { ruleId: scoped.id, endpointId: ep.id, deviceId: 'dev-9', value: 1 },
+    });
     await p.alert.delete({ where: { id: alert.id } });
     expect(await p.alert.findUnique({ where: { id: alert.id } })).toBeNull();
 
@@ -185,13 +232,20 @@ describe.each(databases())('schema and migrations on $name', (db) => {
     await p.endpoint.delete({ where: { id: ep.id } });
     const where = { endpointId: ep.id };
     expect(
-      await Promise.all([p.alertRule.count({ where }), p.alert.count({ where }), p.deviceData.count({ where }), p.endpointStats.count({ where })]),
+      await Promise.all([
+        p.alertRule.count({ where }),
+        p.alert.count({ where }),
+        p.deviceData.count({ where }),
+        p.endpointStats.count({ where }),
+      ]),
     ).toEqual([0, 0, 0, 0]);
   });
 
   it('enforces foreign keys (no orphan rows)', async () => {
     await expect(
-      handle.prisma.deviceData.create({ data: { endpointId: `missing-${randomUUID()}`, deviceId: 'd', payload: {} } }),
+      handle.prisma.deviceData.create({
+        data: { endpointId: `missing-${randomUUID()}`, deviceId: 'd', payload: {} },
+      }),
     ).rejects.toThrow();
   });
 });

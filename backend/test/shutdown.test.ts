@@ -43,7 +43,9 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
     for (const c of closes) expect(c.code).toBe(1001);
     const exit = await Promise.race([
       proc.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('relay did not exit within 10 s')), 10000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('relay did not exit within 10 s')), 10000),
+      ),
     ]);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(Date.now() - sent).toBeLessThan(10000);
@@ -55,7 +57,9 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
     const db = new Database(dbUrl.replace(/^file:/, ''), { readonly: true });
     try {
       const row = db
-        .prepare('SELECT currentConnections, totalConnections, totalMessages FROM EndpointStats WHERE endpointId = ?')
+        .prepare(
+          'SELECT currentConnections, totalConnections, totalMessages FROM EndpointStats WHERE endpointId = ?',
+        )
         .get(ep.id);
       expect(row).toEqual({ currentConnections: 0, totalConnections: 2, totalMessages: 1 });
     } finally {

@@ -15,7 +15,10 @@ describe.each(databases())('endpoint stats on $name', (db) => {
     clients.push(c);
     return c;
   };
-  const expectStats = (t: TestRelay, want: { currentConnections: number; totalConnections: number; totalMessages: number }) =>
+  const expectStats = (
+    t: TestRelay,
+    want: { currentConnections: number; totalConnections: number; totalMessages: number },
+  ) =>
     eventually(
       () => t.stats(ep.id),
       (s) =>

@@ -43,7 +43,15 @@ describe.each(databases())('WebSocket upgrade auth on $name', (db) => {
   });
 
   it('refuses unknown paths with 404', async () => {
-    for (const p of ['/', '/foo', '/ws', '/ws/', `/ws/${ep.id}/extra`, `/api/endpoints/${ep.id}`, `/wsx/${ep.id}`]) {
+    for (const p of [
+      '/',
+      '/foo',
+      '/ws',
+      '/ws/',
+      `/ws/${ep.id}/extra`,
+      `/api/endpoints/${ep.id}`,
+      `/wsx/${ep.id}`,
+    ]) {
       const res = await expectRefused(`ws://127.0.0.1:${port()}${p}?token=${ep.token}`);
       expect([p, res.status]).toEqual([p, 404]);
     }

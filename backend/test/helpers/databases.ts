@@ -24,11 +24,15 @@ export const MYSQL_URL = process.env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/t
 /** Temp files created by this test file, removed at process exit. */
 const tempFiles: string[] = [];
 process.once('exit', () => {
-  for (const f of tempFiles) for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(f + suffix, { force: true });
+  for (const f of tempFiles)
+    for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(f + suffix, { force: true });
 });
 
 export function tempSqliteUrl(label = 'relay'): string {
-  const file = path.join(os.tmpdir(), `relay-test-${label}-${process.pid}-${randomBytes(4).toString('hex')}.db`);
+  const file = path.join(
+    os.tmpdir(),
+    `relay-test-${label}-${process.pid}-${randomBytes(4).toString('hex')}.db`,
+  );
   tempFiles.push(file);
   return `file:${file}`;
 }
@@ -43,7 +47,11 @@ function probeMysql(url: string): string | undefined {
     }).then((c) => c.query('SELECT 1').then(() => c.end()))
       .then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.message)); process.exit(1); });`;
   try {
-    execFileSync(process.execPath, ['-e', script, url], { cwd: REPO_ROOT, timeout: 8000, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(process.execPath, ['-e', script, url], {
+      cwd: REPO_ROOT,
+      timeout: 8000,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     return undefined;
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string };
@@ -67,7 +75,9 @@ export function databases(): DbTarget[] {
       unavailable: `REQUIRE_MYSQL=1 but MySQL at ${masked} is unreachable: ${problem}`,
     });
   } else {
-    console.warn(`MySQL at ${masked} unreachable (${problem}); MySQL tests skipped. Set REQUIRE_MYSQL=1 to fail instead.`);
+    console.warn(
+      `MySQL at ${masked} unreachable (${problem}); MySQL tests skipped. Set REQUIRE_MYSQL=1 to fail instead.`,
+    );
   }
   cached = list;
   return list;

@@ -52,5 +52,7 @@ export async function waitHealthy(port: number, proc: RelayProcess, timeoutMs = 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`relay on ${port} not healthy (exited: ${dead}); stderr: ${proc.stderr().slice(-2000)} stdout: ${proc.stdout().slice(-2000)}`);
+  throw new Error(
+    `relay on ${port} not healthy (exited: ${dead}); stderr: ${proc.stderr().slice(-2000)} stdout: ${proc.stdout().slice(-2000)}`,
+  );
 }

@@ -94,7 +94,8 @@ export class TestRelay {
   async stop(): Promise<void> {
     try {
       // Through the API first (closes sockets, stops stats tracking), then a direct sweep.
-      for (const id of this.created) await this.request('DELETE', `/api/endpoints/${id}`).catch(() => undefined);
+      for (const id of this.created)
+        await this.request('DELETE', `/api/endpoints/${id}`).catch(() => undefined);
       if (this.created.size) {
         await this.relay.db.prisma.endpoint.deleteMany({ where: { id: { in: [...this.created] } } });
       }

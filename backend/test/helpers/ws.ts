@@ -49,7 +49,9 @@ export class Client {
 
   send(data: string | Buffer, binary?: boolean): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.ws.send(data, { binary: binary ?? Buffer.isBuffer(data) }, (err) => (err ? reject(err) : resolve())),
+      this.ws.send(data, { binary: binary ?? Buffer.isBuffer(data) }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
   }
 
@@ -73,7 +75,9 @@ export class Client {
     while (!pred(this.frames)) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`${this.label}: timed out waiting for ${what}; have ${this.frames.length} frame(s): ${describe(this.frames)}`);
+        throw new Error(
+          `${this.label}: timed out waiting for ${what}; have ${this.frames.length} frame(s): ${describe(this.frames)}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 100));
@@ -92,7 +96,10 @@ export class Client {
   async waitClosed(timeoutMs = 5000): Promise<CloseInfo> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.label}: not closed within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${this.label}: not closed within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.closed, timeout]);
@@ -111,23 +118,36 @@ export class Client {
 function describe(frames: Frame[]): string {
   return frames
     .slice(0, 10)
-    .map((f) => (f.isBinary ? `bin<${f.data.toString('hex').slice(0, 40)}>` : JSON.stringify(f.data.toString('utf8').slice(0, 80))))
+    .map((f) =>
+      f.isBinary
+        ? `bin<${f.data.toString('hex').slice(0, 40)}>`
+        : JSON.stringify(f.data.toString('utf8').slice(0, 80)),
+    )
     .join(', ');
 }
 
-export async function connect(url: string, opts: WebSocket.ClientOptions = {}, label?: string): Promise<Client> {
+export async function connect(
+  url: string,
+  opts: WebSocket.ClientOptions = {},
+  label?: string,
+): Promise<Client> {
   const ws = new WebSocket(url, opts);
   const client = new Client(ws, label);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)),
+    );
     ws.once('error', reject);
   });
   return client;
 }
 
 /** Attempts an upgrade that must be refused; returns the HTTP status and body. */
-export function expectRefused(url: string, opts: WebSocket.ClientOptions = {}): Promise<{ status: number; body: string }> {
+export function expectRefused(
+  url: string,
+  opts: WebSocket.ClientOptions = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, opts);
     ws.once('open', () => {
@@ -160,7 +180,8 @@ export async function eventually<T>(
   for (;;) {
     last = await fn();
     if (check(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
     await sleep(intervalMs);
   }
 }

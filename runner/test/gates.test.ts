@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { applyOverrides, asInformational, loadSharedGates, parseCheckLines } from '../gates';
+
+const COMMON = path.resolve(__dirname, '..', '..', 'artillery', 'common.yml');
+
+describe('shared gates', () => {
+  const gates = loadSharedGates(COMMON);
+
+  it('define every SLO of the issue in artillery/common.yml', () => {
+    expect(gates.thresholds).toEqual([{ 'e2e.latency_ms.p95': 100 }, { 'e2e.latency_ms.p99': 250 }]);
+    const expressions = gates.conditions.map((c) => c.expression);
+    expect(expressions).toEqual(
+      expect.arrayContaining(['e2e.frames_lost == 0', 'vusers.failed == 0', 'e2e.frames_sent >= 0.95 * e2e.frames_due']),
+    );
+  });
+
+  it('never gate on p999 (ensure would corrupt the expression)', () => {
+    expect(JSON.stringify(gates)).not.toContain('p999');
+  });
+
+  it('take overrides from the runner', () => {
+    const o = applyOverrides(gates, { p95Ms: 0.001, maxLost: 3, minSendRatio: 0.9 });
+    expect(o.thresholds[0]).toEqual({ 'e2e.latency_ms.p95': 0.001 });
+    expect(o.thresholds[1]).toEqual({ 'e2e.latency_ms.p99': 250 });
+    const expressions = o.conditions.map((c) => c.expression);
+    expect(expressions).toContain('e2e.frames_lost <= 3');
+    expect(expressions).toContain('e2e.frames_sent >= 0.9 * e2e.frames_due');
+  });
+
+  it('become non-strict conditions for informational scenarios', () => {
+    const info = asInformational(gates);
+    expect(info.thresholds).toEqual([]);
+    expect(info.conditions).toContainEqual({ expression: 'e2e.latency_ms.p95 < 100', strict: false });
+    expect(info.conditions.every((c) => c.strict === false)).toBe(true);
+  });
+});
+
+describe('parseCheckLines', () => {
+  it("reads ensure's verdicts, colour codes and all", () => {
+    const out = [
+      'Log file: x.json',
+      '',
+      'Checks:',
+      '\u001b[32mok\u001b[39m: e2e.frames_lost == 0',
+      '\u001b[31mfail\u001b[39m: e2e.latency_ms.p95 < 0.001',
+      'fail: e2e.latency_ms.p99 < 250 (optional)',
+    ].join('\n');
+    expect(parseCheckLines(out)).toEqual([
+      { expression: 'e2e.frames_lost == 0', passed: true, strict: true },
+      { expression: 'e2e.latency_ms.p95 < 0.001', passed: false, strict: true },
+      { expression: 'e2e.latency_ms.p99 < 250', passed: false, strict: false },
+    ]);
+  });
+
+  it('returns nothing when Artillery never got to the checks', () => {
+    expect(parseCheckLines('Error: boom')).toEqual([]);
+  });
+});

@@ -1,0 +1,56 @@
+import { parseCli } from '../options';
+
+describe('parseCli', () => {
+  it('defaults to the quick profile on a relay it starts itself', () => {
+    expect(parseCli([])).toMatchObject({ command: 'run', profile: 'quick', only: [], statsMode: 'immediate', build: true, publish: false });
+  });
+
+  it('reads every flag', () => {
+    const o = parseCli([
+      '--profile', 'smoke', '--only', 'throughput-100,single-endpoint-10', '--only', 'stability',
+      '--db', 'mysql://root@127.0.0.1:3306/test', '--stats-mode', 'batched', '--out', '/tmp/x', '--run-id', 'r1',
+      '--gate-p95', '0.001', '--gate-max-lost', '0', '--publish', '--no-build',
+    ]);
+    expect(o).toMatchObject({
+      profile: 'smoke',
+      only: ['throughput-100', 'single-endpoint-10', 'stability'],
+      db: 'mysql://root@127.0.0.1:3306/test',
+      statsMode: 'batched',
+      outDir: '/tmp/x',
+      runId: 'r1',
+      gates: { p95Ms: 0.001, maxLost: 0 },
+      publish: true,
+      build: false,
+    });
+  });
+
+  it.each([
+    [['--profile', 'huge'], /--profile must be one of smoke\|quick\|full/],
+    [['--stats-mode', 'lazy'], /--stats-mode must be one of/],
+    [['--target', 'http://x:1'], /--target must be a ws:\/\//],
+    [['--target', 'ws://x:1', '--db', 'file:/tmp/a.db'], /cannot be combined/],
+    [['--db', 'postgres://x'], /--db must be/],
+    [['--gate-p95', 'fast'], /--gate-p95 expects a positive number/],
+    [['--gate-min-send-ratio', '1.5'], /ratio in \(0, 1\]/],
+    [['--run-id', '../escape'], /--run-id may only contain/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['stray'], /unexpected argument "stray"/],
+  ])('rejects %j with a clear message', (argv, message) => {
+    expect(() => parseCli(argv as string[])).toThrow(message);
+  });
+
+  it('parses the render subcommand', () => {
+    expect(parseCli(['render', 'reports/a', 'reports/b', '--baseline'])).toEqual({
+      command: 'render',
+      runDirs: ['reports/a', 'reports/b'],
+      baselineOut: 'docs/performance/baseline-report.md',
+    });
+    expect(() => parseCli(['render'])).toThrow(/at least one run directory/);
+  });
+
+  it('rejects unknown scenario names before anything starts', () => {
+    // validated in the catalog, which the runner consults first
+    const { scenariosFor } = jest.requireActual('../catalog') as typeof import('../catalog');
+    expect(() => scenariosFor('quick', ['nope'])).toThrow(/unknown scenario\(s\): nope/);
+  });
+});
