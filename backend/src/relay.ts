@@ -12,12 +12,10 @@ import { createPersistence } from './services/persistence';
 import type { StatsStore } from './services/stats.service';
 import { ConnectionManager } from './websocket/connection-manager';
 import { MessageRouter } from './websocket/message-router';
+import { CLOSE_ENDPOINT_DELETED, CLOSE_GOING_AWAY } from './websocket/close-codes';
 import { RelayWsServer } from './websocket/server';
 
-/** WebSocket close code sent to clients of a deleted endpoint. */
-export const CLOSE_ENDPOINT_DELETED = 4404;
-/** Standard "going away", sent on shutdown. */
-export const CLOSE_GOING_AWAY = 1001;
+export { CLOSE_ENDPOINT_DELETED, CLOSE_GOING_AWAY } from './websocket/close-codes';
 
 export interface Relay {
   readonly server: http.Server;

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../src/config';
-import { spawnRelay, type RelayProcess } from './helpers/process';
+import { tempSqliteUrl } from './helpers/databases';
+import { freePort, spawnRelay, waitHealthy, within, type RelayProcess } from './helpers/process';
 
 const expectConfigError = (env: Record<string, string>, variable: string) => {
   let error: unknown;
@@ -91,15 +92,41 @@ describe('config', () => {
       if (proc && proc.child.exitCode === null) proc.child.kill('SIGKILL');
     });
 
+    it('outside production without API_KEY: generates a key, prints it once on stderr (not in the JSON log), and it works', async () => {
+      const port = await freePort();
+      proc = spawnRelay({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: tempSqliteUrl('genkey'),
+        LOG_LEVEL: 'info',
+      });
+      await waitHealthy(port, proc);
+      const lines = proc
+        .stderr()
+        .split('\n')
+        .filter((l) => /API_KEY/.test(l));
+      expect(lines).toHaveLength(1);
+      const key = /:\s*(\S+)\s*$/.exec(lines[0])?.[1] ?? '';
+      expect(key.length).toBeGreaterThanOrEqual(16);
+      expect(proc.stdout()).not.toContain(key);
+      const ok = await fetch(`http://127.0.0.1:${port}/api/endpoints`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(ok.status).toBe(200);
+      const bad = await fetch(`http://127.0.0.1:${port}/api/endpoints`, {
+        headers: { authorization: 'Bearer x'.repeat(3) },
+      });
+      expect(bad.status).toBe(401);
+      proc.child.kill('SIGTERM');
+      expect((await within(proc.exited, 10000, 'relay did not exit')).code).toBe(0);
+    });
+
     it.each([
       [{ NODE_ENV: 'production', PORT: '0' }, 'API_KEY'],
       [{ PORT: 'not-a-port' }, 'PORT'],
     ])('exits 1 with a message naming the variable (%o)', async (env, variable) => {
       proc = spawnRelay({ ...env, DATABASE_URL: 'file::memory:', LOG_LEVEL: 'error' });
-      const exit = await Promise.race([
-        proc.exited,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('process did not exit')), 15000)),
-      ]);
+      const exit = await within(proc.exited, 15000, 'process did not exit');
       expect(exit.code).toBe(1);
       expect(proc.stderr()).toMatch(new RegExp(`\\b${variable}\\b`));
     });

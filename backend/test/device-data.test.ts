@@ -1,4 +1,3 @@
-import './helpers/js-extension';
 import { databases } from './helpers/databases';
 import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, sleep, type Client } from './helpers/ws';
@@ -117,6 +116,16 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       expect((await rowsOf('dev-1', `?from=${Date.parse(at(4))}`)).map((r) => r.payload.seq)).toEqual([5, 4]);
       expect((await rowsOf('dev-1', `?to=${Date.parse(at(1))}`)).map((r) => r.payload.seq)).toEqual([1]);
       expect((await rowsOf('dev-1', `${q}&limit=2`)).map((r) => r.payload.seq)).toEqual([4, 3]);
+      // The same instant written with a +02:00 offset selects the same rows.
+      const plus2 = (iso: string) => {
+        const d = new Date(Date.parse(iso) + 2 * 3600_000).toISOString().replace('Z', '+02:00');
+        return encodeURIComponent(d);
+      };
+      expect((await rowsOf('dev-1', `?from=${plus2(at(3))}`)).map((r) => r.payload.seq)).toEqual([5, 4, 3]);
+      // from after to: nothing.
+      expect(
+        await rowsOf('dev-1', `?from=${encodeURIComponent(at(4))}&to=${encodeURIComponent(at(2))}`),
+      ).toEqual([]);
     });
 
     it('keeps devices and endpoints apart', async () => {
@@ -138,6 +147,29 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       expect(await rowsOf('never-seen')).toEqual([]);
     });
 
+    it('stores and serves device ids with spaces, slashes, unicode, and at the 191-character limit', async () => {
+      for (const deviceId of ['room 1/sensor#2?x=1', 'капteur-🚀', 'd'.repeat(191)]) {
+        await sender.send(frame(deviceId, { id: deviceId }), false);
+        const rows = await eventually(
+          () => rowsOf(deviceId),
+          (r) => r.length === 1,
+          { what: `row for ${deviceId.slice(0, 20)}` },
+        );
+        expect(rows[0]).toMatchObject({ deviceId, payload: { id: deviceId } });
+      }
+    });
+
+    it('stores a reading near the frame size limit', async () => {
+      const big = { blob: 'b'.repeat(50_000), list: Array.from({ length: 500 }, (_, i) => i) };
+      await sender.send(frame('dev-big', big), false);
+      const rows = await eventually(
+        () => rowsOf('dev-big'),
+        (r) => r.length === 1,
+        { what: 'big row' },
+      );
+      expect(rows[0].payload).toEqual(big);
+    });
+
     it('does not store binary frames, non-JSON text or other JSON types, but forwards them', async () => {
       clearAll();
       const binary = Buffer.from(frame('dev-3', { seq: 1 }));
@@ -148,6 +180,38 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       await sleep(300);
       expect(await rowsOf('dev-3')).toEqual([]);
       expect(sender.frames).toHaveLength(0);
+    });
+
+    it('defaults to the newest 100 readings (and alerts) when no limit is given', async () => {
+      const t = relay();
+      const p = t.relay.db.prisma;
+      const base = Date.now() - 3600_000;
+      await p.deviceData.createMany({
+        data: Array.from({ length: 120 }, (_, i) => ({
+          endpointId: ep.id,
+          deviceId: 'dev-many',
+          payload: { i },
+          createdAt: new Date(base + i * 1000),
+        })),
+      });
+      const rows = await rowsOf('dev-many');
+      expect(rows.map((r) => r.payload.i)).toEqual(Array.from({ length: 100 }, (_, k) => 119 - k));
+
+      const rule = await p.alertRule.create({
+        data: { endpointId: otherEp.id, field: 'x', operator: '>', threshold: 0, enabled: false },
+      });
+      await p.alert.createMany({
+        data: Array.from({ length: 105 }, (_, i) => ({
+          ruleId: rule.id,
+          endpointId: otherEp.id,
+          deviceId: 'd',
+          value: i,
+          createdAt: new Date(base + i * 1000),
+        })),
+      });
+      const listed = await t.request<Array<{ value: number }>>('GET', `/api/endpoints/${otherEp.id}/alerts`);
+      expect(listed.body.map((a) => a.value)).toEqual(Array.from({ length: 100 }, (_, k) => 104 - k));
+      await p.alertRule.delete({ where: { id: rule.id } });
     });
 
     it('rejects bad query parameters with 400 naming the parameter', async () => {
@@ -173,6 +237,7 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       ['missing deviceId', JSON.stringify({ type: 'device_data', data: { t: 1 } }), 'deviceId'],
       ['empty deviceId', frame('', { t: 1 }), 'deviceId'],
       ['numeric deviceId', frame(42, { t: 1 }), 'deviceId'],
+      ['deviceId over 191 characters', frame('d'.repeat(192), { t: 1 }), 'deviceId'],
       ['missing data', JSON.stringify({ type: 'device_data', deviceId: 'bad-1' }), 'data'],
       ['data is a number', frame('bad-1', 5), 'data'],
       ['data is a string', frame('bad-1', 'hot'), 'data'],
@@ -192,7 +257,7 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       // Still usable: a plain frame and a valid reading go through.
       await sender.send('after-error', false);
       await peer1.waitForCount(2);
-      expect(peer1.frames[1].data.toString()).toBe('after-error');
+      expect(peer1.frames.map((f) => f.data.toString())).toEqual([text, 'after-error']);
       expect(sender.isOpen).toBe(true);
       await sleep(100);
       expect(sender.frames).toHaveLength(1);

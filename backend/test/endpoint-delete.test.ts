@@ -1,4 +1,3 @@
-import './helpers/js-extension';
 import { databases } from './helpers/databases';
 import { useRelay, type CreatedEndpoint } from './helpers/relay';
 import { closeAll, connect, eventually, expectRefused, sleep, type Client } from './helpers/ws';
@@ -92,5 +91,42 @@ describe.each(databases())('DELETE /api/endpoints/:id on $name', (db) => {
 
   it('answers 404 to a second delete', async () => {
     expect((await relay().request('DELETE', `/api/endpoints/${doomed.id}`)).status).toBe(404);
+  });
+
+  // Race: an upgrade whose token check read the endpoint just before the delete committed is
+  // accepted after the delete closed the endpoint's sockets, and then lives on, attached to an
+  // endpoint that no longer exists. Connect attempts are fired continuously across the delete.
+  it('leaves no socket attached to a deleted endpoint when clients are connecting during the delete', async () => {
+    const t = relay();
+    const racing = await t.createEndpoint('del-race');
+    const attempts: Array<Promise<Client | null>> = [];
+    let deleting = true;
+    const firing = (async () => {
+      while (deleting) {
+        attempts.push(
+          connect(t.wsUrl(racing.id, racing.token), {}, `race${attempts.length}`).catch(() => null),
+        );
+        await sleep(1);
+      }
+    })();
+    await sleep(20);
+    const del = await t.request('DELETE', `/api/endpoints/${racing.id}`);
+    await sleep(20);
+    deleting = false;
+    await firing;
+    expect(del.status).toBe(204);
+    const clients = (await Promise.all(attempts)).filter((c): c is Client => c !== null);
+    expect(clients.length).toBeGreaterThan(0);
+    // Every socket that did open must be closed by the relay (4404); none may linger.
+    const deadline = Date.now() + 1000;
+    while (Date.now() < deadline && clients.some((c) => c.isOpen)) await sleep(20);
+    const lingering = clients.filter((c) => c.isOpen).length;
+    const registered = t.relay.connections.count(racing.id);
+    await closeAll(clients);
+    expect({ opened: clients.length, lingering, registered }).toEqual({
+      opened: clients.length,
+      lingering: 0,
+      registered: 0,
+    });
   });
 });

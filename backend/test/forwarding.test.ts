@@ -1,4 +1,3 @@
-import './helpers/js-extension';
 import { databases } from './helpers/databases';
 import { useRelay, type CreatedEndpoint } from './helpers/relay';
 import { closeAll, connect, sleep, type Client } from './helpers/ws';
@@ -70,20 +69,15 @@ describe.each(databases())('forwarding on $name', (db) => {
     }
   });
 
-  it('preserves the order of frames from one sender', async () => {
-    const [a, b] = members.filter((m) => m.endpoint === 0);
-    const before = b.client.frames.length;
-    const seq = Array.from({ length: 20 }, (_, i) => `seq-${i}`);
-    for (const s of seq) await a.client.send(s, false);
-    await b.client.waitForCount(before + seq.length);
-    expect(b.client.frames.slice(before).map((f) => f.data.toString())).toEqual(seq);
-  });
-
+  // A WebSocket stream is ordered; a relay must not reorder one sender's frames. (In immediate
+  // mode each frame waits for its own stats write; on a connection pool those finish out of order.)
   it('preserves per-sender order under a burst of 300 frames (text and binary interleaved)', async () => {
     const [a, b, c] = members.filter((m) => m.endpoint === 1);
     const before = b.client.frames.length;
     const beforeC = c.client.frames.length;
-    const burst = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? Buffer.from([0xff, i & 0xff, i >> 8]) : `burst-${i}`));
+    const burst = Array.from({ length: 300 }, (_, i) =>
+      i % 3 === 0 ? Buffer.from([0xff, i & 0xff, i >> 8]) : `burst-${i}`,
+    );
     await Promise.all(burst.map((f) => a.client.send(f)));
     await b.client.waitForCount(before + burst.length, 15000);
     await c.client.waitForCount(beforeC + burst.length, 15000);
@@ -102,12 +96,14 @@ describe.each(databases())('forwarding on $name', (db) => {
     await a.client.send(atLimit, true);
     await Promise.all([b.client.waitForCount(3), c.client.waitForCount(3)]);
     for (const m of [b, c]) {
-      expect(m.client.frames.map((f) => [f.isBinary, f.data.length])).toEqual([
-        [true, 0],
+      // Order is covered by its own test; here only what arrives.
+      const got = m.client.frames.map((f) => [f.isBinary, f.data.length]).sort();
+      expect(got).toEqual([
         [false, 0],
+        [true, 0],
         [true, MAX_PAYLOAD],
       ]);
-      expect(m.client.frames[2].data.equals(atLimit)).toBe(true);
+      expect(m.client.frames.find((f) => f.data.length === MAX_PAYLOAD)?.data.equals(atLimit)).toBe(true);
     }
     expect(a.client.isOpen).toBe(true);
   });

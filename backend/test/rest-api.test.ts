@@ -1,4 +1,3 @@
-import './helpers/js-extension';
 import { randomUUID } from 'node:crypto';
 import { databases, MYSQL_URL } from './helpers/databases';
 import { startTestRelay, useRelay, type CreatedEndpoint } from './helpers/relay';
@@ -123,6 +122,16 @@ describe.each(databases())('REST API on $name', (db) => {
     });
   });
 
+  describe('PUBLIC_WS_URL', () => {
+    const publicRelay = useRelay(db, { PUBLIC_WS_URL: 'wss://relay.example.com/' });
+    it('builds wsUrl from PUBLIC_WS_URL instead of the Host header', async () => {
+      const ep = await publicRelay().createEndpoint('public-url');
+      expect(ep.wsUrl).toBe(`wss://relay.example.com/ws/${ep.id}`);
+      const one = await publicRelay().request<{ wsUrl: string }>('GET', `/api/endpoints/${ep.id}`);
+      expect(one.body.wsUrl).toBe(`wss://relay.example.com/ws/${ep.id}`);
+    });
+  });
+
   describe('validation', () => {
     it.each([
       ['missing name', {}, 'name'],
@@ -148,6 +157,26 @@ describe.each(databases())('REST API on $name', (db) => {
         const res = await relay().request<ErrorBody>('POST', '/api/endpoints', { rawBody });
         expect([rawBody, res.status]).toEqual([rawBody, 400]);
       }
+    });
+
+    it('accepts a 191-character name and refuses 192 with 400', async () => {
+      const t = relay();
+      const ok = await t.request<CreatedEndpoint>('POST', '/api/endpoints', {
+        body: { name: 'n'.repeat(191) },
+      });
+      expect(ok.status).toBe(201);
+      t.created.add(ok.body.id);
+      expect(ok.body.name).toBe('n'.repeat(191));
+      const bad = await t.request<ErrorBody>('POST', '/api/endpoints', { body: { name: 'n'.repeat(192) } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toContain('name');
+    });
+
+    it('answers 413 (not 500) for a body over the JSON limit', async () => {
+      const res = await relay().request<ErrorBody>('POST', '/api/endpoints', {
+        body: { name: 'x', pad: 'p'.repeat(200_000) },
+      });
+      expect(res.status).toBe(413);
     });
 
     it('answers 400 when the body is not JSON at all', async () => {
@@ -192,6 +221,15 @@ describe.each(databases())('REST API on $name', (db) => {
       const res = await relay().request<ErrorBody>(method, path.replace(':id', randomUUID()), { body });
       expect(res.status).toBe(404);
       expect(res.body.error).toEqual(expect.any(String));
+    });
+
+    it('answers 404 (not 500) for odd ids: very long, unicode, percent-encoded slash', async () => {
+      for (const id of ['x'.repeat(500), '🚀✓', 'a%2Fb', '%20']) {
+        const res = await relay().request<ErrorBody>('GET', `/api/endpoints/${id}`);
+        expect([id, res.status]).toEqual([id, 404]);
+        const stats = await relay().request<ErrorBody>('GET', `/api/endpoints/${id}/stats`);
+        expect([id, stats.status]).toEqual([id, 404]);
+      }
     });
 
     it('answers 404 JSON for unknown routes', async () => {

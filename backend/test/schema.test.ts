@@ -1,4 +1,3 @@
-import './helpers/js-extension';
 import { randomUUID, createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,6 +1,6 @@
-import './helpers/js-extension';
-import { databases } from './helpers/databases';
-import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
+import { databases, MYSQL_URL } from './helpers/databases';
+import { startTestRelay, useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
+import { TcpProxy } from './helpers/tcp-proxy';
 import { closeAll, connect, eventually, expectRefused, type Client } from './helpers/ws';
 
 describe.each(databases())('endpoint stats on $name', (db) => {
@@ -114,8 +114,78 @@ describe.each(databases())('endpoint stats on $name', (db) => {
     });
   });
 
+  it('counts the disconnect of a client closed for an oversize frame, and not the frame', async () => {
+    const t = relay();
+    const before = await t.stats(ep.id);
+    const big = await open(t, 'big');
+    await expectStats(t, {
+      currentConnections: before.currentConnections + 1,
+      totalConnections: before.totalConnections + 1,
+      totalMessages: before.totalMessages,
+    });
+    await big.send(Buffer.alloc(64 * 1024 + 1)).catch(() => undefined);
+    expect((await big.waitClosed()).code).toBe(1009);
+    await expectStats(t, {
+      currentConnections: before.currentConnections,
+      totalConnections: before.totalConnections + 1,
+      totalMessages: before.totalMessages,
+    });
+  });
+
   it('answers 404 for an unknown endpoint', async () => {
     const res = await relay().request('GET', '/api/endpoints/does-not-exist/stats');
     expect(res.status).toBe(404);
   });
 });
+
+/**
+ * The legacy baseline the performance pack measures: in immediate mode a frame is forwarded only
+ * after its stats write, so delivery latency follows database latency. Latency is injected with
+ * a delaying TCP forwarder in front of MariaDB (SQLite is in-process: no honest way to slow it).
+ */
+const mysql = databases().find((d) => d.name === 'mysql');
+(mysql ? describe : describe.skip)(
+  'immediate mode forwards only after the stats write (MySQL, delayed link)',
+  () => {
+    const target = new URL(MYSQL_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 3306));
+    let t: TestRelay | undefined;
+    const clients: Client[] = [];
+
+    beforeAll(async () => {
+      if (mysql?.unavailable) throw new Error(mysql.unavailable);
+      const url = new URL(MYSQL_URL);
+      url.port = String(await proxy.start());
+      t = await startTestRelay(url.toString());
+    });
+    afterAll(async () => {
+      proxy.delayMs = 0;
+      await closeAll(clients);
+      await t?.stop();
+      await proxy.stop();
+    });
+
+    it('delivery latency grows with database latency', async () => {
+      const relay = t!;
+      const ep = await relay.createEndpoint('latency');
+      const a = await connect(relay.wsUrl(ep.id, ep.token), {}, 'a');
+      const b = await connect(relay.wsUrl(ep.id, ep.token), {}, 'b');
+      clients.push(a, b);
+      const roundTrip = async (text: string) => {
+        const n = b.frames.length;
+        const t0 = Date.now();
+        await a.send(text);
+        await b.waitForCount(n + 1);
+        return Date.now() - t0;
+      };
+      await roundTrip('warm-up');
+      const fast = await roundTrip('fast');
+      proxy.delayMs = 150;
+      const slow = await roundTrip('slow');
+      proxy.delayMs = 0;
+      expect(fast).toBeLessThan(100);
+      expect(slow).toBeGreaterThanOrEqual(150);
+      expect((await relay.stats(ep.id)).totalMessages).toBe(3);
+    });
+  },
+);

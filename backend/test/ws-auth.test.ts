@@ -1,4 +1,3 @@
-import './helpers/js-extension';
 import { randomUUID } from 'node:crypto';
 import { databases } from './helpers/databases';
 import { useRelay, type CreatedEndpoint } from './helpers/relay';
@@ -40,6 +39,18 @@ describe.each(databases())('WebSocket upgrade auth on $name', (db) => {
   it('refuses a wrong Authorization: Bearer header with 401', async () => {
     const res = await expectRefused(relay().wsUrl(ep.id), { headers: { Authorization: 'Bearer nope' } });
     expect(res.status).toBe(401);
+  });
+
+  it('refuses odd endpoint ids with 404 (not 500/503): very long, unicode, encoded slash', async () => {
+    for (const id of ['x'.repeat(500), '🚀', 'a/b']) {
+      const res = await expectRefused(relay().wsUrl(id, ep.token));
+      expect([id, res.status]).toEqual([id, 404]);
+    }
+  });
+
+  it('refuses a malformed percent-encoding in the endpoint id with 400', async () => {
+    const res = await expectRefused(`ws://127.0.0.1:${port()}/ws/%E0%A4%A?token=x`);
+    expect(res.status).toBe(400);
   });
 
   it('refuses unknown paths with 404', async () => {

@@ -3,7 +3,11 @@ import { OPERATORS } from '../services/alert.service';
 
 export const createEndpointBody = z.object({ name: z.string().trim().min(1).max(191) });
 
-const limit = z.coerce.number().int().min(1).max(1000).default(100);
+/** `?limit=` left empty means the default, like an absent one. */
+const limit = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z.coerce.number().int().min(1).max(1000).default(100),
+);
 /** ISO 8601 or epoch milliseconds. */
 const instant = z.union([
   z

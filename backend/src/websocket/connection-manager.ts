@@ -1,16 +1,23 @@
 import WebSocket from 'ws';
 
 /** Open sockets grouped by endpoint: `Map<endpointId, Set<WebSocket>>`. */
+/** How long a deleted endpoint refuses sockets whose upgrade was authorised just before the delete. */
+const DELETED_MEMORY_MS = 60_000;
+
 export class ConnectionManager {
   private readonly pools = new Map<string, Set<WebSocket>>();
+  private readonly deleted = new Set<string>();
 
-  add(endpointId: string, ws: WebSocket): void {
+  /** False when the endpoint was deleted while this socket's upgrade was being authorised. */
+  add(endpointId: string, ws: WebSocket): boolean {
+    if (this.deleted.has(endpointId)) return false;
     let pool = this.pools.get(endpointId);
     if (!pool) {
       pool = new Set();
       this.pools.set(endpointId, pool);
     }
     pool.add(ws);
+    return true;
   }
 
   /** Returns false when the socket was not registered (already removed, e.g. endpoint deleted). */
@@ -50,8 +57,10 @@ export class ConnectionManager {
     return delivered;
   }
 
-  /** Closes and forgets every socket of one endpoint. */
+  /** Closes and forgets every socket of a deleted endpoint, and refuses late arrivals for a while. */
   closeEndpoint(endpointId: string, code: number, reason: string): number {
+    this.deleted.add(endpointId);
+    setTimeout(() => this.deleted.delete(endpointId), DELETED_MEMORY_MS).unref();
     const pool = this.pools.get(endpointId);
     if (!pool) return 0;
     this.pools.delete(endpointId);

@@ -18,6 +18,13 @@ export class MessageRouter {
     private readonly metrics: RelayMetrics,
   ) {}
 
+  /**
+   * Immediate mode only: the last forward still waiting on its stats write, per sender. The
+   * writes run concurrently (and a pool may finish them out of order); forwards are chained so
+   * a sender's frames still arrive in the order sent.
+   */
+  private readonly pendingForward = new WeakMap<WebSocket, Promise<void>>();
+
   route(endpointId: string, sender: WebSocket, data: Buffer, isBinary: boolean): void {
     const received = performance.now();
     const counters = this.metrics.counters;
@@ -25,8 +32,13 @@ export class MessageRouter {
     counters.bytesReceived += data.length;
     const recorded = this.stats.recordMessage(endpointId);
     // Only the legacy immediate mode hands back a write to wait for before forwarding.
-    if (recorded) recorded.then(() => this.forward(endpointId, sender, data, isBinary, received));
-    else this.forward(endpointId, sender, data, isBinary, received);
+    if (!recorded) return this.forward(endpointId, sender, data, isBinary, received);
+    const previous = this.pendingForward.get(sender);
+    const done: Promise<void> = (previous ? Promise.all([previous, recorded]) : recorded).then(() => {
+      this.forward(endpointId, sender, data, isBinary, received);
+      if (this.pendingForward.get(sender) === done) this.pendingForward.delete(sender);
+    });
+    this.pendingForward.set(sender, done);
   }
 
   private forward(

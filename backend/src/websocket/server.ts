@@ -7,6 +7,7 @@ import type { RelayCounters } from '../monitoring/metrics';
 import type { EndpointService } from '../services/endpoint.service';
 import type { StatsStore } from '../services/stats.service';
 import type { ConnectionManager } from './connection-manager';
+import { CLOSE_ENDPOINT_DELETED } from './close-codes';
 import { Heartbeat } from './heartbeat';
 import type { MessageRouter } from './message-router';
 
@@ -86,7 +87,10 @@ export class RelayWsServer {
 
   private accept(endpointId: string, ws: WebSocket): void {
     const { connections, router, stats } = this.deps;
-    connections.add(endpointId, ws);
+    if (!connections.add(endpointId, ws)) {
+      ws.close(CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
+      return;
+    }
     this.deps.counters.connectionsOpened++;
     this.heartbeat.watch(ws);
     ws.on('message', (data: Buffer, isBinary) => router.route(endpointId, ws, data, isBinary));
@@ -112,7 +116,13 @@ export class RelayWsServer {
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([Promise.all(closing), timeout]);
     clearTimeout(timer);
-    for (const ws of this.deps.connections.sockets()) ws.terminate();
+    // Peers that never answered the close handshake: their 'close' handlers record the
+    // disconnect, which must happen before the stats are drained.
+    const stuck = [...this.deps.connections.sockets()];
+    for (const ws of stuck) ws.terminate();
+    await Promise.all(
+      stuck.map((ws) => (ws.readyState === ws.CLOSED ? undefined : new Promise((r) => ws.once('close', r)))),
+    );
     this.wss.close();
   }
 }

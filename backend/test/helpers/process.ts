@@ -56,3 +56,18 @@ export async function waitHealthy(port: number, proc: RelayProcess, timeoutMs = 
     `relay on ${port} not healthy (exited: ${dead}); stderr: ${proc.stderr().slice(-2000)} stdout: ${proc.stdout().slice(-2000)}`,
   );
 }
+
+/** Resolves with `p`, or rejects after `ms`; the timer never outlives the race. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)),
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -8,6 +8,8 @@ export class TcpProxy {
   private server?: net.Server;
   private readonly open = new Set<net.Socket>();
   port = 0;
+  /** Added latency on every chunk the database sends back (0 = pass-through). */
+  delayMs = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -18,12 +20,16 @@ export class TcpProxy {
     this.server = net.createServer((client) => {
       const upstream = net.connect(this.targetPort, this.targetHost);
       for (const s of [client, upstream]) {
+        s.setNoDelay(true);
         this.open.add(s);
         s.on('close', () => this.open.delete(s));
         s.on('error', () => undefined);
       }
       client.pipe(upstream);
-      upstream.pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        if (this.delayMs <= 0) client.write(chunk);
+        else setTimeout(() => client.writable && client.write(chunk), this.delayMs);
+      });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
