@@ -1,0 +1,207 @@
+/**
+ * Reads the relay's Prometheus text before and after a scenario and turns the difference into
+ * the figures the reports print: DB operations and statements, their durations, in-relay
+ * forwarding time, event-loop delay. Durations from histograms are estimated the way
+ * Prometheus' histogram_quantile does (linear inside the bucket), and say so in the report.
+ */
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text exposition format (comments skipped). */
+export function parsePrometheus(text: string): Sample[] {
+  const out: Sample[] = [];
+  const line = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/;
+  const label = /(\w+)="((?:[^"\\]|\\.)*)"/g;
+  for (const raw of text.split('\n')) {
+    if (!raw || raw.startsWith('#')) continue;
+    const m = line.exec(raw);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(label)) labels[l[1]] = l[2].replace(/\\(.)/g, '$1');
+    // Number() also reads NaN, which Prometheus allows (e.g. a gauge with no observations yet).
+    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+    out.push({ name: m[1], labels, value });
+  }
+  return out;
+}
+
+type Filter = Record<string, string>;
+
+const matches = (s: Sample, name: string, filter: Filter) =>
+  s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v);
+
+/** The change of every matching series between two scrapes, summed. */
+function delta(before: Sample[], after: Sample[], name: string, filter: Filter = {}): number {
+  const sum = (list: Sample[]) =>
+    list.filter((s) => matches(s, name, filter)).reduce((a, s) => a + s.value, 0);
+  return sum(after) - sum(before);
+}
+
+function gauge(samples: Sample[], name: string): number | null {
+  const s = samples.find((x) => x.name === name);
+  return s ? s.value : null;
+}
+
+export interface HistogramDelta {
+  count: number;
+  sumSeconds: number;
+  /** upper bound (s) -> cumulative count, for the scenario only */
+  buckets: [number, number][];
+}
+
+function histogramDelta(
+  before: Sample[],
+  after: Sample[],
+  name: string,
+  filter: Filter = {},
+): HistogramDelta {
+  const bounds = new Map<number, number>();
+  for (const [list, sign] of [
+    [after, 1],
+    [before, -1],
+  ] as const) {
+    for (const s of list) {
+      if (!matches(s, `${name}_bucket`, filter)) continue;
+      const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+      bounds.set(le, (bounds.get(le) ?? 0) + sign * s.value);
+    }
+  }
+  return {
+    count: delta(before, after, `${name}_count`, filter),
+    sumSeconds: delta(before, after, `${name}_sum`, filter),
+    buckets: [...bounds].sort((a, b) => a[0] - b[0]),
+  };
+}
+
+/** histogram_quantile: linear interpolation inside the bucket holding rank q*count. */
+export function quantile(h: HistogramDelta, q: number): number | null {
+  if (h.count <= 0) return null;
+  const rank = q * h.count;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const [bound, cumulative] of h.buckets) {
+    if (cumulative >= rank) {
+      if (bound === Infinity) return prevBound;
+      const inBucket = cumulative - prevCount;
+      return inBucket > 0 ? prevBound + (bound - prevBound) * ((rank - prevCount) / inBucket) : bound;
+    }
+    prevBound = bound;
+    prevCount = cumulative;
+  }
+  return prevBound;
+}
+
+const ms = (seconds: number | null) => (seconds === null ? null : Math.round(seconds * 1e5) / 100);
+
+export interface DbOperation {
+  model: string;
+  operation: string;
+  count: number;
+  avgMs: number | null;
+}
+
+export interface RelayFigures {
+  framesReceived: number;
+  deliveries: number;
+  db: {
+    queries: number;
+    avgMs: number | null;
+    p95Ms: number | null;
+    errors: number;
+    statements: number;
+    statementsByVerb: Record<string, number>;
+    /** SQL statements per 1,000 frames received; null when no frames flowed */
+    statementsPer1000Frames: number | null;
+    operations: DbOperation[];
+  };
+  forward: { count: number; avgMs: number | null; p95Ms: number | null; p99Ms: number | null };
+  /** Event-loop delay over the scenario (prom-client resets its monitor at each scrape). */
+  eventLoop: { p99Ms: number | null; maxMs: number | null };
+  flushes: { kind: string; count: number; avgMs: number | null; rows: number; failed: number }[];
+  heartbeatTerminations: number;
+  deviceDataDropped: number;
+}
+
+export function relayFigures(beforeText: string, afterText: string): RelayFigures {
+  const before = parsePrometheus(beforeText);
+  const after = parsePrometheus(afterText);
+  const framesReceived = delta(before, after, 'relay_frames_received_total');
+  const dbHist = histogramDelta(before, after, 'relay_db_query_duration_seconds');
+  const fwdHist = histogramDelta(before, after, 'relay_forward_duration_seconds');
+
+  const verbs = new Set(
+    after.filter((s) => s.name === 'relay_db_statements_total').map((s) => s.labels.verb),
+  );
+  const statementsByVerb: Record<string, number> = {};
+  for (const verb of verbs) {
+    const n = delta(before, after, 'relay_db_statements_total', { verb });
+    if (n > 0) statementsByVerb[verb] = n;
+  }
+  const statements = Object.values(statementsByVerb).reduce((a, b) => a + b, 0);
+
+  const opKeys = new Map<string, Filter>();
+  for (const s of after) {
+    if (s.name === 'relay_db_query_duration_seconds_count') {
+      opKeys.set(`${s.labels.model}.${s.labels.operation}`, {
+        model: s.labels.model,
+        operation: s.labels.operation,
+      });
+    }
+  }
+  const operations: DbOperation[] = [];
+  for (const filter of opKeys.values()) {
+    const count = delta(before, after, 'relay_db_query_duration_seconds_count', filter);
+    if (count <= 0) continue;
+    const sum = delta(before, after, 'relay_db_query_duration_seconds_sum', filter);
+    operations.push({ model: filter.model, operation: filter.operation, count, avgMs: ms(sum / count) });
+  }
+  operations.sort((a, b) => b.count - a.count);
+
+  const kinds = new Set(
+    after.filter((s) => s.name === 'relay_flush_duration_seconds_count').map((s) => s.labels.kind),
+  );
+  const flushes = [...kinds].map((kind) => {
+    const ok = histogramDelta(before, after, 'relay_flush_duration_seconds', { kind, outcome: 'ok' });
+    const failed = delta(before, after, 'relay_flush_duration_seconds_count', { kind, outcome: 'failed' });
+    return {
+      kind,
+      count: ok.count,
+      avgMs: ok.count > 0 ? ms(ok.sumSeconds / ok.count) : null,
+      rows: delta(before, after, 'relay_flush_rows_total', { kind, outcome: 'ok' }),
+      failed,
+    };
+  });
+
+  return {
+    framesReceived,
+    deliveries: delta(before, after, 'relay_deliveries_total'),
+    db: {
+      queries: dbHist.count,
+      avgMs: dbHist.count > 0 ? ms(dbHist.sumSeconds / dbHist.count) : null,
+      p95Ms: ms(quantile(dbHist, 0.95)),
+      errors: delta(before, after, 'relay_db_query_errors_total'),
+      statements,
+      statementsByVerb,
+      statementsPer1000Frames:
+        framesReceived > 0 ? Math.round((statements / framesReceived) * 1000 * 100) / 100 : null,
+      operations,
+    },
+    forward: {
+      count: fwdHist.count,
+      avgMs: fwdHist.count > 0 ? ms(fwdHist.sumSeconds / fwdHist.count) : null,
+      p95Ms: ms(quantile(fwdHist, 0.95)),
+      p99Ms: ms(quantile(fwdHist, 0.99)),
+    },
+    eventLoop: {
+      p99Ms: ms(gauge(after, 'nodejs_eventloop_lag_p99_seconds')),
+      maxMs: ms(gauge(after, 'nodejs_eventloop_lag_max_seconds')),
+    },
+    flushes,
+    heartbeatTerminations: delta(before, after, 'relay_heartbeat_terminations_total'),
+    deviceDataDropped: delta(before, after, 'relay_device_data_dropped_total'),
+  };
+}
