@@ -57,7 +57,9 @@ let firstVuAt: number | undefined;
 function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
   const list = vars.relayEndpoints;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new Error('no relay endpoints in context: the scenario needs `before: { flow: [{ function: createEndpoints }] }`');
+    throw new Error(
+      'no relay endpoints in context: the scenario needs `before: { flow: [{ function: createEndpoints }] }`',
+    );
   }
   return list as CreatedEndpoint[];
 }
@@ -81,7 +83,9 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
 
 /** `after` hook: remove what `before` created so repeated runs on a shared database do not pile up. */
 export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done): void {
-  const list = Array.isArray(context.vars.relayEndpoints) ? (context.vars.relayEndpoints as CreatedEndpoint[]) : [];
+  const list = Array.isArray(context.vars.relayEndpoints)
+    ? (context.vars.relayEndpoints as CreatedEndpoint[])
+    : [];
   const base = restBaseFromTarget(resolveTarget(context.vars));
   mapLimit(list, 10, (ep) => deleteEndpoint(base, process.env.API_KEY, ep.id))
     .then(() => done())
@@ -125,7 +129,13 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
 
   const totalConnections = settings.endpoints * settings.connectionsPerEndpoint;
   const windowStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
-  const schedule = new SendSchedule(settings.steps, windowStart, 1 / totalConnections, Math.random(), openedAt);
+  const schedule = new SendSchedule(
+    settings.steps,
+    windowStart,
+    1 / totalConnections,
+    Math.random(),
+    openedAt,
+  );
   const receiver = new Receiver(Number(context.vars.__vuId), Number(context.vars.__slot));
   const padding = makePadding(settings.payloadBytes);
   const sampleEvery = settings.latencySampleEvery;
@@ -172,7 +182,12 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
           if (now - at > SEND_GRACE_MS && now > schedule.endMs) continue;
           seq++;
           stats.add('expected', ledger.recordSend(receiver, seq));
-          ws.send(encodeFrame({ endpointSlot: receiver.endpointSlot, senderId: receiver.id, seq, sentAtMs: nowMs() }, padding));
+          ws.send(
+            encodeFrame(
+              { endpointSlot: receiver.endpointSlot, senderId: receiver.id, seq, sentAtMs: nowMs() },
+              padding,
+            ),
+          );
           stats.add('sent');
           const lag = now - at;
           stats.noteSendLag(lag);

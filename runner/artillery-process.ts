@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
+import { onInterrupt } from './cleanup';
 import { HISTOGRAMS } from '../processors/lib/metric-names';
 
 export interface ArtilleryRun {
@@ -50,8 +51,15 @@ export function runArtillery(a: ArtilleryArgs): Promise<ArtilleryRun> {
   ];
   return new Promise((resolve, reject) => {
     const log = createWriteStream(a.logFile);
-    const child = spawn(process.execPath, args, { cwd: a.repoRoot, env: a.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: a.repoRoot,
+      env: a.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     if (child.pid) a.onStart?.(child.pid);
+    const forget = onInterrupt(() => {
+      child.kill('SIGTERM');
+    });
     const chunks: string[] = [];
     let partial = '';
     const onData = (buf: Buffer) => {
@@ -79,6 +87,7 @@ export function runArtillery(a: ArtilleryArgs): Promise<ArtilleryRun> {
       reject(err);
     });
     child.once('close', (code) => {
+      forget();
       clearTimeout(timer);
       log.end();
       resolve({ exitCode: code, timedOut, output: chunks.join('') });

@@ -10,7 +10,8 @@ export const PROFILES: readonly ProfileName[] = ['smoke', 'quick', 'full'];
 
 export interface ScenarioSpec {
   name: string;
-  family: 'single-endpoint' | 'multi-endpoint' | 'throughput' | 'throughput-ramp' | 'stability' | 'acceptance';
+  family:
+    'single-endpoint' | 'multi-endpoint' | 'throughput' | 'throughput-ramp' | 'stability' | 'acceptance';
   /** artillery/<file>.yml */
   file: string;
   summary: string;
@@ -25,6 +26,9 @@ export interface ScenarioSpec {
 
 const conn = (hold: number, ramp: number) => ({ holdSeconds: hold, rampSeconds: ramp });
 
+// Order matters: the ramp overloads the relay on purpose, so it runs after the
+// scenarios whose numbers it could disturb (the runner also waits for the relay
+// to go idle between scenarios).
 export const SCENARIOS: readonly ScenarioSpec[] = [
   {
     name: 'single-endpoint-10',
@@ -90,19 +94,19 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     profiles: { quick: conn(30, 5), full: conn(180, 10) },
   },
   {
+    name: 'stability',
+    family: 'stability',
+    file: 'stability.yml',
+    summary: '50 endpoints x 10 connections, 200 msg/s, long-lived connections (30 min in full)',
+    profiles: { quick: conn(120, 5), full: conn(1800, 10) },
+  },
+  {
     name: 'throughput-ramp',
     family: 'throughput-ramp',
     file: 'throughput-ramp.yml',
     summary: '50 endpoints x 10 connections, 500 -> 5000 msg/s in steps, to find the breaking point',
     informational: true,
     profiles: { quick: conn(20, 5), full: conn(60, 10) },
-  },
-  {
-    name: 'stability',
-    family: 'stability',
-    file: 'stability.yml',
-    summary: '50 endpoints x 10 connections, 200 msg/s, long-lived connections (30 min in full)',
-    profiles: { quick: conn(120, 5), full: conn(1800, 10) },
   },
   {
     name: 'acceptance',
@@ -117,7 +121,9 @@ export function scenariosFor(profile: ProfileName, only?: readonly string[]): Sc
   if (only && only.length > 0) {
     const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
     if (unknown.length > 0) {
-      throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+      throw new Error(
+        `unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+      );
     }
     // --only runs the named scenarios even when the profile would skip them, at the profile's length or the nearest longer one.
     return SCENARIOS.filter((s) => only.includes(s.name));
@@ -125,8 +131,12 @@ export function scenariosFor(profile: ProfileName, only?: readonly string[]): Sc
   return SCENARIOS.filter((s) => s.profiles[profile] !== undefined);
 }
 
-export function timingFor(spec: ScenarioSpec, profile: ProfileName): { holdSeconds: number; rampSeconds: number } {
-  const order: ProfileName[] = profile === 'smoke' ? ['smoke', 'quick', 'full'] : profile === 'quick' ? ['quick', 'full'] : ['full'];
+export function timingFor(
+  spec: ScenarioSpec,
+  profile: ProfileName,
+): { holdSeconds: number; rampSeconds: number } {
+  const order: ProfileName[] =
+    profile === 'smoke' ? ['smoke', 'quick', 'full'] : profile === 'quick' ? ['quick', 'full'] : ['full'];
   for (const p of order) {
     const t = spec.profiles[p];
     if (t) return t;

@@ -1,5 +1,6 @@
 /** Entry point of `pnpm test:performance`. Exit code: 0 only when every gate of every scenario passed. */
 import path from 'node:path';
+import { installSignalHandlers } from './cleanup';
 import { HELP, parseCli } from './options';
 import { renderBaseline, renderRunReports } from './report';
 import { REPO_ROOT, runPerformance } from './run';
@@ -23,16 +24,22 @@ async function main(argv: string[]): Promise<number> {
       console.log(`Rendered ${path.join(dir, 'report.md')} and report.html`);
     }
     if (opts.baselineOut) {
-      renderBaseline(opts.runDirs.map((d) => path.resolve(d)), path.join(REPO_ROOT, opts.baselineOut));
+      renderBaseline(
+        opts.runDirs.map((d) => path.resolve(d)),
+        path.join(REPO_ROOT, opts.baselineOut),
+      );
       console.log(`Wrote ${opts.baselineOut}`);
     }
     return 0;
   }
 
+  installSignalHandlers();
   const outcome = await runPerformance(opts, argv);
   console.log(`\n${summaryTable(outcome.results)}`);
   const rel = path.relative(process.cwd(), outcome.runDir) || '.';
-  console.log(`\nReports: ${path.join(rel, 'report.md')}, ${path.join(rel, 'report.html')} (raw data in ${rel}/)`);
+  console.log(
+    `\nReports: ${path.join(rel, 'report.md')}, ${path.join(rel, 'report.html')} (raw data in ${rel}/)`,
+  );
   console.log(outcome.passed ? 'RESULT: PASS (every gate passed)' : 'RESULT: FAIL (see the table above)');
   return outcome.passed ? 0 : 1;
 }

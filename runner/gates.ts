@@ -28,9 +28,12 @@ export interface GateResult {
 }
 
 export function loadSharedGates(commonConfigPath: string): EnsureConfig {
-  const doc = parse(readFileSync(commonConfigPath, 'utf8')) as { config?: { ensure?: Partial<EnsureConfig> } };
+  const doc = parse(readFileSync(commonConfigPath, 'utf8')) as {
+    config?: { ensure?: Partial<EnsureConfig> };
+  };
   const ensure = doc.config?.ensure;
-  if (!ensure) throw new Error(`${commonConfigPath} has no config.ensure block; refusing to run without gates`);
+  if (!ensure)
+    throw new Error(`${commonConfigPath} has no config.ensure block; refusing to run without gates`);
   return { thresholds: ensure.thresholds ?? [], conditions: ensure.conditions ?? [] };
 }
 

@@ -12,11 +12,13 @@ export interface RunMeta {
   finishedAt?: string;
   gitCommit: string;
   gitDirty: boolean;
-  machine: { cpuModel: string; cpus: number; memoryGb: number; os: string };
+  machine: { cpuModel: string; cpus: number; memoryGb: number; os: string; loadAvgAtStart?: number[] };
   nodeVersion: string;
   artilleryVersion: string;
   target: string;
   relayStartedByRunner: boolean;
+  /** entry point the runner started (dist build or source via tsx) */
+  relayEntry?: string;
   dbProvider: string;
   databaseUrl: string;
   statsMode: string;
@@ -25,7 +27,11 @@ export interface RunMeta {
 
 function git(repoRoot: string, args: string[]): string | null {
   try {
-    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }
@@ -44,12 +50,16 @@ export function machineInfo(): RunMeta['machine'] {
     cpus: cpus.length,
     memoryGb: Math.round(os.totalmem() / 1024 ** 3),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
+    // Other work on the box skews every number; record how busy it was.
+    loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
 
 export function artilleryVersion(repoRoot: string): string {
   try {
-    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', 'artillery', 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(
+      readFileSync(path.join(repoRoot, 'node_modules', 'artillery', 'package.json'), 'utf8'),
+    ) as { version: string };
     return pkg.version;
   } catch {
     return 'unknown';

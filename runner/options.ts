@@ -14,6 +14,8 @@ export interface RunOptions {
   profile: ProfileName;
   only: string[];
   target?: string;
+  /** pid of an external relay, so its CPU/RSS can still be sampled */
+  relayPid?: number;
   db?: string;
   statsMode: 'immediate' | 'batched';
   outDir: string;
@@ -21,6 +23,8 @@ export interface RunOptions {
   gates: GateOverrides;
   publish: boolean;
   build: boolean;
+  /** relay entry point; a .ts file runs from source through tsx */
+  relayEntry: string;
 }
 
 export interface RenderOptions {
@@ -46,6 +50,7 @@ Options:
   --only <name[,name]>          run just these scenarios (repeatable); known:
                                 ${SCENARIOS.map((s) => s.name).join(', ')}
   --target <ws-url>             use an already running relay (API key from $API_KEY) instead of starting one
+  --relay-pid <pid>             with --target: sample that process's CPU/RSS (same machine)
   --db <url>                    DATABASE_URL for the relay the runner starts
                                 (default: a fresh temporary SQLite file; e.g. mysql://root@127.0.0.1:3306/test)
   --stats-mode <immediate|batched>  STATS_MODE for the started relay (default: immediate)
@@ -56,6 +61,8 @@ Options:
   --gate-max-lost <n>           allowed lost deliveries (default 0)
   --gate-min-send-ratio <0..1>  achieved/target send rate (default 0.95)
   --publish                     also write ${BASELINE_PATH} from this run
+  --relay-entry <file>          relay entry point (default: dist/backend/src/main.js);
+                                a .ts file (backend/src/main.ts) runs from source via tsx, no build
   --no-build                    do not run \`pnpm build\` before starting the relay
   -h, --help                    this text
 
@@ -63,16 +70,28 @@ render: re-render report.md/report.html of existing run directories; with
 --baseline also (re)write ${BASELINE_PATH} combining them (e.g. a SQLite and a MySQL run).
 `;
 
-function num(flag: string, raw: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+function num(
+  flag: string,
+  raw: string | undefined,
+  check: (n: number) => boolean,
+  what: string,
+): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new Error(`${flag} expects ${what}, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new Error(`${flag} expects ${what}, got "${raw}"`);
   return n;
 }
 
-function oneOf<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  flag: string,
+  raw: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${flag} must be one of ${allowed.join('|')}, got "${raw}"`);
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new Error(`${flag} must be one of ${allowed.join('|')}, got "${raw}"`);
   return raw as T;
 }
 
@@ -85,8 +104,13 @@ export function parseCli(argv: string[]): CliOptions {
       options: { baseline: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) return { command: 'help' };
-    if (positionals.length === 0) throw new Error('render needs at least one run directory, e.g. reports/20250101-120000');
-    return { command: 'render', runDirs: positionals, baselineOut: values.baseline ? BASELINE_PATH : undefined };
+    if (positionals.length === 0)
+      throw new Error('render needs at least one run directory, e.g. reports/20250101-120000');
+    return {
+      command: 'render',
+      runDirs: positionals,
+      baselineOut: values.baseline ? BASELINE_PATH : undefined,
+    };
   }
 
   const { values, positionals } = parseArgs({
@@ -97,6 +121,7 @@ export function parseCli(argv: string[]): CliOptions {
       profile: { type: 'string' },
       only: { type: 'string', multiple: true },
       target: { type: 'string' },
+      'relay-pid': { type: 'string' },
       db: { type: 'string' },
       'stats-mode': { type: 'string' },
       out: { type: 'string' },
@@ -106,12 +131,14 @@ export function parseCli(argv: string[]): CliOptions {
       'gate-max-lost': { type: 'string' },
       'gate-min-send-ratio': { type: 'string' },
       publish: { type: 'boolean', default: false },
+      'relay-entry': { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return { command: 'help' };
-  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}" (flags start with --; see --help)`);
+  if (positionals.length > 0)
+    throw new Error(`unexpected argument "${positionals[0]}" (flags start with --; see --help)`);
 
   if (values.target !== undefined) {
     let url: URL;
@@ -120,8 +147,19 @@ export function parseCli(argv: string[]): CliOptions {
     } catch {
       throw new Error(`--target must be a ws:// or wss:// URL, got "${values.target}"`);
     }
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error(`--target must be a ws:// or wss:// URL, got "${values.target}"`);
-    if (values.db !== undefined) throw new Error('--db configures the relay the runner starts; it cannot be combined with --target');
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+      throw new Error(`--target must be a ws:// or wss:// URL, got "${values.target}"`);
+    if (values['relay-entry'] !== undefined)
+      throw new Error(
+        '--relay-entry configures the relay the runner starts; it cannot be combined with --target',
+      );
+    if (values.db !== undefined)
+      throw new Error('--db configures the relay the runner starts; it cannot be combined with --target');
+  }
+  if (values['relay-pid'] !== undefined && values.target === undefined) {
+    throw new Error(
+      '--relay-pid only makes sense with --target (the runner knows the pid of a relay it starts)',
+    );
   }
   if (values.db !== undefined && !/^(file:|mysql:\/\/|mariadb:\/\/)/.test(values.db)) {
     throw new Error(`--db must be a file:... (SQLite) or mysql://... URL, got "${values.db}"`);
@@ -133,8 +171,12 @@ export function parseCli(argv: string[]): CliOptions {
   return {
     command: 'run',
     profile: oneOf('--profile', values.profile, PROFILES, 'quick'),
-    only: (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    only: (values.only ?? [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean),
     target: values.target,
+    relayPid: num('--relay-pid', values['relay-pid'], (n) => Number.isInteger(n) && n > 0, 'a process id'),
     db: values.db,
     statsMode: oneOf('--stats-mode', values['stats-mode'], ['immediate', 'batched'] as const, 'immediate'),
     outDir: values.out ?? 'reports',
@@ -142,10 +184,22 @@ export function parseCli(argv: string[]): CliOptions {
     gates: {
       p95Ms: num('--gate-p95', values['gate-p95'], (n) => n > 0, 'a positive number of ms'),
       p99Ms: num('--gate-p99', values['gate-p99'], (n) => n > 0, 'a positive number of ms'),
-      maxLost: num('--gate-max-lost', values['gate-max-lost'], (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
-      minSendRatio: num('--gate-min-send-ratio', values['gate-min-send-ratio'], (n) => n > 0 && n <= 1, 'a ratio in (0, 1]'),
+      maxLost: num(
+        '--gate-max-lost',
+        values['gate-max-lost'],
+        (n) => Number.isInteger(n) && n >= 0,
+        'an integer >= 0',
+      ),
+      minSendRatio: num(
+        '--gate-min-send-ratio',
+        values['gate-min-send-ratio'],
+        (n) => n > 0 && n <= 1,
+        'a ratio in (0, 1]',
+      ),
     },
     publish: values.publish ?? false,
-    build: !values['no-build'],
+    relayEntry: values['relay-entry'] ?? 'dist/backend/src/main.js',
+    // Running from source needs no build.
+    build: !values['no-build'] && !(values['relay-entry'] ?? '').endsWith('.ts'),
   };
 }

@@ -56,7 +56,11 @@ export class ProcSampler {
     this.last = { t, ticks: stat.ticks };
     if (!prev || t <= prev.t) return undefined;
     const cpuPct = ((stat.ticks - prev.ticks) / CLOCK_TICKS / ((t - prev.t) / 1000)) * 100;
-    const s = { t, cpuPct: Math.round(cpuPct * 10) / 10, rssMb: Math.round((stat.rssPages * PAGE_BYTES) / 1048576) };
+    const s = {
+      t,
+      cpuPct: Math.round(cpuPct * 10) / 10,
+      rssMb: Math.round((stat.rssPages * PAGE_BYTES) / 1048576),
+    };
     this.samples.push(s);
     return s;
   }

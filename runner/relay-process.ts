@@ -5,8 +5,7 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-export const RELAY_ENTRY = 'dist/backend/src/main.js';
+import { onInterrupt } from './cleanup';
 
 export interface RelayHandle {
   target: string;
@@ -25,7 +24,10 @@ export function dbProviderOf(url: string): string {
 
 export function buildRelay(repoRoot: string): void {
   const res = spawnSync('pnpm', ['build'], { cwd: repoRoot, stdio: 'inherit' });
-  if (res.status !== 0) throw new Error(`pnpm build failed (exit ${res.status ?? res.signal}); fix the backend build or pass --no-build`);
+  if (res.status !== 0)
+    throw new Error(
+      `pnpm build failed (exit ${res.status ?? res.signal}); fix the backend build or pass --no-build`,
+    );
 }
 
 async function freePort(): Promise<number> {
@@ -44,7 +46,8 @@ async function waitForHealth(base: string, child: ChildProcess, timeoutMs: numbe
   const deadline = Date.now() + timeoutMs;
   let lastError = 'no answer yet';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`relay exited with code ${child.exitCode} before becoming healthy`);
+    if (child.exitCode !== null)
+      throw new Error(`relay exited with code ${child.exitCode} before becoming healthy`);
     try {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
       const body = await res.text();
@@ -55,17 +58,21 @@ async function waitForHealth(base: string, child: ChildProcess, timeoutMs: numbe
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`relay did not report healthy at ${base}/health within ${timeoutMs} ms (last: ${lastError})`);
+  throw new Error(
+    `relay did not report healthy at ${base}/health within ${timeoutMs} ms (last: ${lastError})`,
+  );
 }
 
 export async function startRelay(opts: {
   repoRoot: string;
+  entry: string;
   databaseUrl?: string;
   statsMode: string;
   logFile: string;
 }): Promise<RelayHandle> {
-  const entry = path.join(opts.repoRoot, RELAY_ENTRY);
-  if (!existsSync(entry)) throw new Error(`${RELAY_ENTRY} not found: run \`pnpm build\` (or drop --no-build)`);
+  const entry = path.resolve(opts.repoRoot, opts.entry);
+  if (!existsSync(entry)) throw new Error(`${opts.entry} not found: run \`pnpm build\` (or drop --no-build)`);
+  const nodeArgs = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
 
   // A fresh SQLite file per run unless the caller chose a database.
   let tempDir: string | undefined;
@@ -77,7 +84,7 @@ export async function startRelay(opts: {
   const port = await freePort();
   const apiKey = randomBytes(18).toString('base64url');
   const log = createWriteStream(opts.logFile);
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: opts.repoRoot,
     env: {
       ...process.env,
@@ -94,6 +101,11 @@ export async function startRelay(opts: {
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const forget = onInterrupt(async () => {
+    child.kill('SIGTERM');
+    await exited;
+    cleanup();
+  });
 
   const cleanup = () => {
     log.end();
@@ -104,6 +116,7 @@ export async function startRelay(opts: {
   try {
     await waitForHealth(base, child, 60_000);
   } catch (err) {
+    forget();
     child.kill('SIGKILL');
     await exited;
     cleanup();
@@ -117,6 +130,7 @@ export async function startRelay(opts: {
     databaseUrl,
     dbProvider: dbProviderOf(databaseUrl),
     async stop() {
+      forget();
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -19,7 +19,8 @@ const TEMPLATES = path.resolve(__dirname, '..', 'templates');
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 
 function fmt(value: unknown, digits?: unknown): string {
-  if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return '-';
+  if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value)))
+    return '-';
   if (typeof value !== 'number') return String(value);
   const d = typeof digits === 'number' ? digits : Math.abs(value) >= 100 ? 0 : 1;
   return value.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: d });
@@ -34,8 +35,30 @@ export function createRenderer(): typeof Handlebars {
     informational ? 'info' : status === 'passed' ? 'PASS' : status === 'failed' ? 'FAIL' : 'ERROR',
   );
   hb.registerHelper('check', (passed: unknown) => (passed ? 'ok' : 'FAIL'));
+  // How the runner launched the relay: .ts entries go through tsx (see relay-process.ts).
+  hb.registerHelper('relayCommand', (entry: unknown) =>
+    typeof entry !== 'string'
+      ? 'node (entry not recorded)'
+      : entry.endsWith('.ts')
+        ? `node --import tsx ${entry}`
+        : `node ${entry}`,
+  );
+  hb.registerHelper(
+    'allPassed',
+    (gates: unknown) =>
+      Array.isArray(gates) && gates.length > 0 && gates.every((g: { passed: boolean }) => g.passed),
+  );
+  hb.registerHelper('failedNames', (scenarios: ScenarioResult[]) =>
+    scenarios
+      .filter((s) => !s.informational && s.status !== 'passed')
+      .map((s) => `${s.name} (${s.status})`)
+      .join(', '),
+  );
+  hb.registerHelper('passFail', (passed: unknown) => (passed ? 'PASS' : 'FAIL'));
   // A plain string, so Handlebars HTML-escapes it for the attribute it lands in.
-  hb.registerHelper('chartData', (s: ScenarioResult) => JSON.stringify({ series: s.series, resources: s.resources }));
+  hb.registerHelper('chartData', (s: ScenarioResult) =>
+    JSON.stringify({ series: s.series, resources: s.resources }),
+  );
   hb.registerHelper('raw', (v: unknown) => new hb.SafeString(String(v ?? '')));
   return hb;
 }
@@ -49,17 +72,24 @@ export function bucketRows(s: ScenarioResult): {
   p95: number | null;
   p99: number | null;
   relayCpu: number | null;
+  relayCpuPeak: number | null;
   generatorCpu: number | null;
   stallMs: number | null;
+  /** highest 1 s send rate inside the bucket: the ramp step reached, where a bucket straddles two */
+  sentPeakPerSec: number | null;
 }[] {
   const r = s.resources;
   const avg = (xs: (number | null)[], from: number, to: number, agg: 'mean' | 'max') => {
-    const vals = xs.filter((_, i) => {
-      const abs = r.start + r.t[i] * 1000;
-      return abs >= from && abs < to;
-    }).filter((x): x is number => x !== null);
+    const vals = xs
+      .filter((_, i) => {
+        const abs = r.start + r.t[i] * 1000;
+        return abs >= from && abs < to;
+      })
+      .filter((x): x is number => x !== null);
     if (vals.length === 0) return null;
-    return agg === 'max' ? Math.max(...vals) : Math.round((vals.reduce((a, b) => a + b, 0) / vals.length) * 10) / 10;
+    return agg === 'max'
+      ? Math.max(...vals)
+      : Math.round((vals.reduce((a, b) => a + b, 0) / vals.length) * 10) / 10;
   };
   return s.series.t.map((t, i) => {
     const from = s.series.start + t * 1000;
@@ -74,26 +104,96 @@ export function bucketRows(s: ScenarioResult): {
       relayCpu: avg(r.relayCpu, from, to, 'mean'),
       generatorCpu: avg(r.generatorCpu, from, to, 'mean'),
       stallMs: avg(r.generatorStallMs, from, to, 'max'),
+      relayCpuPeak: avg(r.relayCpu, from, to, 'max'),
+      sentPeakPerSec: avg(r.sentPerSec ?? [], from, to, 'max'),
     };
   });
+}
+
+/**
+ * The first 10 s bucket of a ramp whose p95 broke the latency gate, and which
+ * process was at its limit then. Derived from the same numbers the table shows.
+ */
+export function breakingPoint(
+  s: ScenarioResult,
+  p95LimitMs: number,
+): {
+  rate: number;
+  p95: number;
+  t: number;
+  relayCpuPeak: number | null;
+  generatorCpu: number | null;
+  limit: string;
+} | null {
+  const rows = bucketRows(s);
+  const hit = rows.find((r) => r.p95 !== null && r.p95 >= p95LimitMs && r.sentPerSec > 0);
+  if (!hit) return null;
+  const relayBound = hit.relayCpuPeak !== null && hit.relayCpuPeak >= 85;
+  const generatorBound = (hit.generatorCpu !== null && hit.generatorCpu >= 90) || (hit.stallMs ?? 0) >= 200;
+  const limit = generatorBound
+    ? 'the load generator was at its limit, so this is a lower bound for the relay'
+    : relayBound
+      ? 'the relay process was CPU-bound (Node runs its JavaScript on one core)'
+      : 'neither process was CPU-bound; the time went elsewhere (database, I/O)';
+  return {
+    rate: hit.sentPeakPerSec ?? hit.sentPerSec,
+    p95: hit.p95 as number,
+    t: hit.t,
+    relayCpuPeak: hit.relayCpuPeak,
+    generatorCpu: hit.generatorCpu,
+    limit,
+  };
+}
+
+function p95Limit(run: RunFile): number {
+  const raw = run.meta.gates?.['e2e.latency_ms.p95'] ?? '< 100';
+  const n = Number(raw.replace(/[^\d.]/g, ''));
+  return Number.isFinite(n) && n > 0 ? n : 100;
 }
 
 export interface ReportView {
   title: string;
   baseline: boolean;
   generatedAt: string;
-  runs: (RunFile & { rampScenarios: (ScenarioResult & { buckets: ReturnType<typeof bucketRows> })[]; warningCount: number })[];
+  runs: (RunFile & {
+    scenarios: (ScenarioResult & { anchor: string })[];
+    runGates: string[];
+    rampScenarios: (ScenarioResult & {
+      buckets: ReturnType<typeof bucketRows>;
+      breaking: ReturnType<typeof breakingPoint>;
+      p95LimitMs: number;
+    })[];
+    warnings: { scenario: string; text: string }[];
+  })[];
 }
 
-export function viewOf(runs: RunFile[], baseline: boolean, generatedAt = new Date().toISOString()): ReportView {
+export function viewOf(
+  runs: RunFile[],
+  baseline: boolean,
+  generatedAt = new Date().toISOString(),
+): ReportView {
   return {
-    title: baseline ? 'Relay performance baseline (Story 9.1)' : `Relay performance run ${runs.map((r) => r.meta.runId).join(', ')}`,
+    title: baseline
+      ? 'Relay performance baseline (Story 9.1)'
+      : `Relay performance run ${runs.map((r) => r.meta.runId).join(', ')}`,
     baseline,
     generatedAt,
+    // Flattened here because the templates avoid `../` (Prettier's Glimmer parser rejects it).
     runs: runs.map((run) => ({
       ...run,
-      rampScenarios: run.scenarios.filter((s) => s.family === 'throughput-ramp').map((s) => ({ ...s, buckets: bucketRows(s) })),
-      warningCount: run.scenarios.reduce((n, s) => n + s.warnings.length, 0),
+      scenarios: run.scenarios.map((s) => ({ ...s, anchor: `${run.meta.runId}-${s.name}` })),
+      runGates: Object.entries(run.meta.gates ?? {}).map(([k, v]) =>
+        k.startsWith('condition') ? v : `${k} ${v}`,
+      ),
+      rampScenarios: run.scenarios
+        .filter((s) => s.family === 'throughput-ramp')
+        .map((s) => ({
+          ...s,
+          buckets: bucketRows(s),
+          breaking: breakingPoint(s, p95Limit(run)),
+          p95LimitMs: p95Limit(run),
+        })),
+      warnings: run.scenarios.flatMap((s) => s.warnings.map((text) => ({ scenario: s.name, text }))),
     })),
   };
 }
@@ -108,7 +208,10 @@ export function renderMarkdown(view: ReportView): string {
 
 export function renderHtml(view: ReportView): string {
   const hb = createRenderer();
-  return template('report.html.hbs', hb)({
+  return template(
+    'report.html.hbs',
+    hb,
+  )({
     ...view,
     uplotJs: readFileSync(path.join(UPLOT_DIR, 'uPlot.iife.min.js'), 'utf8'),
     uplotCss: readFileSync(path.join(UPLOT_DIR, 'uPlot.min.css'), 'utf8'),

@@ -75,6 +75,8 @@ export interface ResourceSeries {
   relayRssMb: (number | null)[];
   generatorCpu: (number | null)[];
   generatorStallMs: (number | null)[];
+  /** frames sent in that second (all generator threads) */
+  sentPerSec?: (number | null)[];
 }
 
 export interface ScenarioResult {
@@ -114,7 +116,8 @@ function pick(s: Summary | undefined): LatencyStats | null {
 export function frameCounts(counters: Record<string, number> | undefined): FrameCounts {
   const c = counters ?? {};
   const out = {} as FrameCounts;
-  for (const [key, name] of Object.entries(COUNTERS) as [keyof typeof COUNTERS, string][]) out[key] = c[name] ?? 0;
+  for (const [key, name] of Object.entries(COUNTERS) as [keyof typeof COUNTERS, string][])
+    out[key] = c[name] ?? 0;
   return out;
 }
 
@@ -137,7 +140,11 @@ export function seriesFrom(report: ArtilleryReport): Series {
   return series;
 }
 
-export function resourceSeries(relay: ProcSample[], generator: ProcSample[], seconds: SecondTotals[]): ResourceSeries {
+export function resourceSeries(
+  relay: ProcSample[],
+  generator: ProcSample[],
+  seconds: SecondTotals[],
+): ResourceSeries {
   const sec = (t: number) => Math.floor(t / 1000) * 1000;
   const index = <T extends { t: number }>(xs: T[]) => new Map(xs.map((x) => [sec(x.t), x] as const));
   const relayBy = index(relay);
@@ -152,6 +159,7 @@ export function resourceSeries(relay: ProcSample[], generator: ProcSample[], sec
     relayRssMb: keys.map((k) => relayBy.get(k)?.rssMb ?? null),
     generatorCpu: keys.map((k) => genBy.get(k)?.cpuPct ?? null),
     generatorStallMs: keys.map((k) => progressBy.get(k)?.stallMaxMs ?? null),
+    sentPerSec: keys.map((k) => progressBy.get(k)?.sent ?? null),
   };
 }
 
@@ -182,19 +190,29 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
 
   const warnings: string[] = [];
   if (generator && generator.cpuMeanPct >= 90) {
-    warnings.push(`generator CPU averaged ${generator.cpuMeanPct}% of a core: numbers show the load generator's limit, not the relay's`);
+    warnings.push(
+      `generator CPU averaged ${generator.cpuMeanPct}% of a core: numbers show the load generator's limit, not the relay's`,
+    );
   }
   if (stall && stall.max >= 200) {
-    warnings.push(`generator event loop stalled up to ${Math.round(stall.max)} ms (tail latency includes generator stalls)`);
+    warnings.push(
+      `generator event loop stalled up to ${Math.round(stall.max)} ms (tail latency includes generator stalls)`,
+    );
   }
   if (sendRatio !== null && sendRatio < 0.95) {
-    warnings.push(`generator fell behind its schedule: sent ${(sendRatio * 100).toFixed(1)}% of the frames due`);
+    warnings.push(
+      `generator fell behind its schedule: sent ${(sendRatio * 100).toFixed(1)}% of the frames due`,
+    );
   }
   if (sendLag && sendLag.p99 > 50) {
-    warnings.push(`frames left up to ${sendLag.p99} ms late (send lag p99): the generator could not keep the schedule`);
+    warnings.push(
+      `frames left up to ${sendLag.p99} ms late (send lag p99): the generator could not keep the schedule`,
+    );
   }
   if (frames.extra > 0 && frames.delivered > 0 && frames.extra > frames.delivered * 0.01) {
-    warnings.push(`${frames.extra} frames arrived that were not owed (more than 1%): peers may be split across generator workers`);
+    warnings.push(
+      `${frames.extra} frames arrived that were not owed (more than 1%): peers may be split across generator workers`,
+    );
   }
 
   let status: ScenarioResult['status'];
@@ -242,7 +260,9 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
     generatorStallMaxMs: stall ? stall.max : null,
     gates: i.gates,
     warnings,
-    series: i.report ? seriesFrom(i.report) : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },
+    series: i.report
+      ? seriesFrom(i.report)
+      : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },
     resources: resourceSeries(i.relaySamples, i.generatorSamples, i.seconds),
   };
 }

@@ -5,7 +5,13 @@ import { parse } from 'yaml';
 import { parseRatePlan, planSeconds } from '../processors/lib/schedule';
 import { runArtillery, IntermediateP95Reader } from './artillery-process';
 import { scenariosFor, timingFor, type ScenarioSpec } from './catalog';
-import { applyOverrides, asInformational, loadSharedGates, parseCheckLines, type EnsureConfig } from './gates';
+import {
+  applyOverrides,
+  asInformational,
+  loadSharedGates,
+  parseCheckLines,
+  type EnsureConfig,
+} from './gates';
 import { artilleryVersion, gitInfo, machineInfo, redactDbUrl, type RunMeta } from './metadata';
 import { readRelayMetrics } from './metrics-probe';
 import { BASELINE_PATH, type RunOptions } from './options';
@@ -73,7 +79,8 @@ function readJson<T>(file: string): T | null {
 export async function runPerformance(opts: RunOptions, argv: string[]): Promise<RunOutcome> {
   const runId = opts.runId ?? timestampId();
   const runDir = path.resolve(REPO_ROOT, opts.outDir, runId);
-  if (existsSync(path.join(runDir, 'run.json'))) throw new Error(`${runDir} already holds a run; pick another --run-id`);
+  if (existsSync(path.join(runDir, 'run.json')))
+    throw new Error(`${runDir} already holds a run; pick another --run-id`);
   mkdirSync(runDir, { recursive: true });
 
   const scenarios = scenariosFor(opts.profile, opts.only);
@@ -86,7 +93,12 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
   if (opts.target) {
     target = opts.target;
     apiKey = process.env.API_KEY;
-    console.log(`Using the relay at ${target} (not started by the runner: relay CPU/RSS are not sampled)`);
+    console.log(
+      `Using the relay at ${target}` +
+        (opts.relayPid
+          ? ` (sampling CPU/RSS of pid ${opts.relayPid})`
+          : ' (not started by the runner: relay CPU/RSS are not sampled; see --relay-pid)'),
+    );
   } else {
     if (opts.build) {
       console.log('Building the relay (pnpm build)...');
@@ -94,6 +106,7 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
     }
     relay = await startRelay({
       repoRoot: REPO_ROOT,
+      entry: opts.relayEntry,
       databaseUrl: opts.db,
       statsMode: opts.statsMode,
       logFile: path.join(runDir, 'relay.log'),
@@ -116,6 +129,7 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
     artilleryVersion: artilleryVersion(REPO_ROOT),
     target,
     relayStartedByRunner: relay !== undefined,
+    relayEntry: relay ? opts.relayEntry : undefined,
     dbProvider: relay?.dbProvider ?? (opts.db ? dbProviderOf(opts.db) : 'unknown (external relay)'),
     databaseUrl: redactDbUrl(databaseUrl),
     statsMode: relay ? opts.statsMode : 'unknown (external relay)',
@@ -131,20 +145,43 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
   const results: ScenarioResult[] = [];
   try {
     for (const [i, spec] of scenarios.entries()) {
-      const result = await runScenario({ spec, index: i + 1, total: scenarios.length, opts, runDir, runId, target, apiKey, relay, sharedGates });
+      const relayPid = relay?.pid ?? opts.relayPid;
+      const result = await runScenario({
+        spec,
+        index: i + 1,
+        total: scenarios.length,
+        opts,
+        runDir,
+        runId,
+        target,
+        apiKey,
+        relayPid,
+        sharedGates,
+      });
       results.push(result);
-      const verdict = result.status === 'passed' ? 'PASS' : result.status === 'failed' ? 'FAIL' : 'ERROR';
+      const verdict =
+        result.status === 'error'
+          ? 'ERROR'
+          : spec.informational
+            ? 'INFO'
+            : result.status === 'passed'
+              ? 'PASS'
+              : 'FAIL';
       console.log(
         `${verdict} ${spec.name}: p95 ${result.latency?.p95 ?? '-'} ms, p99 ${result.latency?.p99 ?? '-'} ms, ` +
           `sent ${result.sentPerSec} msg/s, delivered ${result.deliveredPerSec}/s, lost ${result.frames.lost}` +
           (result.error ? ` (${result.error})` : ''),
       );
       for (const w of result.warnings) console.log(`  warning: ${w}`);
+      if (relayPid && i < scenarios.length - 1) await waitForIdle(relayPid);
     }
   } finally {
     if (relay) {
       const code = await relay.stop();
-      if (code !== 0) console.log(`warning: relay exited with code ${code} on SIGTERM (expected 0); see ${path.join(runDir, 'relay.log')}`);
+      if (code !== 0)
+        console.log(
+          `warning: relay exited with code ${code} on SIGTERM (expected 0); see ${path.join(runDir, 'relay.log')}`,
+        );
     }
   }
 
@@ -159,6 +196,27 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
   return { runDir, passed, results };
 }
 
+/**
+ * A relay still draining a backlog (queued writes, buffered frames) would charge
+ * its debt to the next scenario; wait until it has been idle for 2 s (at most 60 s).
+ */
+async function waitForIdle(pid: number): Promise<void> {
+  const sampler = new ProcSampler(pid);
+  sampler.sample();
+  const deadline = Date.now() + 60_000;
+  let quiet = 0;
+  while (Date.now() < deadline && quiet < 2) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const s = sampler.sample();
+    if (!s) return;
+    quiet = s.cpuPct < 10 ? quiet + 1 : 0;
+  }
+  if (quiet < 2)
+    console.log(
+      'warning: the relay was still busy 60 s after the scenario ended; the next scenario starts anyway',
+    );
+}
+
 interface ScenarioRunInput {
   spec: ScenarioSpec;
   index: number;
@@ -168,7 +226,7 @@ interface ScenarioRunInput {
   runId: string;
   target: string;
   apiKey: string | undefined;
-  relay: RelayHandle | undefined;
+  relayPid: number | undefined;
   sharedGates: EnsureConfig;
 }
 
@@ -184,9 +242,10 @@ async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   const outputJson = path.join(runDir, `${spec.name}.json`);
 
   const metricsBefore = await readRelayMetrics(s.target);
-  if (metricsBefore !== null) writeFileSync(path.join(runDir, `${spec.name}.metrics-before.prom`), metricsBefore);
+  if (metricsBefore !== null)
+    writeFileSync(path.join(runDir, `${spec.name}.metrics-before.prom`), metricsBefore);
 
-  const relaySampler = s.relay ? new ProcSampler(s.relay.pid) : undefined;
+  const relaySampler = s.relayPid ? new ProcSampler(s.relayPid) : undefined;
   let generatorSampler: ProcSampler | undefined;
   const tail = new ProgressTail(progressFile);
   const p95 = new IntermediateP95Reader();
@@ -255,7 +314,8 @@ async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   tail.poll();
 
   const metricsAfter = await readRelayMetrics(s.target);
-  if (metricsAfter !== null) writeFileSync(path.join(runDir, `${spec.name}.metrics-after.prom`), metricsAfter);
+  if (metricsAfter !== null)
+    writeFileSync(path.join(runDir, `${spec.name}.metrics-after.prom`), metricsAfter);
 
   if (run && run.exitCode !== 0 && !run.output.includes('Checks:')) {
     // Surface Artillery's own complaint (bad YAML, hook failure...) instead of a bare exit code.
@@ -266,10 +326,16 @@ async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   const seconds = perSecond(tail.lines);
   writeFileSync(
     path.join(runDir, `${spec.name}.samples.json`),
-    JSON.stringify({ relay: relaySampler?.samples ?? [], generator: generatorSampler?.samples ?? [], progress: seconds }, null, 1),
+    JSON.stringify(
+      { relay: relaySampler?.samples ?? [], generator: generatorSampler?.samples ?? [], progress: seconds },
+      null,
+      1,
+    ),
   );
 
-  const verdicts = run ? parseCheckLines(run.output).map((g) => ({ ...g, strict: !spec.informational && g.strict })) : [];
+  const verdicts = run
+    ? parseCheckLines(run.output).map((g) => ({ ...g, strict: !spec.informational && g.strict }))
+    : [];
   return buildScenarioResult({
     spec,
     plan,

@@ -7,7 +7,9 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
     const failed = r.gates.filter((g) => !g.passed).map((g) => g.expression);
     return [
       r.name,
-      r.informational ? `info (${r.status === 'error' ? 'error' : failed.length === 0 ? 'ok' : 'breaks'})` : r.status.toUpperCase(),
+      r.informational
+        ? `info (${r.status === 'error' ? 'error' : failed.length === 0 ? 'ok' : 'breaks'})`
+        : r.status.toUpperCase(),
       r.latency ? String(r.latency.p95) : '-',
       r.latency ? String(r.latency.p99) : '-',
       r.sendRatio === null ? '-' : `${(r.sendRatio * 100).toFixed(1)}%`,

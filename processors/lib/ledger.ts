@@ -41,7 +41,14 @@ export interface DeliveryTotals {
 
 export class Receiver {
   counting = true;
-  readonly totals: DeliveryTotals = { expected: 0, delivered: 0, duplicated: 0, misrouted: 0, reordered: 0, extra: 0 };
+  readonly totals: DeliveryTotals = {
+    expected: 0,
+    delivered: 0,
+    duplicated: 0,
+    misrouted: 0,
+    reordered: 0,
+    extra: 0,
+  };
   private readonly senders = new Map<number, SenderTrack>();
 
   constructor(

@@ -11,7 +11,11 @@ function headers(apiKey: string | undefined): Record<string, string> {
   return h;
 }
 
-export async function createEndpoint(base: string, apiKey: string | undefined, name: string): Promise<CreatedEndpoint> {
+export async function createEndpoint(
+  base: string,
+  apiKey: string | undefined,
+  name: string,
+): Promise<CreatedEndpoint> {
   const res = await fetch(`${base}/api/endpoints`, {
     method: 'POST',
     headers: headers(apiKey),
@@ -20,7 +24,9 @@ export async function createEndpoint(base: string, apiKey: string | undefined, n
   });
   const text = await res.text();
   if (res.status !== 201) {
-    throw new Error(`POST ${base}/api/endpoints -> ${res.status} ${text.slice(0, 200)}${res.status === 401 ? ' (is API_KEY set?)' : ''}`);
+    throw new Error(
+      `POST ${base}/api/endpoints -> ${res.status} ${text.slice(0, 200)}${res.status === 401 ? ' (is API_KEY set?)' : ''}`,
+    );
   }
   const body = JSON.parse(text) as Partial<CreatedEndpoint>;
   if (typeof body.id !== 'string' || typeof body.token !== 'string') {
@@ -36,11 +42,16 @@ export async function deleteEndpoint(base: string, apiKey: string | undefined, i
     signal: AbortSignal.timeout(10_000),
   });
   await res.arrayBuffer();
-  if (res.status >= 300 && res.status !== 404) throw new Error(`DELETE /api/endpoints/${id} -> ${res.status}`);
+  if (res.status >= 300 && res.status !== 404)
+    throw new Error(`DELETE /api/endpoints/${id} -> ${res.status}`);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping result order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

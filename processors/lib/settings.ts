@@ -28,7 +28,8 @@ function positiveInt(vars: Vars, name: string, fallback: number): number {
   const raw = vars[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`config.variables.${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`config.variables.${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -36,7 +37,8 @@ function nonNegative(vars: Vars, name: string, fallback: number): number {
   const raw = vars[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`config.variables.${name} must be a number >= 0, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`config.variables.${name} must be a number >= 0, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -63,7 +65,8 @@ export function restBaseFromTarget(target: string): string {
   const url = new URL(target);
   if (url.protocol === 'ws:') url.protocol = 'http:';
   else if (url.protocol === 'wss:') url.protocol = 'https:';
-  else if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported target protocol in ${target}`);
+  else if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`unsupported target protocol in ${target}`);
   return `${url.protocol}//${url.host}`;
 }
 

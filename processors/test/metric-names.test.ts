@@ -12,7 +12,14 @@ describe('metric names', () => {
   });
 
   it('do not collide with the names Artillery itself emits', () => {
-    const builtIn = ['vusers.created', 'vusers.completed', 'vusers.failed', 'vusers.session_length', 'websocket.messages_sent'];
-    for (const a of ALL_METRIC_NAMES) for (const b of builtIn) expect(b.includes(a) || a.includes(b)).toBe(false);
+    const builtIn = [
+      'vusers.created',
+      'vusers.completed',
+      'vusers.failed',
+      'vusers.session_length',
+      'websocket.messages_sent',
+    ];
+    for (const a of ALL_METRIC_NAMES)
+      for (const b of builtIn) expect(b.includes(a) || a.includes(b)).toBe(false);
   });
 });

@@ -10,7 +10,11 @@ describe('shared gates', () => {
     expect(gates.thresholds).toEqual([{ 'e2e.latency_ms.p95': 100 }, { 'e2e.latency_ms.p99': 250 }]);
     const expressions = gates.conditions.map((c) => c.expression);
     expect(expressions).toEqual(
-      expect.arrayContaining(['e2e.frames_lost == 0', 'vusers.failed == 0', 'e2e.frames_sent >= 0.95 * e2e.frames_due']),
+      expect.arrayContaining([
+        'e2e.frames_lost == 0',
+        'vusers.failed == 0',
+        'e2e.frames_sent >= 0.95 * e2e.frames_due',
+      ]),
     );
   });
 

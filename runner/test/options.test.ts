@@ -2,14 +2,38 @@ import { parseCli } from '../options';
 
 describe('parseCli', () => {
   it('defaults to the quick profile on a relay it starts itself', () => {
-    expect(parseCli([])).toMatchObject({ command: 'run', profile: 'quick', only: [], statsMode: 'immediate', build: true, publish: false });
+    expect(parseCli([])).toMatchObject({
+      command: 'run',
+      profile: 'quick',
+      only: [],
+      statsMode: 'immediate',
+      build: true,
+      publish: false,
+    });
   });
 
   it('reads every flag', () => {
     const o = parseCli([
-      '--profile', 'smoke', '--only', 'throughput-100,single-endpoint-10', '--only', 'stability',
-      '--db', 'mysql://root@127.0.0.1:3306/test', '--stats-mode', 'batched', '--out', '/tmp/x', '--run-id', 'r1',
-      '--gate-p95', '0.001', '--gate-max-lost', '0', '--publish', '--no-build',
+      '--profile',
+      'smoke',
+      '--only',
+      'throughput-100,single-endpoint-10',
+      '--only',
+      'stability',
+      '--db',
+      'mysql://root@127.0.0.1:3306/test',
+      '--stats-mode',
+      'batched',
+      '--out',
+      '/tmp/x',
+      '--run-id',
+      'r1',
+      '--gate-p95',
+      '0.001',
+      '--gate-max-lost',
+      '0',
+      '--publish',
+      '--no-build',
     ]);
     expect(o).toMatchObject({
       profile: 'smoke',

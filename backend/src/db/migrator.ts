@@ -12,7 +12,16 @@ import { logger } from '../logger';
  * applied_steps_count), so a machine that has Prisma's schema engine can take over from the
  * same state. The engine itself is a download this project cannot rely on, hence this runner.
  */
-export const MIGRATIONS_ROOT = path.resolve(__dirname, '../../../prisma');
+export const MIGRATIONS_ROOT = findPrismaDir(__dirname);
+
+/** prisma/ sits at the package root, whether this file runs from backend/src or dist/backend/src. */
+function findPrismaDir(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'prisma');
+    if (fs.existsSync(path.join(candidate, 'models.prisma'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`prisma/ (with models.prisma) not found above ${from}`);
+  }
+}
 
 interface Driver {
   /** SQL for the current time at millisecond precision. */

@@ -26,11 +26,18 @@ export async function startFakeRelay(apiKey?: string): Promise<FakeRelay> {
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     if (req.url === '/health') return send(200, { status: 'ok', db: 'up' });
-    if (apiKey && req.headers.authorization !== `Bearer ${apiKey}`) return send(401, { error: 'unauthorized' });
+    if (apiKey && req.headers.authorization !== `Bearer ${apiKey}`)
+      return send(401, { error: 'unauthorized' });
     if (req.method === 'POST' && req.url === '/api/endpoints') {
       const id = randomUUID();
       endpoints.set(id, { token: randomUUID(), sockets: new Set() });
-      return send(201, { id, name: 'x', token: endpoints.get(id)?.token, wsUrl: `/ws/${id}`, createdAt: new Date() });
+      return send(201, {
+        id,
+        name: 'x',
+        token: endpoints.get(id)?.token,
+        wsUrl: `/ws/${id}`,
+        createdAt: new Date(),
+      });
     }
     const del = /^\/api\/endpoints\/([^/]+)$/.exec(req.url ?? '');
     if (req.method === 'DELETE' && del) return send(endpoints.delete(del[1]) ? 204 : 404);

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Script } from 'node:vm';
+import { bucketRows, renderHtml, renderMarkdown, viewOf, type RunFile } from '../report';
+
+const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'run.json'), 'utf8')) as RunFile;
+const GENERATED = '2026-01-01T12:00:00.000Z';
+
+describe('markdown report', () => {
+  const md = renderMarkdown(viewOf([fixture], true, GENERATED));
+
+  it('states provenance: command, commit, machine, runtime, database, stats mode', () => {
+    expect(md).toContain('# Relay performance baseline (Story 9.1)');
+    expect(md).toContain('`pnpm test:performance --profile quick`');
+    expect(md).toContain('`0123456789ab`');
+    expect(md).toContain('2 x Test CPU, 24 GB');
+    expect(md).toContain('v20.20.2 / 2.0.34');
+    expect(md).toContain('sqlite, STATS_MODE=immediate');
+  });
+
+  it('prints the spec metrics per scenario from the JSON, not from the template', () => {
+    const row = md.split('\n').find((l) => l.startsWith('| throughput-100 |'));
+    expect(row).toBeDefined();
+    // conns, target/sent, send ratio, delivered/s, p50, p95, p99, max, samples (1/N), lost, dup+misrouted, relay CPU, RSS, gen CPU, verdict
+    expect(row).toMatch(
+      /\| 500 \(500\) \| 100 \/ 100 \| 100% \| 900 \| 0\.4 \| 2\.4 \| 4\.2 \| 4\.6 \| 450 \(1\/10\) \| 0 \(0%\) \| 0 \+ 0 \|/,
+    );
+    expect(row).toMatch(/\| FAIL \|$/);
+    expect(md).toMatch(
+      /\| throughput-ramp \| 500 \(500\) \| 2,583 \/ 2,583 \|.*\| 13\.3 \| 68\.7 \| 232 \|.*\| info \|/,
+    );
+  });
+
+  it('says how latency was sampled and lists gates with verdicts and warnings', () => {
+    expect(md).toContain('**Sampling**: one value per *N* deliveries');
+    expect(md).toContain('  - FAIL: `e2e.latency_ms.p95 < 0.001`');
+    expect(md).toContain('  - ok: `e2e.frames_lost == 0`');
+    expect(md).toContain('- **throughput-ramp**: all 6 gates ok (informational)');
+    expect(md).toContain(
+      'Every scenario is checked against: `e2e.latency_ms.p95 < 100`, `e2e.latency_ms.p99 < 250`',
+    );
+    expect(md).toContain('`node dist/backend/src/main.js`');
+    expect(md).toContain('- throughput-100: generator event loop stalled up to 250 ms');
+  });
+
+  it('has a per-bucket table for the ramp', () => {
+    expect(md).toContain('### Throughput ramp: throughput-ramp');
+    expect(md).toContain('500 x 20 s, 1000 x 20 s, 2000 x 20 s, 3000 x 20 s, 4000 x 20 s, 5000 x 20 s');
+    expect(md).toMatch(/\| 90 \| 4,022 \/ - \| 36,400 \| 1\.8 \| 80\.6 \| 191 \|/);
+    expect(md).toContain('**Where it breaks:** p95 stayed under the 100 ms gate');
+  });
+
+  it('never prints undefined, NaN or [object Object]', () => {
+    expect(md).not.toMatch(/undefined|NaN|\[object Object\]/);
+  });
+
+  it('is a plain per-run report when not rendering the baseline', () => {
+    const runMd = renderMarkdown(viewOf([fixture], false, GENERATED));
+    expect(runMd).toContain('# Relay performance run fixture-run');
+  });
+});
+
+describe('bucketRows', () => {
+  it('lines the 1 s resource samples up with the 10 s latency buckets', () => {
+    const ramp = fixture.scenarios.find((s) => s.name === 'throughput-ramp');
+    if (!ramp) throw new Error('fixture lacks the ramp');
+    const rows = bucketRows(ramp);
+    expect(rows).toHaveLength(ramp.series.t.length);
+    expect(rows.filter((r) => r.relayCpu !== null).length).toBeGreaterThan(rows.length / 2);
+  });
+});
+
+describe('HTML report', () => {
+  const html = renderHtml(viewOf([fixture], false, GENERATED));
+
+  it('inlines uPlot so it opens offline', () => {
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).not.toMatch(/<link[^>]+stylesheet/);
+    expect(html).toContain('uPlot');
+    expect(html.length).toBeGreaterThan(40_000);
+  });
+
+  it('embeds the chart data of every scenario, escaped for an attribute', () => {
+    const blobs = [...html.matchAll(/data-chart="([^"]*)"/g)].map((m) =>
+      JSON.parse(
+        m[1]
+          .replace(/&quot;/g, '"')
+          .replace(/&#x27;/g, "'")
+          .replace(/&amp;/g, '&')
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&#x3D;/g, '=')
+          .replace(/&#x60;/g, '`'),
+      ),
+    );
+    expect(blobs).toHaveLength(2);
+    expect(blobs[1].series.p95).toEqual(fixture.scenarios[1].series.p95);
+  });
+
+  it('has inline scripts that at least parse', () => {
+    const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+    expect(scripts).toHaveLength(2);
+    for (const code of scripts) expect(() => new Script(code)).not.toThrow();
+  });
+
+  it('shows verdicts', () => {
+    expect(html).toContain('<td class="FAIL">FAIL</td>');
+    expect(html).toContain('<td class="info">info</td>');
+    expect(html).toContain('href="#fixture-run-throughput-100"');
+    expect(html).toContain('id="fixture-run-throughput-100"');
+  });
+});
