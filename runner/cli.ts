@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { installSignalHandlers } from './cleanup';
 import { HELP, parseCli } from './options';
-import { renderBaseline, renderRunReports } from './report';
+import { passesOf, renderAnalysis, renderBaseline, renderComparisons, renderRunReports } from './report';
 import { REPO_ROOT, runPerformance } from './run';
 import { summaryTable } from './summary-table';
 
@@ -19,27 +19,37 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (opts.command === 'render') {
-    for (const dir of opts.runDirs) {
-      renderRunReports(path.resolve(dir));
-      console.log(`Rendered ${path.join(dir, 'report.md')} and report.html`);
+    const dirs = opts.runDirs.map((d) => path.resolve(d));
+    for (const pass of dirs.flatMap(passesOf)) {
+      renderRunReports(pass);
+      console.log(`Rendered ${path.relative(process.cwd(), path.join(pass, 'report.md'))} and report.html`);
     }
-    if (opts.baselineOut) {
-      renderBaseline(
-        opts.runDirs.map((d) => path.resolve(d)),
-        path.join(REPO_ROOT, opts.baselineOut),
-      );
-      console.log(`Wrote ${opts.baselineOut}`);
+    const published: [string | undefined, (dirs: string[], out: string) => void][] = [
+      [opts.baselineOut, renderBaseline],
+      [opts.analysisOut, renderAnalysis],
+      [opts.comparisonOut, renderComparisons],
+    ];
+    for (const [out, render] of published) {
+      if (!out) continue;
+      render(dirs, path.join(REPO_ROOT, out));
+      console.log(`Wrote ${out}`);
     }
     return 0;
   }
 
   installSignalHandlers();
   const outcome = await runPerformance(opts, argv);
-  console.log(`\n${summaryTable(outcome.results)}`);
-  const rel = path.relative(process.cwd(), outcome.runDir) || '.';
-  console.log(
-    `\nReports: ${path.join(rel, 'report.md')}, ${path.join(rel, 'report.html')} (raw data in ${rel}/)`,
-  );
+  for (const pass of outcome.passes) {
+    const rel = path.relative(process.cwd(), pass.runDir) || '.';
+    if (outcome.passes.length > 1) console.log(`\nSTATS_MODE=${pass.mode}:`);
+    console.log(`\n${summaryTable(pass.results)}`);
+    console.log(
+      `\nReports: ${path.join(rel, 'report.md')}, ${path.join(rel, 'report.html')} (raw data in ${rel}/)`,
+    );
+  }
+  if (outcome.passes.length > 1) {
+    console.log(`Side by side: ${path.join(path.relative(process.cwd(), outcome.runDir), 'comparison.md')}`);
+  }
   console.log(outcome.passed ? 'RESULT: PASS (every gate passed)' : 'RESULT: FAIL (see the table above)');
   return outcome.passed ? 0 : 1;
 }

@@ -28,6 +28,19 @@ export interface ProfileSummary {
   /** Time in samples that were not idle. */
   busyMs: number;
   top: HotFunction[];
+  /** Self time grouped by where the code lives (relay, Prisma, ws, drivers, Node, V8). */
+  byArea: { area: string; selfMs: number; selfPercent: number }[];
+}
+
+/** Which part of the stack a frame belongs to, from its script location. */
+export function areaOf(functionName: string, location: string): string {
+  if (!location) return /garbage/i.test(functionName) ? 'garbage collection' : 'V8 / native';
+  if (location.startsWith('@prisma/')) return 'Prisma client and adapters';
+  if (/^(mariadb|better-sqlite3)\//.test(location)) return 'database driver';
+  if (location.startsWith('ws/')) return 'ws (WebSocket library)';
+  if (location.startsWith('backend/')) return 'relay code';
+  if (location.startsWith('node:')) return 'Node.js internals';
+  return 'other packages';
 }
 
 /** Shortens node_modules/dist paths to what a reader recognises. */
@@ -83,12 +96,21 @@ export function summarizeProfile(profile: CpuProfile, limit = 15): ProfileSummar
   }
   const durationMs = (profile.endTime - profile.startTime) / 1000;
   const busyMs = Math.max(0, durationMs - idleUs / 1000);
+  const share = (ms: number) => (busyMs > 0 ? Math.round((ms / busyMs) * 1000) / 10 : 0);
+  const areas = new Map<string, number>();
+  for (const f of byFrame.values()) {
+    const area = areaOf(f.functionName, f.location);
+    areas.set(area, (areas.get(area) ?? 0) + f.selfMs);
+  }
+  const byArea = [...areas]
+    .map(([area, ms]) => ({ area, selfMs: Math.round(ms * 10) / 10, selfPercent: share(ms) }))
+    .sort((a, b) => b.selfMs - a.selfMs);
   const top = [...byFrame.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, limit);
   for (const f of top) {
+    f.selfPercent = share(f.selfMs);
     f.selfMs = Math.round(f.selfMs * 10) / 10;
-    f.selfPercent = busyMs > 0 ? Math.round((f.selfMs / busyMs) * 1000) / 10 : 0;
   }
-  return { durationMs: Math.round(durationMs), busyMs: Math.round(busyMs), top };
+  return { durationMs: Math.round(durationMs), busyMs: Math.round(busyMs), top, byArea };
 }
 
 export function summarizeProfileFile(file: string, limit?: number): ProfileSummary {

@@ -1,13 +1,15 @@
 /**
- * Hook for the relay's Prometheus endpoint (added by a later issue): the runner
- * saves /metrics before and after each scenario when it exists. Nothing else
- * depends on it, so a relay without /metrics simply yields null.
+ * The relay's Prometheus endpoint, read before and after each scenario. A relay without
+ * /metrics (or one that refuses the key) yields null and the report says the figures are missing.
  */
 import { restBase } from './urls';
 
-export async function readRelayMetrics(target: string): Promise<string | null> {
+export async function readRelayMetrics(target: string, apiKey?: string): Promise<string | null> {
   try {
-    const res = await fetch(`${restBase(target)}/metrics`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${restBase(target)}/metrics`, {
+      signal: AbortSignal.timeout(3000),
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+    });
     const text = await res.text();
     return res.status === 200 ? text : null;
   } catch {

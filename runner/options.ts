@@ -17,7 +17,14 @@ export interface RunOptions {
   /** pid of an external relay, so its CPU/RSS can still be sampled */
   relayPid?: number;
   db?: string;
-  statsMode: 'immediate' | 'batched';
+  /** STATS_MODE of the relay for each pass, in order; two with --mode both. */
+  modes: StatsMode[];
+  /** The mode of the pass being run (set per pass by the runner). */
+  statsMode: StatsMode;
+  /** Run the relay under `node --cpu-prof` and summarise the profile. */
+  cpuProf: boolean;
+  /** Turn on MySQL's slow query log for the run (needs --db mysql://...). */
+  slowLog: boolean;
   outDir: string;
   runId?: string;
   gates: GateOverrides;
@@ -27,18 +34,31 @@ export interface RunOptions {
   relayEntry: string;
 }
 
+export type StatsMode = 'immediate' | 'batched';
+
+/** --mode names: the legacy relay is the baseline, the batched one the optimized build. */
+export const MODES: Record<string, StatsMode[]> = {
+  baseline: ['immediate'],
+  optimized: ['batched'],
+  both: ['immediate', 'batched'],
+};
+
 export interface RenderOptions {
   command: 'render';
   runDirs: string[];
   baselineOut?: string;
+  analysisOut?: string;
+  comparisonOut?: string;
 }
 
 export type CliOptions = RunOptions | RenderOptions | { command: 'help' };
 
 export const BASELINE_PATH = 'docs/performance/baseline-report.md';
+export const ANALYSIS_PATH = 'docs/performance/bottleneck-analysis.md';
+export const COMPARISON_PATH = 'docs/performance/optimization-comparison.md';
 
 export const HELP = `Usage: pnpm test:performance [options]
-       pnpm test:performance render <reports/run-id>... [--baseline]
+       pnpm test:performance render <reports/run-id>... [--baseline] [--analysis] [--comparison]
 
 Runs the Artillery scenarios in artillery/ against the relay and writes
 reports/<run-id>/ (Artillery JSON per scenario, resource samples, report.md,
@@ -53,7 +73,15 @@ Options:
   --relay-pid <pid>             with --target: sample that process's CPU/RSS (same machine)
   --db <url>                    DATABASE_URL for the relay the runner starts
                                 (default: a fresh temporary SQLite file; e.g. mysql://root@127.0.0.1:3306/test)
-  --stats-mode <immediate|batched>  STATS_MODE for the started relay (default: immediate)
+  --mode <baseline|optimized|both>  which relay to measure (default: optimized):
+                                baseline = STATS_MODE=immediate (legacy, one DB write per message),
+                                optimized = STATS_MODE=batched, both = each scenario on both,
+                                one after the other, with a side-by-side comparison.md
+  --stats-mode <immediate|batched>  the same by STATS_MODE name (one mode)
+  --cpu-prof                    run the relay under node --cpu-prof; the report lists the top
+                                functions by self time (.cpuprofile kept for Chrome DevTools)
+  --slow-log                    with --db mysql://...: turn MySQL's slow query log on for the run
+                                (long_query_time 0.05 s), summarise it, restore the settings
   --out <dir>                   parent directory for the run directory (default: reports)
   --run-id <id>                 name of the run directory (default: timestamp)
   --gate-p95 <ms>               override the p95 latency gate (default 100)
@@ -66,8 +94,11 @@ Options:
   --no-build                    do not run \`pnpm build\` before starting the relay
   -h, --help                    this text
 
-render: re-render report.md/report.html of existing run directories; with
---baseline also (re)write ${BASELINE_PATH} combining them (e.g. a SQLite and a MySQL run).
+render: re-render report.md/report.html of existing run directories (a --mode both run
+directory renders each pass); --baseline (re)writes ${BASELINE_PATH} from the
+baseline passes of the given runs (e.g. a SQLite and a MySQL run), --analysis writes
+${ANALYSIS_PATH} from the same, --comparison writes
+${COMPARISON_PATH} from --mode both runs.
 `;
 
 function num(
@@ -95,13 +126,29 @@ function oneOf<T extends string>(
   return raw as T;
 }
 
+function modesOf(
+  mode: string | undefined,
+  statsMode: string | undefined,
+): { modes: StatsMode[]; statsMode: StatsMode } {
+  const modes =
+    statsMode !== undefined
+      ? [oneOf('--stats-mode', statsMode, ['immediate', 'batched'] as const, 'batched')]
+      : MODES[oneOf('--mode', mode, Object.keys(MODES), 'optimized')];
+  return { modes, statsMode: modes[0] };
+}
+
 export function parseCli(argv: string[]): CliOptions {
   if (argv[0] === 'render') {
     const { values, positionals } = parseArgs({
       args: argv.slice(1),
       allowPositionals: true,
       strict: true,
-      options: { baseline: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        baseline: { type: 'boolean', default: false },
+        analysis: { type: 'boolean', default: false },
+        comparison: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
     if (values.help) return { command: 'help' };
     if (positionals.length === 0)
@@ -110,6 +157,8 @@ export function parseCli(argv: string[]): CliOptions {
       command: 'render',
       runDirs: positionals,
       baselineOut: values.baseline ? BASELINE_PATH : undefined,
+      analysisOut: values.analysis ? ANALYSIS_PATH : undefined,
+      comparisonOut: values.comparison ? COMPARISON_PATH : undefined,
     };
   }
 
@@ -124,6 +173,9 @@ export function parseCli(argv: string[]): CliOptions {
       'relay-pid': { type: 'string' },
       db: { type: 'string' },
       'stats-mode': { type: 'string' },
+      mode: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      'slow-log': { type: 'boolean', default: false },
       out: { type: 'string' },
       'run-id': { type: 'string' },
       'gate-p95': { type: 'string' },
@@ -164,6 +216,15 @@ export function parseCli(argv: string[]): CliOptions {
   if (values.db !== undefined && !/^(file:|mysql:\/\/|mariadb:\/\/)/.test(values.db)) {
     throw new Error(`--db must be a file:... (SQLite) or mysql://... URL, got "${values.db}"`);
   }
+  if (values.mode !== undefined && values['stats-mode'] !== undefined) {
+    throw new Error('--mode and --stats-mode choose the same thing; give one');
+  }
+  if (values.target !== undefined && (values.mode === 'both' || values['cpu-prof'])) {
+    throw new Error('--mode both and --cpu-prof need a relay the runner starts; drop --target');
+  }
+  if (values['slow-log'] && !/^(mysql|mariadb):\/\//.test(values.db ?? '')) {
+    throw new Error('--slow-log reads the MySQL slow query log: give --db mysql://...');
+  }
   if (values['run-id'] !== undefined && !/^[\w.-]+$/.test(values['run-id'])) {
     throw new Error(`--run-id may only contain letters, digits, '.', '_' and '-', got "${values['run-id']}"`);
   }
@@ -178,7 +239,9 @@ export function parseCli(argv: string[]): CliOptions {
     target: values.target,
     relayPid: num('--relay-pid', values['relay-pid'], (n) => Number.isInteger(n) && n > 0, 'a process id'),
     db: values.db,
-    statsMode: oneOf('--stats-mode', values['stats-mode'], ['immediate', 'batched'] as const, 'immediate'),
+    ...modesOf(values.mode, values['stats-mode']),
+    cpuProf: values['cpu-prof'] ?? false,
+    slowLog: values['slow-log'] ?? false,
     outDir: values.out ?? 'reports',
     runId: values['run-id'],
     gates: {

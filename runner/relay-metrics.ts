@@ -116,6 +116,12 @@ export interface RelayFigures {
     statementsByVerb: Record<string, number>;
     /** SQL statements per 1,000 frames received; null when no frames flowed */
     statementsPer1000Frames: number | null;
+    /**
+     * Writes of endpoint statistics: one Prisma `endpointStats.update` each in immediate mode,
+     * one flush statement each in batched mode. The message path's own database cost.
+     */
+    statsWrites: number;
+    statsWritesPer1000Frames: number | null;
     operations: DbOperation[];
   };
   forward: { count: number; avgMs: number | null; p95Ms: number | null; p99Ms: number | null };
@@ -176,6 +182,12 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
     };
   });
 
+  const statsWrites =
+    (operations.find((o) => o.model === 'EndpointStats' && o.operation === 'update')?.count ?? 0) +
+    flushes.filter((f) => f.kind === 'stats').reduce((sum, f) => sum + f.count + f.failed, 0);
+  const per1000 = (n: number) =>
+    framesReceived > 0 ? Math.round((n / framesReceived) * 1000 * 100) / 100 : null;
+
   return {
     framesReceived,
     deliveries: delta(before, after, 'relay_deliveries_total'),
@@ -186,8 +198,9 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
       errors: delta(before, after, 'relay_db_query_errors_total'),
       statements,
       statementsByVerb,
-      statementsPer1000Frames:
-        framesReceived > 0 ? Math.round((statements / framesReceived) * 1000 * 100) / 100 : null,
+      statementsPer1000Frames: per1000(statements),
+      statsWrites,
+      statsWritesPer1000Frames: per1000(statsWrites),
       operations,
     },
     forward: {

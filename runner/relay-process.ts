@@ -69,10 +69,13 @@ export async function startRelay(opts: {
   databaseUrl?: string;
   statsMode: string;
   logFile: string;
+  /** Write a V8 CPU profile of the relay into this directory when it exits. */
+  cpuProfDir?: string;
 }): Promise<RelayHandle> {
   const entry = path.resolve(opts.repoRoot, opts.entry);
   if (!existsSync(entry)) throw new Error(`${opts.entry} not found: run \`pnpm build\` (or drop --no-build)`);
-  const nodeArgs = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  const profArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  const nodeArgs = [...profArgs, ...(entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry])];
 
   // A fresh SQLite file per run unless the caller chose a database.
   let tempDir: string | undefined;

@@ -3,16 +3,21 @@
  * the committed docs/performance/baseline-report.md from one or more runs
  * (e.g. SQLite and MySQL side by side).
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import type { ProfileSummary } from './cpu-profile';
 import type { RunMeta } from './metadata';
+import type { SlowLogResult } from './mysql-slow-log';
+import { relayFigures } from './relay-metrics';
 import type { ScenarioResult } from './results';
 
 export interface RunFile {
   meta: RunMeta;
   passed: boolean;
   scenarios: ScenarioResult[];
+  cpuProfile?: { file: string; summary: ProfileSummary } | null;
+  slowLog?: SlowLogResult | null;
 }
 
 const TEMPLATES = path.resolve(__dirname, '..', 'templates');
@@ -60,6 +65,25 @@ export function createRenderer(): typeof Handlebars {
     JSON.stringify({ series: s.series, resources: s.resources }),
   );
   hb.registerHelper('raw', (v: unknown) => new hb.SafeString(String(v ?? '')));
+  const partials = path.join(TEMPLATES, 'partials');
+  for (const file of existsSync(partials) ? readdirSync(partials) : []) {
+    hb.registerPartial(
+      file.replace(/\.md\.hbs$|\.hbs$/, ''),
+      readFileSync(path.join(partials, file), 'utf8'),
+    );
+  }
+  hb.registerHelper('verbs', (v: unknown) =>
+    v && typeof v === 'object' && Object.keys(v).length
+      ? Object.entries(v as Record<string, number>)
+          .sort((a, b) => b[1] - a[1])
+          .map(([verb, n]) => `${verb} ${fmt(n)}`)
+          .join(', ')
+      : '-',
+  );
+  // "3.2x" style ratio of two numbers; '-' when either is missing.
+  hb.registerHelper('ratio', (a: unknown, b: unknown) =>
+    typeof a === 'number' && typeof b === 'number' && b !== 0 ? `${fmt(a / b, a / b >= 10 ? 0 : 1)}x` : '-',
+  );
   return hb;
 }
 
@@ -220,11 +244,20 @@ export function renderHtml(view: ReportView): string {
 
 export function loadRun(runDir: string): RunFile {
   const file = path.join(runDir, 'run.json');
+  let run: RunFile;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RunFile;
+    run = JSON.parse(readFileSync(file, 'utf8')) as RunFile;
   } catch (err) {
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
+  // The saved scrapes are the source: re-deriving keeps re-rendered reports in step with the parser.
+  for (const s of run.scenarios) {
+    const [before, after] = ['before', 'after'].map((w) => path.join(runDir, `${s.name}.metrics-${w}.prom`));
+    if (existsSync(before) && existsSync(after)) {
+      s.relayMetrics = relayFigures(readFileSync(before, 'utf8'), readFileSync(after, 'utf8'));
+    }
+  }
+  return run;
 }
 
 export function renderRunReports(runDir: string): void {
@@ -233,8 +266,133 @@ export function renderRunReports(runDir: string): void {
   writeFileSync(path.join(runDir, 'report.html'), renderHtml(view));
 }
 
-export function renderBaseline(runDirs: string[], outFile: string): void {
-  const view = viewOf(runDirs.map(loadRun), true);
+/** The pass directories of a run: itself, or one per mode after --mode both. */
+export function passesOf(runDir: string): string[] {
+  if (existsSync(path.join(runDir, 'run.json'))) return [runDir];
+  const dirs = readdirSync(runDir)
+    .map((d) => path.join(runDir, d))
+    .filter((d) => existsSync(path.join(d, 'run.json')));
+  if (dirs.length === 0) throw new Error(`${runDir} holds no run.json (nor passes with one)`);
+  return dirs;
+}
+
+/** The legacy (STATS_MODE=immediate) pass of each run: what the baseline and the analysis describe. */
+function baselinePasses(runDirs: string[]): RunFile[] {
+  const runs = runDirs.flatMap(passesOf).map(loadRun);
+  const baseline = runs.filter((r) => r.meta.statsMode === 'immediate');
+  if (baseline.length === 0) throw new Error('none of these runs has a STATS_MODE=immediate pass');
+  return baseline;
+}
+
+function write(outFile: string, text: string): void {
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, renderMarkdown(view));
+  writeFileSync(outFile, text);
+}
+
+export function renderBaseline(runDirs: string[], outFile: string): void {
+  write(outFile, renderMarkdown(viewOf(baselinePasses(runDirs), true)));
+}
+
+const byName = (run: RunFile, name: string) => run.scenarios.find((s) => s.name === name);
+
+/** Scenarios side by side across passes (same names), for --mode both. */
+export function comparisonView(runs: RunFile[], generatedAt = new Date().toISOString()) {
+  const [before, after] = runs;
+  const rows = before.scenarios
+    .filter((s) => byName(after, s.name))
+    .map((b) => {
+      const a = byName(after, b.name)!;
+      return { name: b.name, informational: b.informational, before: b, after: a };
+    });
+  const ramps = rows
+    .filter((r) => r.before.family === 'throughput-ramp')
+    .map((r) => ({
+      name: r.name,
+      before: breakingPoint(r.before, p95Limit(before)),
+      after: breakingPoint(r.after, p95Limit(after)),
+      limit: p95Limit(before),
+    }));
+  return { generatedAt, before, after, rows, ramps };
+}
+
+export function renderComparison(passDirs: string[], outFile: string): void {
+  const runs = passDirs.map(loadRun);
+  if (runs.length < 2) throw new Error('a comparison needs two passes (run with --mode both)');
+  write(outFile, template('comparison.md.hbs', createRenderer())(comparisonView(runs)));
+}
+
+/** Comparisons of several --mode both runs (e.g. SQLite and MySQL) in one document. */
+export function renderComparisons(runDirs: string[], outFile: string): void {
+  const views = runDirs.map((dir) => {
+    const passes = passesOf(dir).map(loadRun);
+    if (passes.length < 2) throw new Error(`${dir} is not a --mode both run`);
+    const order = (r: RunFile) => (r.meta.statsMode === 'immediate' ? 0 : 1);
+    return comparisonView(passes.sort((a, b) => order(a) - order(b)));
+  });
+  write(
+    outFile,
+    template('comparisons.md.hbs', createRenderer())({ generatedAt: new Date().toISOString(), views }),
+  );
+}
+
+/** The baseline passes, with the figures each bottleneck section quotes. */
+export function analysisView(runs: RunFile[], generatedAt = new Date().toISOString()) {
+  return {
+    generatedAt,
+    runs: runs.map((run) => {
+      const figures = run.scenarios
+        .filter((s) => s.relayMetrics)
+        .map((s) => ({
+          name: s.name,
+          sentPerSec: s.sentPerSec,
+          latency: s.latency,
+          relay: s.relay,
+          m: s.relayMetrics!,
+        }));
+      const ramp = run.scenarios.find((s) => s.family === 'throughput-ramp');
+      const busiest = [...figures]
+        .filter((f) => !f.name.includes('ramp'))
+        .sort((a, b) => b.sentPerSec - a.sentPerSec)[0];
+      const profile = run.cpuProfile?.summary;
+      const area = (name: string) => profile?.byArea.find((a) => a.area === name)?.selfPercent ?? 0;
+      const fn = (re: RegExp) =>
+        profile
+          ? Math.round(
+              profile.top.filter((f) => re.test(f.functionName)).reduce((s, f) => s + f.selfPercent, 0) * 10,
+            ) / 10
+          : null;
+      const framesTotal = figures.reduce((sum, f) => sum + f.m.framesReceived, 0);
+      const dbOpsTotal = figures.reduce((sum, f) => sum + f.m.db.queries, 0);
+      const share = (part: number | null | undefined, whole: number) =>
+        part != null && whole > 0 ? Math.round((part / whole) * 1000) / 1000 : null;
+      return {
+        ...run,
+        figures,
+        busiest,
+        framesTotal,
+        dbOpsPerFrame: share(dbOpsTotal, framesTotal),
+        cpuMsPerFrame: profile ? share(profile.busyMs, framesTotal) : null,
+        ramp: ramp
+          ? { scenario: ramp, breaking: breakingPoint(ramp, p95Limit(run)), m: ramp.relayMetrics }
+          : null,
+        profile,
+        profileFile: run.cpuProfile?.file,
+        dbShare: profile
+          ? Math.round((area('Prisma client and adapters') + area('database driver')) * 10) / 10
+          : null,
+        wsShare: profile ? area('ws (WebSocket library)') : null,
+        relayShare: profile ? area('relay code') : null,
+        jsonShare: fn(/^(parse|stringify|JSON\.)/),
+        broadcastShare: fn(/^broadcast$/),
+        heartbeatShare: fn(/^(tick|ping)$/),
+      };
+    }),
+  };
+}
+
+export function renderAnalysis(runDirs: string[], outFile: string): void {
+  write(
+    outFile,
+    template('bottleneck-analysis.md.hbs', createRenderer())(analysisView(baselinePasses(runDirs))),
+  );
 }

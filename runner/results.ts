@@ -9,6 +9,7 @@ import type { ScenarioSpec } from './catalog';
 import type { GateResult } from './gates';
 import { summarize, type ProcSample, type ResourceSummary } from './proc-sampler';
 import type { SecondTotals } from './progress';
+import type { RelayFigures } from './relay-metrics';
 
 interface Summary {
   min: number;
@@ -106,6 +107,8 @@ export interface ScenarioResult {
   warnings: string[];
   series: Series;
   resources: ResourceSeries;
+  /** What the relay's /metrics says happened during the scenario; null when it could not be read. */
+  relayMetrics?: RelayFigures | null;
 }
 
 function pick(s: Summary | undefined): LatencyStats | null {

@@ -1,5 +1,5 @@
 /** Orchestrates one `pnpm test:performance` run: relay up, scenarios in order, samples, reports, verdict. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { parseRatePlan, planSeconds } from '../processors/lib/schedule';
@@ -13,12 +13,15 @@ import {
   type EnsureConfig,
 } from './gates';
 import { artilleryVersion, gitInfo, machineInfo, redactDbUrl, type RunMeta } from './metadata';
+import { summarizeProfileFile, type ProfileSummary } from './cpu-profile';
 import { readRelayMetrics } from './metrics-probe';
-import { BASELINE_PATH, type RunOptions } from './options';
+import { MysqlSlowLog, type SlowLogResult } from './mysql-slow-log';
+import { BASELINE_PATH, COMPARISON_PATH, type RunOptions, type StatsMode } from './options';
+import { relayFigures } from './relay-metrics';
 import { ProcSampler } from './proc-sampler';
 import { perSecond, ProgressTail, statusLine } from './progress';
 import { buildRelay, dbProviderOf, startRelay, type RelayHandle } from './relay-process';
-import { renderRunReports, renderBaseline } from './report';
+import { renderBaseline, renderComparison, renderRunReports } from './report';
 import { buildScenarioResult, type ArtilleryReport, type ScenarioPlan, type ScenarioResult } from './results';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
@@ -26,10 +29,17 @@ const COMMON_CONFIG = 'artillery/common.yml';
 /** Must match the processor defaults (settleMs, drainMs) closely enough to size the timeout. */
 const SETTLE_AND_DRAIN_SECONDS = 6;
 
-export interface RunOutcome {
+export interface PassOutcome {
+  mode: StatsMode;
   runDir: string;
   passed: boolean;
   results: ScenarioResult[];
+}
+
+export interface RunOutcome {
+  runDir: string;
+  passed: boolean;
+  passes: PassOutcome[];
 }
 
 function timestampId(d = new Date()): string {
@@ -76,18 +86,61 @@ function readJson<T>(file: string): T | null {
   }
 }
 
+/** One pass per mode (two with --mode both), then the side-by-side comparison. */
 export async function runPerformance(opts: RunOptions, argv: string[]): Promise<RunOutcome> {
   const runId = opts.runId ?? timestampId();
   const runDir = path.resolve(REPO_ROOT, opts.outDir, runId);
-  if (existsSync(path.join(runDir, 'run.json')))
+  if (existsSync(runDir) && readdirSync(runDir).length > 0)
     throw new Error(`${runDir} already holds a run; pick another --run-id`);
   mkdirSync(runDir, { recursive: true });
+  const passes: PassOutcome[] = [];
+  for (const [i, mode] of opts.modes.entries()) {
+    const many = opts.modes.length > 1;
+    if (many) console.log(`\n=== Pass ${i + 1}/${opts.modes.length}: STATS_MODE=${mode} ===`);
+    const passDir = many ? path.join(runDir, mode) : runDir;
+    mkdirSync(passDir, { recursive: true });
+    // The relay is built once; later passes reuse it.
+    const passOpts = { ...opts, statsMode: mode, build: opts.build && i === 0 };
+    const outcome = await runPass(passOpts, argv, many ? `${runId}/${mode}` : runId, passDir);
+    passes.push({ mode, ...outcome });
+  }
+  if (passes.length > 1) {
+    renderComparison(
+      passes.map((p) => p.runDir),
+      path.join(runDir, 'comparison.md'),
+    );
+    if (opts.publish) {
+      renderComparison(
+        passes.map((p) => p.runDir),
+        path.join(REPO_ROOT, COMPARISON_PATH),
+      );
+      console.log(`Wrote ${COMPARISON_PATH}`);
+    }
+  }
+  return { runDir, passed: passes.every((p) => p.passed), passes };
+}
 
+/** The newest .cpuprofile node wrote into `dir`. */
+function newestProfile(dir: string): string | undefined {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+async function runPass(
+  opts: RunOptions,
+  argv: string[],
+  runId: string,
+  runDir: string,
+): Promise<Omit<PassOutcome, 'mode'>> {
   const scenarios = scenariosFor(opts.profile, opts.only);
   const sharedGates = applyOverrides(loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG)), opts.gates);
   const git = gitInfo(REPO_ROOT);
 
   let relay: RelayHandle | undefined;
+  // Enabled before the relay starts: long_query_time applies to connections opened afterwards.
+  const slowLog = opts.slowLog && opts.db ? new MysqlSlowLog(opts.db, 50) : undefined;
   let target: string;
   let apiKey: string | undefined;
   if (opts.target) {
@@ -104,7 +157,11 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
       console.log('Building the relay (pnpm build)...');
       buildRelay(REPO_ROOT);
     }
+    if (slowLog) {
+      await slowLog.enable();
+    }
     relay = await startRelay({
+      cpuProfDir: opts.cpuProf ? runDir : undefined,
       repoRoot: REPO_ROOT,
       entry: opts.relayEntry,
       databaseUrl: opts.db,
@@ -186,10 +243,26 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
   }
 
   meta.finishedAt = new Date().toISOString();
+  let cpuProfile: { file: string; summary: ProfileSummary } | null = null;
+  const profileFile = opts.cpuProf ? newestProfile(runDir) : undefined;
+  if (profileFile) {
+    cpuProfile = { file: path.basename(profileFile), summary: summarizeProfileFile(profileFile, 20) };
+    console.log(`CPU profile: ${path.relative(process.cwd(), profileFile)} (opens in Chrome DevTools)`);
+  } else if (opts.cpuProf) {
+    console.log('warning: --cpu-prof was given but the relay wrote no .cpuprofile (did it exit cleanly?)');
+  }
+  let slow: SlowLogResult | null = null;
+  if (slowLog) {
+    slow = await slowLog.collect();
+    if (!slow.available) console.log(`warning: ${slow.reason}`);
+  }
   const passed = results.length > 0 && results.every((r) => r.status === 'passed');
-  writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ meta, passed, scenarios: results }, null, 2));
+  writeFileSync(
+    path.join(runDir, 'run.json'),
+    JSON.stringify({ meta, passed, scenarios: results, cpuProfile, slowLog: slow }, null, 2),
+  );
   renderRunReports(runDir);
-  if (opts.publish) {
+  if (opts.publish && opts.modes.length === 1) {
     renderBaseline([runDir], path.join(REPO_ROOT, BASELINE_PATH));
     console.log(`Wrote ${BASELINE_PATH}`);
   }
@@ -241,7 +314,8 @@ async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   const progressFile = path.join(runDir, `${spec.name}.progress.jsonl`);
   const outputJson = path.join(runDir, `${spec.name}.json`);
 
-  const metricsBefore = await readRelayMetrics(s.target);
+  // This scrape also resets the relay's event-loop delay monitor, so the next one covers this scenario.
+  const metricsBefore = await readRelayMetrics(s.target, s.apiKey);
   if (metricsBefore !== null)
     writeFileSync(path.join(runDir, `${spec.name}.metrics-before.prom`), metricsBefore);
 
@@ -313,7 +387,7 @@ async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   }
   tail.poll();
 
-  const metricsAfter = await readRelayMetrics(s.target);
+  const metricsAfter = await readRelayMetrics(s.target, s.apiKey);
   if (metricsAfter !== null)
     writeFileSync(path.join(runDir, `${spec.name}.metrics-after.prom`), metricsAfter);
 
@@ -336,7 +410,7 @@ async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   const verdicts = run
     ? parseCheckLines(run.output).map((g) => ({ ...g, strict: !spec.informational && g.strict }))
     : [];
-  return buildScenarioResult({
+  const result = buildScenarioResult({
     spec,
     plan,
     report: readJson<ArtilleryReport>(outputJson),
@@ -349,4 +423,7 @@ async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
     seconds,
     error,
   });
+  result.relayMetrics =
+    metricsBefore !== null && metricsAfter !== null ? relayFigures(metricsBefore, metricsAfter) : null;
+  return result;
 }

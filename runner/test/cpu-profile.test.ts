@@ -22,6 +22,13 @@ describe('summarizeProfileFile', () => {
     expect(broadcast.selfPercent).toBeCloseTo(37.5, 1);
   });
 
+  test('groups self time by area of the stack', () => {
+    expect(summary.byArea).toEqual([
+      { area: 'relay code', selfMs: 4, selfPercent: 50 },
+      { area: 'Prisma client and adapters', selfMs: 4, selfPercent: 50 },
+    ]);
+  });
+
   test('shortens pnpm store paths to the package path', () => {
     expect(summary.top[0].location).toBe('@prisma/client/runtime/client.js:100');
   });

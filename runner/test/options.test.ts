@@ -6,7 +6,10 @@ describe('parseCli', () => {
       command: 'run',
       profile: 'quick',
       only: [],
-      statsMode: 'immediate',
+      modes: ['batched'],
+      statsMode: 'batched',
+      cpuProf: false,
+      slowLog: false,
       build: true,
       publish: false,
     });
@@ -49,8 +52,31 @@ describe('parseCli', () => {
   });
 
   it.each([
+    [['--mode', 'baseline'], ['immediate']],
+    [['--mode', 'optimized'], ['batched']],
+    [
+      ['--mode', 'both'],
+      ['immediate', 'batched'],
+    ],
+    [['--stats-mode', 'immediate'], ['immediate']],
+  ])('%j runs the relay in %j', (args, modes) => {
+    expect(parseCli(args)).toMatchObject({ modes, statsMode: modes[0] });
+  });
+
+  it('--cpu-prof and --slow-log', () => {
+    expect(parseCli(['--cpu-prof', '--slow-log', '--db', 'mysql://root@127.0.0.1/test'])).toMatchObject({
+      cpuProf: true,
+      slowLog: true,
+    });
+  });
+
+  it.each([
     [['--profile', 'huge'], /--profile must be one of smoke\|quick\|full/],
     [['--stats-mode', 'lazy'], /--stats-mode must be one of/],
+    [['--mode', 'fast'], /--mode must be one of baseline\|optimized\|both/],
+    [['--mode', 'both', '--stats-mode', 'batched'], /give one/],
+    [['--target', 'ws://x:1', '--mode', 'both'], /need a relay the runner starts/],
+    [['--slow-log'], /--slow-log reads the MySQL slow query log/],
     [['--target', 'http://x:1'], /--target must be a ws:\/\//],
     [['--target', 'ws://x:1', '--db', 'file:/tmp/a.db'], /cannot be combined/],
     [['--db', 'postgres://x'], /--db must be/],

@@ -64,6 +64,9 @@ describe('relayFigures', () => {
     expect(f.db.statementsByVerb).toEqual({ UPDATE: 1000, BEGIN: 2 });
     expect(f.db.statements).toBe(1002);
     expect(f.db.statementsPer1000Frames).toBe(1002);
+    // 1000 EndpointStats.update operations + 5 stats flushes (4 ok, 1 failed).
+    expect(f.db.statsWrites).toBe(1005);
+    expect(f.db.statsWritesPer1000Frames).toBe(1005);
   });
 
   test('averages and bucket-interpolated percentiles come from the deltas', () => {
