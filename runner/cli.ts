@@ -1,8 +1,16 @@
 /** Entry point of `pnpm test:performance`. Exit code: 0 only when every gate of every scenario passed. */
 import path from 'node:path';
 import { installSignalHandlers } from './cleanup';
-import { HELP, parseCli } from './options';
-import { passesOf, renderAnalysis, renderBaseline, renderComparisons, renderRunReports } from './report';
+import { HELP, parseCli, PLANS_PATH } from './options';
+import { queryPlans } from './query-plans';
+import {
+  passesOf,
+  renderAnalysis,
+  renderBaseline,
+  renderComparisons,
+  renderQueryPlans,
+  renderRunReports,
+} from './report';
 import { REPO_ROOT, runPerformance } from './run';
 import { summaryTable } from './summary-table';
 
@@ -16,6 +24,20 @@ async function main(argv: string[]): Promise<number> {
   }
   if (opts.command === 'help') {
     console.log(HELP);
+    return 0;
+  }
+  if (opts.command === 'explain') {
+    const reports = [];
+    for (const db of opts.dbs) {
+      console.log(`Query plans on a scratch ${db.startsWith('file:') ? 'SQLite' : 'MySQL'} database...`);
+      reports.push(await queryPlans(db));
+    }
+    const outputs = [path.join(REPO_ROOT, 'reports', 'query-plans.md')];
+    if (opts.publish) outputs.push(path.join(REPO_ROOT, PLANS_PATH));
+    for (const out of outputs) {
+      renderQueryPlans(reports, out);
+      console.log(`Wrote ${path.relative(process.cwd(), out)}`);
+    }
     return 0;
   }
   if (opts.command === 'render') {

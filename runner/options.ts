@@ -51,14 +51,23 @@ export interface RenderOptions {
   comparisonOut?: string;
 }
 
-export type CliOptions = RunOptions | RenderOptions | { command: 'help' };
+export interface ExplainOptions {
+  command: 'explain';
+  /** Databases to compare plans on: file: (a scratch SQLite) and/or mysql:// (a scratch database beside it). */
+  dbs: string[];
+  publish: boolean;
+}
+
+export type CliOptions = RunOptions | RenderOptions | ExplainOptions | { command: 'help' };
 
 export const BASELINE_PATH = 'docs/performance/baseline-report.md';
 export const ANALYSIS_PATH = 'docs/performance/bottleneck-analysis.md';
 export const COMPARISON_PATH = 'docs/performance/optimization-comparison.md';
+export const PLANS_PATH = 'docs/performance/query-plans.md';
 
 export const HELP = `Usage: pnpm test:performance [options]
        pnpm test:performance render <reports/run-id>... [--baseline] [--analysis] [--comparison]
+       pnpm test:performance explain [--db <url>]... [--publish]
 
 Runs the Artillery scenarios in artillery/ against the relay and writes
 reports/<run-id>/ (Artillery JSON per scenario, resource samples, report.md,
@@ -93,6 +102,11 @@ Options:
                                 a .ts file (backend/src/main.ts) runs from source via tsx, no build
   --no-build                    do not run \`pnpm build\` before starting the relay
   -h, --help                    this text
+
+explain: query plans (EXPLAIN) and timings of the API's reads before and after the index
+migration, on scratch databases (a temporary SQLite file; for each --db mysql://..., a new
+database beside it, dropped afterwards); writes reports/query-plans.md, with --publish also
+${PLANS_PATH}.
 
 render: re-render report.md/report.html of existing run directories (a --mode both run
 directory renders each pass); --baseline (re)writes ${BASELINE_PATH} from the
@@ -138,6 +152,24 @@ function modesOf(
 }
 
 export function parseCli(argv: string[]): CliOptions {
+  if (argv[0] === 'explain') {
+    const { values } = parseArgs({
+      args: argv.slice(1),
+      strict: true,
+      options: {
+        db: { type: 'string', multiple: true },
+        publish: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) return { command: 'help' };
+    const dbs = values.db ?? ['file:'];
+    for (const db of dbs) {
+      if (!/^(file:|mysql:\/\/|mariadb:\/\/)/.test(db))
+        throw new Error(`--db must be file: or mysql://..., got "${db}"`);
+    }
+    return { command: 'explain', dbs, publish: values.publish ?? false };
+  }
   if (argv[0] === 'render') {
     const { values, positionals } = parseArgs({
       args: argv.slice(1),

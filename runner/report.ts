@@ -9,6 +9,7 @@ import Handlebars from 'handlebars';
 import type { ProfileSummary } from './cpu-profile';
 import type { RunMeta } from './metadata';
 import type { SlowLogResult } from './mysql-slow-log';
+import type { PlansReport } from './query-plans';
 import { relayFigures } from './relay-metrics';
 import type { ScenarioResult } from './results';
 
@@ -388,6 +389,13 @@ export function analysisView(runs: RunFile[], generatedAt = new Date().toISOStri
       };
     }),
   };
+}
+
+export function renderQueryPlans(reports: PlansReport[], outFile: string): void {
+  write(
+    outFile,
+    template('query-plans.md.hbs', createRenderer())({ reports, generatedAt: new Date().toISOString() }),
+  );
 }
 
 export function renderAnalysis(runDirs: string[], outFile: string): void {

@@ -120,8 +120,11 @@ export function listMigrations(provider: DbProvider, root = MIGRATIONS_ROOT): Mi
 
 export class MigrationError extends Error {}
 
-/** Returns the names of the migrations applied by this call. */
-export async function migrate(url: string): Promise<string[]> {
+/**
+ * Returns the names of the migrations applied by this call. `upTo` stops after the named
+ * migration (to inspect an older schema, e.g. query plans before an index existed).
+ */
+export async function migrate(url: string, { upTo }: { upTo?: string } = {}): Promise<string[]> {
   const provider = dbProvider(url);
   const driver = await openDriver(url);
   const applied: string[] = [];
@@ -131,7 +134,10 @@ export async function migrate(url: string): Promise<string[]> {
       'SELECT migration_name, checksum, finished_at FROM _prisma_migrations WHERE rolled_back_at IS NULL',
     );
     const byName = new Map(done.map((row) => [row.migration_name, row]));
-    for (const migration of listMigrations(provider)) {
+    const all = listMigrations(provider);
+    const last = upTo === undefined ? all.length : all.findIndex((m) => m.name === upTo) + 1;
+    if (last === 0) throw new MigrationError(`no migration named ${upTo}`);
+    for (const migration of all.slice(0, last)) {
       const previous = byName.get(migration.name);
       if (previous) {
         if (!previous.finished_at) {
