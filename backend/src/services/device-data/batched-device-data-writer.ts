@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client';
 import { logger } from '../../logger';
-import { backoffMs } from '../../util/retry-backoff';
+import { FlushScheduler } from '../../util/flush-scheduler';
 import { QueueFullError, type DeviceDataWriter, type DeviceRow } from './device-data-writer';
 
 export interface BatchedDeviceDataOptions {
@@ -11,8 +11,6 @@ export interface BatchedDeviceDataOptions {
   onDrop?: () => void;
 }
 
-const RETRY_MAX_MS = 30_000;
-
 /**
  * Queues readings and writes them with one multi-row INSERT per batch. The queue is bounded:
  * past `maxQueued` a reading is refused (the sender is told, the drop is counted) instead of
@@ -20,17 +18,18 @@ const RETRY_MAX_MS = 30_000;
  */
 export class BatchedDeviceDataWriter implements DeviceDataWriter {
   private queue: DeviceRow[] = [];
-  private timer?: NodeJS.Timeout;
+  private readonly scheduler: FlushScheduler;
   private flushing?: Promise<void>;
-  private failures = 0;
-  private closed = false;
   private lastDropLog = 0;
 
   constructor(
     private readonly prisma: Db,
     private readonly options: BatchedDeviceDataOptions,
   ) {
-    this.schedule(options.flushIntervalMs);
+    this.scheduler = new FlushScheduler('device data', options.flushIntervalMs, {
+      flush: () => this.flush(),
+      pendingCount: () => this.queue.length,
+    });
   }
 
   get queued(): number {
@@ -47,7 +46,7 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
       return Promise.reject(new QueueFullError());
     }
     this.queue.push(row);
-    if (this.queue.length >= this.options.batchSize && !this.flushing && this.failures === 0)
+    if (this.queue.length >= this.options.batchSize && !this.flushing && !this.scheduler.failing)
       void this.flush();
     return Promise.resolve();
   }
@@ -62,48 +61,8 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
     return this.flushing;
   }
 
-  async drain(deadlineMs = 8000): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
-    const until = Date.now() + deadlineMs;
-    for (let attempt = 1; this.queue.length || this.flushing; attempt++) {
-      try {
-        await this.flush();
-      } catch (err) {
-        if (Date.now() >= until) {
-          logger.error('device data lost at shutdown: database unavailable', {
-            rows: this.queue.length,
-            error: (err as Error).message,
-          });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(backoffMs(attempt, 100, 2000), until - Date.now())));
-      }
-    }
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.flush().then(
-        () => {
-          this.failures = 0;
-          this.schedule(this.options.flushIntervalMs);
-        },
-        (err: Error) => {
-          this.failures++;
-          const retryIn = backoffMs(this.failures, this.options.flushIntervalMs, RETRY_MAX_MS);
-          logger.error('device data flush failed; rows kept for retry', {
-            rows: this.queue.length,
-            attempt: this.failures,
-            retryInMs: retryIn,
-            error: err.message,
-          });
-          this.schedule(retryIn);
-        },
-      );
-    }, delayMs);
-    this.timer.unref();
+  drain(deadlineMs = 8000): Promise<void> {
+    return this.scheduler.drain(deadlineMs);
   }
 
   private async writeQueued(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client';
-import { logger } from '../../logger';
-import { backoffMs, SerialQueue } from '../../util/retry-backoff';
+import { FlushScheduler } from '../../util/flush-scheduler';
+import { SerialQueue } from '../../util/serial-queue';
 import type { StatsStore, StatsView } from './stats-store';
 
 interface Delta {
@@ -20,8 +20,6 @@ export interface BatchedStatsOptions {
   onFlush?: (rows: number, seconds: number, ok: boolean) => void;
 }
 
-const RETRY_MAX_MS = 30_000;
-
 /**
  * The spec's plan B: counters live in memory per endpoint and reach the database in one
  * statement per flush, so database work depends on the number of endpoints, not messages.
@@ -34,16 +32,17 @@ export class BatchedStats implements StatsStore {
   private readonly forgotten = new Set<string>();
   /** Flushes and reads take turns so a read never double-counts a delta being written. */
   private readonly serial = new SerialQueue();
-  private timer?: NodeJS.Timeout;
-  private failures = 0;
+  private readonly scheduler: FlushScheduler;
   private flushQueued = false;
-  private closed = false;
 
   constructor(
     private readonly prisma: Db,
     private readonly options: BatchedStatsOptions,
   ) {
-    this.schedule(options.flushIntervalMs);
+    this.scheduler = new FlushScheduler('stats', options.flushIntervalMs, {
+      flush: () => this.flush(),
+      pendingCount: () => this.pending.size,
+    });
   }
 
   async create(endpointId: string): Promise<void> {
@@ -100,25 +99,8 @@ export class BatchedStats implements StatsStore {
   }
 
   /** Stops the timer and writes everything, retrying until it succeeds or `deadlineMs` passes. */
-  async drain(deadlineMs = 8000): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
-    const until = Date.now() + deadlineMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.flush();
-        if (this.pending.size === 0) return;
-      } catch (err) {
-        if (Date.now() >= until) {
-          logger.error('stats lost at shutdown: database unavailable', {
-            endpoints: this.pending.size,
-            error: (err as Error).message,
-          });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(backoffMs(attempt, 100, 2000), until - Date.now())));
-      }
-    }
+  drain(deadlineMs = 8000): Promise<void> {
+    return this.scheduler.drain(deadlineMs);
   }
 
   private delta(endpointId: string): Delta | undefined {
@@ -127,36 +109,16 @@ export class BatchedStats implements StatsStore {
     if (!d) {
       d = { current: 0, connects: 0, messages: 0, lastMessageAt: 0 };
       this.pending.set(endpointId, d);
-      if (this.pending.size >= this.options.maxPendingEndpoints && !this.flushQueued && !this.closed) {
+      if (
+        this.pending.size >= this.options.maxPendingEndpoints &&
+        !this.flushQueued &&
+        !this.scheduler.closed
+      ) {
         this.flushQueued = true;
         setImmediate(() => void this.flush().catch(() => undefined));
       }
     }
     return d;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.flush().then(
-        () => {
-          this.failures = 0;
-          this.schedule(this.options.flushIntervalMs);
-        },
-        (err: Error) => {
-          this.failures++;
-          const retryIn = backoffMs(this.failures, this.options.flushIntervalMs, RETRY_MAX_MS);
-          logger.error('stats flush failed; deltas kept for retry', {
-            endpoints: this.pending.size,
-            attempt: this.failures,
-            retryInMs: retryIn,
-            error: err.message,
-          });
-          this.schedule(retryIn);
-        },
-      );
-    }, delayMs);
-    this.timer.unref();
   }
 
   private async writePending(): Promise<void> {
