@@ -77,7 +77,14 @@ function histogramDelta(
   };
 }
 
-/** histogram_quantile: linear interpolation inside the bucket holding rank q*count. */
+/** True when rank q*count lies above the highest finite bucket: the quantile is then only known to be at least that bound. */
+export function quantileCapped(h: HistogramDelta, q: number): boolean {
+  const finite = h.buckets.filter(([b]) => b !== Infinity);
+  const top = finite[finite.length - 1];
+  return h.count > 0 && top !== undefined && top[1] < q * h.count;
+}
+
+/** histogram_quantile: linear interpolation inside the bucket holding rank q*count (the highest finite bound when above it). */
 export function quantile(h: HistogramDelta, q: number): number | null {
   if (h.count <= 0) return null;
   const rank = q * h.count;
@@ -111,6 +118,8 @@ export interface RelayFigures {
     queries: number;
     avgMs: number | null;
     p95Ms: number | null;
+    /** p95 is above the highest bucket: at least p95Ms */
+    p95MsCapped: boolean;
     errors: number;
     statements: number;
     statementsByVerb: Record<string, number>;
@@ -124,7 +133,14 @@ export interface RelayFigures {
     statsWritesPer1000Frames: number | null;
     operations: DbOperation[];
   };
-  forward: { count: number; avgMs: number | null; p95Ms: number | null; p99Ms: number | null };
+  forward: {
+    count: number;
+    avgMs: number | null;
+    p95Ms: number | null;
+    p99Ms: number | null;
+    p95MsCapped: boolean;
+    p99MsCapped: boolean;
+  };
   /** Event-loop delay over the scenario (prom-client resets its monitor at each scrape). */
   eventLoop: { p99Ms: number | null; maxMs: number | null };
   flushes: { kind: string; count: number; avgMs: number | null; rows: number; failed: number }[];
@@ -195,6 +211,7 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
       queries: dbHist.count,
       avgMs: dbHist.count > 0 ? ms(dbHist.sumSeconds / dbHist.count) : null,
       p95Ms: ms(quantile(dbHist, 0.95)),
+      p95MsCapped: quantileCapped(dbHist, 0.95),
       errors: delta(before, after, 'relay_db_query_errors_total'),
       statements,
       statementsByVerb,
@@ -208,6 +225,8 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
       avgMs: fwdHist.count > 0 ? ms(fwdHist.sumSeconds / fwdHist.count) : null,
       p95Ms: ms(quantile(fwdHist, 0.95)),
       p99Ms: ms(quantile(fwdHist, 0.99)),
+      p95MsCapped: quantileCapped(fwdHist, 0.95),
+      p99MsCapped: quantileCapped(fwdHist, 0.99),
     },
     eventLoop: {
       p99Ms: ms(gauge(after, 'nodejs_eventloop_lag_p99_seconds')),

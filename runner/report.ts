@@ -65,6 +65,12 @@ export function createRenderer(): typeof Handlebars {
   hb.registerHelper('chartData', (s: ScenarioResult) =>
     JSON.stringify({ series: s.series, resources: s.resources }),
   );
+  // A percentile from histogram buckets; "≥" when it lies above the highest finite bucket.
+  hb.registerHelper('q', (obj: unknown, key: unknown, digits: unknown) => {
+    if (!obj || typeof obj !== 'object' || typeof key !== 'string') return '-';
+    const o = obj as Record<string, unknown>;
+    return `${o[`${key}Capped`] ? '≥ ' : ''}${fmt(o[key], digits)}`;
+  });
   hb.registerHelper('raw', (v: unknown) => new hb.SafeString(String(v ?? '')));
   const partials = path.join(TEMPLATES, 'partials');
   for (const file of existsSync(partials) ? readdirSync(partials) : []) {

@@ -57,7 +57,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
   });
   const persistence = createPersistence(config, db.prisma, metrics);
   const { stats, deviceData, alerts } = persistence;
-  const endpoints = new EndpointService(db.prisma, stats);
+  const endpoints = new EndpointService(db.prisma);
   const router = new MessageRouter(connections, stats, deviceData, alerts, metrics);
 
   const app = createApp({

@@ -87,6 +87,23 @@ describe('relayFigures', () => {
   });
 });
 
+test('a percentile above the highest finite bucket is flagged as a lower bound', () => {
+  const f = relayFigures(
+    'relay_forward_duration_seconds_count 0',
+    [
+      'relay_forward_duration_seconds_bucket{le="0.5"} 10',
+      'relay_forward_duration_seconds_bucket{le="1"} 90',
+      'relay_forward_duration_seconds_bucket{le="+Inf"} 100',
+      'relay_forward_duration_seconds_sum 300',
+      'relay_forward_duration_seconds_count 100',
+    ].join('\n'),
+  );
+  expect(f.forward.p95Ms).toBe(1000);
+  expect(f.forward.p95MsCapped).toBe(true);
+  expect(f.forward.p99MsCapped).toBe(true);
+  expect(f.db.p95MsCapped).toBe(false);
+});
+
 test('quantile returns null for an empty histogram and the lower bound for the +Inf bucket', () => {
   expect(quantile({ count: 0, sumSeconds: 0, buckets: [] }, 0.5)).toBeNull();
   expect(

@@ -33,7 +33,8 @@ function wrapQueryable<T extends Pick<SqlDriverAdapter, 'queryRaw' | 'executeRaw
       }
       if (prop === 'startTransaction') {
         return async (...args: unknown[]) => {
-          // The adapters issue BEGIN themselves, outside queryRaw/executeRaw.
+          // The adapters issue BEGIN themselves, outside queryRaw/executeRaw. Counted as requested,
+          // so transactions that time out waiting for a pool connection show up too.
           observer.statement('BEGIN');
           const tx = await (value as (...a: unknown[]) => Promise<Transaction>).apply(obj, args);
           return wrapQueryable(tx, observer);

@@ -14,11 +14,13 @@ export class RelayCounters {
   heartbeatTerminations = 0;
 }
 
-/** Seconds; forwarding is sub-millisecond when healthy, tens of ms when it waits on the DB. */
+/** Seconds; forwarding is sub-millisecond when healthy and seconds when an overloaded pool makes it wait. */
 const FORWARD_BUCKETS = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10, 30,
 ];
-const DB_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const DB_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export interface ConnectionSource {
   /** endpointId -> open sockets */
@@ -127,7 +129,7 @@ export class RelayMetrics {
     });
     this.dbStatements = new client.Counter({
       name: 'relay_db_statements_total',
-      help: 'SQL statements sent to the database by the driver adapter, by leading verb',
+      help: 'SQL statements sent to the database by the driver adapter, by leading verb; BEGIN counts transactions requested, including ones that never got a pool connection',
       labelNames: ['verb'],
       registers: [registry],
     });

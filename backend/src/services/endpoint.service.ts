@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/client';
 import { newToken, hashToken, tokenMatchesHash } from '../util/token';
-import type { StatsStore } from './stats.service';
 
 export interface EndpointSummary {
   id: string;
@@ -12,19 +11,16 @@ export interface EndpointSummary {
 export type TokenCheck = 'ok' | 'unknown-endpoint' | 'bad-token';
 
 export class EndpointService {
-  constructor(
-    private readonly prisma: Db,
-    private readonly stats: StatsStore,
-  ) {}
+  constructor(private readonly prisma: Db) {}
 
   /** Returns the endpoint with its token; only the token's hash is stored. */
   async create(name: string): Promise<EndpointSummary & { token: string }> {
     const token = newToken();
+    // The zeroed stats row is created with the endpoint: one transaction, one commit.
     const endpoint = await this.prisma.endpoint.create({
-      data: { id: randomUUID(), name, tokenHash: hashToken(token) },
+      data: { id: randomUUID(), name, tokenHash: hashToken(token), stats: { create: {} } },
       select: { id: true, name: true, createdAt: true },
     });
-    await this.stats.create(endpoint.id);
     return { ...endpoint, token };
   }
 

@@ -45,10 +45,6 @@ export class BatchedStats implements StatsStore {
     });
   }
 
-  async create(endpointId: string): Promise<void> {
-    await this.prisma.endpointStats.create({ data: { endpointId } });
-  }
-
   recordConnect(endpointId: string): void {
     const d = this.delta(endpointId);
     if (!d) return;

@@ -14,10 +14,6 @@ export class ImmediateStats implements StatsStore {
 
   constructor(private readonly prisma: Db) {}
 
-  async create(endpointId: string): Promise<void> {
-    await this.prisma.endpointStats.create({ data: { endpointId } });
-  }
-
   recordConnect(endpointId: string): Promise<void> {
     return this.write(endpointId, {
       currentConnections: { increment: 1 },

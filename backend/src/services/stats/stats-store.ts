@@ -17,8 +17,6 @@ export type StatsMode = 'immediate' | 'batched';
 
 export interface StatsStore {
   readonly mode: StatsMode;
-  /** Creates the zeroed row for a new endpoint. */
-  create(endpointId: string): Promise<void>;
   recordConnect(endpointId: string): Promise<void> | void;
   recordDisconnect(endpointId: string): Promise<void> | void;
   recordMessage(endpointId: string): Promise<void> | void;
