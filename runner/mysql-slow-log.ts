@@ -1,4 +1,5 @@
 import * as mariadb from 'mariadb';
+import { mysqlConnectionOptions } from '../backend/src/db/mysql-url';
 
 /**
  * Turns the MySQL/MariaDB slow query log on for a run (to the mysql.slow_log table, so it can
@@ -37,14 +38,7 @@ export function normalizeStatement(sql: string): string {
 }
 
 function connectionOptions(url: string): mariadb.ConnectionConfig {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    connectTimeout: 5000,
-  };
+  return { ...mysqlConnectionOptions(url), connectTimeout: 5000 };
 }
 
 export class MysqlSlowLog {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as mariadb from 'mariadb';
 import { listMigrations, migrate } from '../backend/src/db/migrator';
+import { mysqlConnectionOptions } from '../backend/src/db/mysql-url';
 
 export interface PlannedQuery {
   name: string;
@@ -57,14 +58,7 @@ async function open(url: string): Promise<Conn> {
       close: async () => void db.close(),
     };
   }
-  const u = new URL(url);
-  const c = await mariadb.createConnection({
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: u.pathname.slice(1),
-  });
+  const c = await mariadb.createConnection(mysqlConnectionOptions(url));
   return {
     exec: async (sql, p = []) => void (await c.query(sql, p)),
     rows: async (sql, p = []) => (await c.query(sql, p)) as Record<string, unknown>[],

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client';
 import { PrismaClient as MysqlClient } from '../generated/mysql/client';
 import { dbProvider, type DbProvider } from '../config';
+import { mysqlConnectionOptions } from './mysql-url';
 import { instrumentAdapter, type DbObserver } from '../monitoring/db-instrumentation';
 
 /**
@@ -37,13 +38,8 @@ export function maskUrl(url: string): string {
 
 /** A `mysql://` URL as the MariaDB driver's pool config; the driver itself wants `mariadb://`. */
 function mariaDbConfig(url: string, poolSize: number) {
-  const u = new URL(url);
   return {
-    host: u.hostname,
-    port: u.port ? Number(u.port) : 3306,
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: u.pathname.replace(/^\//, ''),
+    ...mysqlConnectionOptions(url),
     connectionLimit: poolSize,
     // Fail fast when the server is gone instead of queueing requests for the default 10 s.
     acquireTimeout: 5000,

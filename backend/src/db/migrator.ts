@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as mariadb from 'mariadb';
 import { dbProvider, type DbProvider } from '../config';
 import { logger } from '../logger';
+import { mysqlConnectionOptions } from './mysql-url';
 
 /**
  * Applies prisma/<provider>/migrations/* in name order and records each in `_prisma_migrations`
@@ -66,15 +67,7 @@ async function openDriver(url: string): Promise<Driver> {
       close: async () => void db.close(),
     };
   }
-  const u = new URL(url);
-  const conn = await mariadb.createConnection({
-    host: u.hostname,
-    port: u.port ? Number(u.port) : 3306,
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: u.pathname.replace(/^\//, ''),
-    connectTimeout: 5000,
-  });
+  const conn = await mariadb.createConnection({ ...mysqlConnectionOptions(url), connectTimeout: 5000 });
   // Several relay processes (PM2 cluster) may start together: one migrates, the others wait.
   await conn.query("SELECT GET_LOCK('relay_migrations', 60)");
   return {
