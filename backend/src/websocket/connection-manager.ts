@@ -33,16 +33,6 @@ export class ConnectionManager {
     return this.pools.get(endpointId)?.size ?? 0;
   }
 
-  get endpointCount(): number {
-    return this.pools.size;
-  }
-
-  get connectionCount(): number {
-    let n = 0;
-    for (const pool of this.pools.values()) n += pool.size;
-    return n;
-  }
-
   /** Sends the same bytes, with the same frame type, to every other open socket of the endpoint. */
   broadcast(endpointId: string, sender: WebSocket | null, data: Buffer | string, isBinary: boolean): number {
     const pool = this.pools.get(endpointId);
