@@ -8,6 +8,7 @@ import {
   renderAnalysis,
   renderBaseline,
   renderComparisons,
+  renderPoolSizing,
   renderQueryPlans,
   renderRunReports,
 } from './report';
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       [opts.baselineOut, renderBaseline],
       [opts.analysisOut, renderAnalysis],
       [opts.comparisonOut, renderComparisons],
+      [opts.poolSizingOut, renderPoolSizing],
     ];
     for (const [out, render] of published) {
       if (!out) continue;

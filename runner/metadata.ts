@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CONFIG_VARIABLES } from '../backend/src/config';
 
 export interface RunMeta {
   runId: string;
@@ -22,7 +23,25 @@ export interface RunMeta {
   dbProvider: string;
   databaseUrl: string;
   statsMode: string;
+  /** Relay settings the runner's environment passed on to the relay it started (e.g. DB_POOL_SIZE). */
+  relaySettings?: Record<string, string>;
   gates: Record<string, string>;
+}
+
+/** Set by the runner itself for every relay it starts; recorded elsewhere in RunMeta. */
+const RUNNER_SET = new Set(['NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'API_KEY', 'STATS_MODE', 'LOG_LEVEL']);
+
+/**
+ * The relay inherits the runner's environment, so `DB_POOL_SIZE=4 pnpm test:performance` tunes it;
+ * a report must say which settings its numbers were measured with.
+ */
+export function relaySettingsFrom(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of CONFIG_VARIABLES) {
+    const value = env[key];
+    if (!RUNNER_SET.has(key) && value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
 }
 
 function git(repoRoot: string, args: string[]): string | null {

@@ -49,6 +49,7 @@ export interface RenderOptions {
   baselineOut?: string;
   analysisOut?: string;
   comparisonOut?: string;
+  poolSizingOut?: string;
 }
 
 export interface ExplainOptions {
@@ -64,14 +65,19 @@ export const BASELINE_PATH = 'docs/performance/baseline-report.md';
 export const ANALYSIS_PATH = 'docs/performance/bottleneck-analysis.md';
 export const COMPARISON_PATH = 'docs/performance/optimization-comparison.md';
 export const PLANS_PATH = 'docs/performance/query-plans.md';
+export const POOL_SIZING_PATH = 'docs/performance/pool-sizing.md';
 
 export const HELP = `Usage: pnpm test:performance [options]
-       pnpm test:performance render <reports/run-id>... [--baseline] [--analysis] [--comparison]
+       pnpm test:performance render <reports/run-id>... [--baseline] [--analysis] [--comparison] [--pool-sizing]
        pnpm test:performance explain [--db <url>]... [--publish]
 
 Runs the Artillery scenarios in artillery/ against the relay and writes
 reports/<run-id>/ (Artillery JSON per scenario, resource samples, report.md,
 report.html). Exits 0 only when every gate passed.
+
+The relay the runner starts inherits its environment, so relay settings can be
+varied per run (e.g. DB_POOL_SIZE=4 pnpm test:performance ...); the report
+records every relay setting it passed on.
 
 Options:
   --profile <smoke|quick|full>  which scenarios and how long (default: quick)
@@ -112,7 +118,8 @@ render: re-render report.md/report.html of existing run directories (a --mode bo
 directory renders each pass); --baseline (re)writes ${BASELINE_PATH} from the
 baseline passes of the given runs (e.g. a SQLite and a MySQL run), --analysis writes
 ${ANALYSIS_PATH} from the same, --comparison writes
-${COMPARISON_PATH} from --mode both runs.
+${COMPARISON_PATH} from --mode both runs, --pool-sizing writes
+${POOL_SIZING_PATH} from runs that differ in DB_POOL_SIZE.
 `;
 
 function num(
@@ -179,6 +186,7 @@ export function parseCli(argv: string[]): CliOptions {
         baseline: { type: 'boolean', default: false },
         analysis: { type: 'boolean', default: false },
         comparison: { type: 'boolean', default: false },
+        'pool-sizing': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -191,6 +199,7 @@ export function parseCli(argv: string[]): CliOptions {
       baselineOut: values.baseline ? BASELINE_PATH : undefined,
       analysisOut: values.analysis ? ANALYSIS_PATH : undefined,
       comparisonOut: values.comparison ? COMPARISON_PATH : undefined,
+      poolSizingOut: values['pool-sizing'] ? POOL_SIZING_PATH : undefined,
     };
   }
 

@@ -109,6 +109,8 @@ export interface DbOperation {
   operation: string;
   count: number;
   avgMs: number | null;
+  p95Ms: number | null;
+  p95MsCapped: boolean;
 }
 
 export interface RelayFigures {
@@ -178,8 +180,15 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
   for (const filter of opKeys.values()) {
     const count = delta(before, after, 'relay_db_query_duration_seconds_count', filter);
     if (count <= 0) continue;
-    const sum = delta(before, after, 'relay_db_query_duration_seconds_sum', filter);
-    operations.push({ model: filter.model, operation: filter.operation, count, avgMs: ms(sum / count) });
+    const h = histogramDelta(before, after, 'relay_db_query_duration_seconds', filter);
+    operations.push({
+      model: filter.model,
+      operation: filter.operation,
+      count,
+      avgMs: ms(h.sumSeconds / count),
+      p95Ms: ms(quantile(h, 0.95)),
+      p95MsCapped: quantileCapped(h, 0.95),
+    });
   }
   operations.sort((a, b) => b.count - a.count);
 

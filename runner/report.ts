@@ -10,7 +10,7 @@ import type { ProfileSummary } from './cpu-profile';
 import type { RunMeta } from './metadata';
 import type { SlowLogResult } from './mysql-slow-log';
 import type { PlansReport } from './query-plans';
-import { relayFigures } from './relay-metrics';
+import { relayFigures, type DbOperation } from './relay-metrics';
 import type { ScenarioResult } from './results';
 
 export interface RunFile {
@@ -71,6 +71,15 @@ export function createRenderer(): typeof Handlebars {
     const o = obj as Record<string, unknown>;
     return `${o[`${key}Capped`] ? '≥ ' : ''}${fmt(o[key], digits)}`;
   });
+  hb.registerHelper('settings', (v: unknown) =>
+    v === undefined || v === null
+      ? 'not recorded (run made before the runner recorded them)'
+      : typeof v === 'object' && Object.keys(v).length
+        ? Object.entries(v as Record<string, string>)
+            .map(([k, val]) => `\`${k}=${val}\``)
+            .join(', ')
+        : 'none (defaults)',
+  );
   hb.registerHelper('raw', (v: unknown) => new hb.SafeString(String(v ?? '')));
   const partials = path.join(TEMPLATES, 'partials');
   for (const file of existsSync(partials) ? readdirSync(partials) : []) {
@@ -302,6 +311,18 @@ export function renderBaseline(runDirs: string[], outFile: string): void {
 
 const byName = (run: RunFile, name: string) => run.scenarios.find((s) => s.name === name);
 
+/** Each DB operation kind either pass ran in a scenario, with both passes' figures. */
+function opsSideBySide(before: ScenarioResult, after: ScenarioResult) {
+  const key = (o: DbOperation) => `${o.model}.${o.operation}`;
+  const b = new Map((before.relayMetrics?.db.operations ?? []).map((o) => [key(o), o]));
+  const a = new Map((after.relayMetrics?.db.operations ?? []).map((o) => [key(o), o]));
+  return [...new Set([...b.keys(), ...a.keys()])].map((k) => ({
+    key: k,
+    before: b.get(k) ?? null,
+    after: a.get(k) ?? null,
+  }));
+}
+
 /** Scenarios side by side across passes (same names), for --mode both. */
 export function comparisonView(runs: RunFile[], generatedAt = new Date().toISOString()) {
   const [before, after] = runs;
@@ -309,7 +330,7 @@ export function comparisonView(runs: RunFile[], generatedAt = new Date().toISOSt
     .filter((s) => byName(after, s.name))
     .map((b) => {
       const a = byName(after, b.name)!;
-      return { name: b.name, informational: b.informational, before: b, after: a };
+      return { name: b.name, informational: b.informational, before: b, after: a, ops: opsSideBySide(b, a) };
     });
   const ramps = rows
     .filter((r) => r.before.family === 'throughput-ramp')
@@ -409,4 +430,56 @@ export function renderAnalysis(runDirs: string[], outFile: string): void {
     outFile,
     template('bottleneck-analysis.md.hbs', createRenderer())(analysisView(baselinePasses(runDirs))),
   );
+}
+
+const DEFAULT_POOL_SIZE = 10;
+
+/**
+ * Runs that differ in DB_POOL_SIZE, grouped by STATS_MODE and scenario, smallest pool first:
+ * what the pool size was chosen from.
+ */
+export function poolSizingView(runs: RunFile[], generatedAt = new Date().toISOString()) {
+  const sized = runs.map((run) => {
+    if (!run.meta.relaySettings) {
+      throw new Error(`run ${run.meta.runId} did not record its relay settings; re-run it with this runner`);
+    }
+    const raw = run.meta.relaySettings.DB_POOL_SIZE;
+    return { run, poolSize: raw === undefined ? DEFAULT_POOL_SIZE : Number(raw), isDefault: raw === undefined };
+  });
+  const op = (s: ScenarioResult, key: string) =>
+    s.relayMetrics?.db.operations.find((o) => `${o.model}.${o.operation}` === key) ?? null;
+  const modes = [...new Set(sized.map((x) => x.run.meta.statsMode))].map((mode) => {
+    const ofMode = sized.filter((x) => x.run.meta.statsMode === mode).sort((a, b) => a.poolSize - b.poolSize);
+    const names = [...new Set(ofMode.flatMap((x) => x.run.scenarios.map((s) => s.name)))];
+    return {
+      mode,
+      scenarios: names.map((name) => ({
+        name,
+        rows: ofMode.flatMap(({ run, poolSize, isDefault }) => {
+          const s = byName(run, name);
+          return s
+            ? [
+                {
+                  poolSize,
+                  isDefault,
+                  runId: run.meta.runId,
+                  s,
+                  tokenCheck: op(s, 'Endpoint.findUnique'),
+                  create: op(s, 'Endpoint.create'),
+                  flush: op(s, 'raw.$executeRawUnsafe'),
+                  statsUpdate: op(s, 'EndpointStats.update'),
+                },
+              ]
+            : [];
+        }),
+      })),
+    };
+  });
+  const first = sized[0].run.meta;
+  return { generatedAt, meta: first, dbProviders: [...new Set(runs.map((r) => r.meta.dbProvider))], modes };
+}
+
+export function renderPoolSizing(runDirs: string[], outFile: string): void {
+  const runs = runDirs.flatMap(passesOf).map(loadRun);
+  write(outFile, template('pool-sizing.md.hbs', createRenderer())(poolSizingView(runs)));
 }

@@ -12,7 +12,14 @@ import {
   parseCheckLines,
   type EnsureConfig,
 } from './gates';
-import { artilleryVersion, gitInfo, machineInfo, redactDbUrl, type RunMeta } from './metadata';
+import {
+  artilleryVersion,
+  gitInfo,
+  machineInfo,
+  redactDbUrl,
+  relaySettingsFrom,
+  type RunMeta,
+} from './metadata';
 import { summarizeProfileFile, type ProfileSummary } from './cpu-profile';
 import { readRelayMetrics } from './metrics-probe';
 import { MysqlSlowLog, type SlowLogResult } from './mysql-slow-log';
@@ -190,6 +197,7 @@ async function runPass(
     dbProvider: relay?.dbProvider ?? (opts.db ? dbProviderOf(opts.db) : 'unknown (external relay)'),
     databaseUrl: redactDbUrl(databaseUrl),
     statsMode: relay ? opts.statsMode : 'unknown (external relay)',
+    relaySettings: relay ? relaySettingsFrom(process.env) : undefined,
     gates: Object.fromEntries([
       ...sharedGates.thresholds.map((t) => {
         const [k] = Object.keys(t);

@@ -61,6 +61,9 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** Every environment variable the relay reads. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
 export type DbProvider = 'sqlite' | 'mysql';
 
 export class ConfigError extends Error {}
@@ -68,7 +71,7 @@ export class ConfigError extends Error {}
 /** Empty strings count as unset so `FOO= cmd` falls back to the default. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
+  for (const key of CONFIG_VARIABLES) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
