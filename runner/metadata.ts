@@ -29,7 +29,15 @@ export interface RunMeta {
 }
 
 /** Set by the runner itself for every relay it starts; recorded elsewhere in RunMeta. */
-const RUNNER_SET = new Set(['NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'API_KEY', 'STATS_MODE', 'LOG_LEVEL']);
+const RUNNER_SET = new Set([
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'API_KEY',
+  'STATS_MODE',
+  'LOG_LEVEL',
+]);
 
 /**
  * The relay inherits the runner's environment, so `DB_POOL_SIZE=4 pnpm test:performance` tunes it;

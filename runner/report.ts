@@ -444,7 +444,11 @@ export function poolSizingView(runs: RunFile[], generatedAt = new Date().toISOSt
       throw new Error(`run ${run.meta.runId} did not record its relay settings; re-run it with this runner`);
     }
     const raw = run.meta.relaySettings.DB_POOL_SIZE;
-    return { run, poolSize: raw === undefined ? DEFAULT_POOL_SIZE : Number(raw), isDefault: raw === undefined };
+    return {
+      run,
+      poolSize: raw === undefined ? DEFAULT_POOL_SIZE : Number(raw),
+      isDefault: raw === undefined,
+    };
   });
   const op = (s: ScenarioResult, key: string) =>
     s.relayMetrics?.db.operations.find((o) => `${o.model}.${o.operation}` === key) ?? null;
