@@ -96,6 +96,9 @@ describe('parseCli', () => {
       baselineOut: 'docs/performance/baseline-report.md',
     });
     expect(() => parseCli(['render'])).toThrow(/at least one run directory/);
+    expect(parseCli(['render', 'reports/p1', 'reports/p2', '--pool-sizing'])).toMatchObject({
+      poolSizingOut: 'docs/performance/pool-sizing.md',
+    });
   });
 
   it('rejects unknown scenario names before anything starts', () => {

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ProfileSummary } from '../cpu-profile';
-import { renderAnalysis, renderComparisons, type RunFile } from '../report';
+import { renderAnalysis, renderComparisons, renderPoolSizing, type RunFile } from '../report';
+import { relaySettingsFrom } from '../metadata';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'run.json'), 'utf8')) as RunFile;
 
@@ -24,12 +25,17 @@ function prom(frames: number, statsUpdates: number, flushes: number): string {
 }
 
 /** Writes a run directory the way the runner does: run.json plus the /metrics scrapes. */
-function writePass(dir: string, mode: 'immediate' | 'batched', extra: Partial<RunFile> = {}): void {
+function writePass(
+  dir: string,
+  mode: 'immediate' | 'batched',
+  extra: Partial<RunFile> = {},
+  meta: Partial<RunFile['meta']> = {},
+): void {
   mkdirSync(dir, { recursive: true });
   const run: RunFile = {
     ...fixture,
     ...extra,
-    meta: { ...fixture.meta, statsMode: mode, runId: `r/${mode}` },
+    meta: { ...fixture.meta, statsMode: mode, runId: `r/${mode}`, ...meta },
   };
   writeFileSync(path.join(dir, 'run.json'), JSON.stringify(run));
   for (const s of run.scenarios) {
@@ -90,4 +96,45 @@ describe('published documents render from run directories', () => {
     writePass(only, 'batched');
     expect(() => renderAnalysis([only], path.join(root, 'x.md'))).toThrow(/STATS_MODE=immediate/);
   });
+});
+
+describe('pool sizing document', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'relay-pool-'));
+
+  test('rows per scenario, smallest pool first, the default marked, settings read from run.json', () => {
+    writePass(path.join(root, 'p20'), 'batched', {}, { runId: 'p20', relaySettings: { DB_POOL_SIZE: '20' } });
+    writePass(path.join(root, 'pdef'), 'batched', {}, { runId: 'pdef', relaySettings: {} });
+    writePass(path.join(root, 'p2'), 'batched', {}, { runId: 'p2', relaySettings: { DB_POOL_SIZE: '2' } });
+    const out = path.join(root, 'pool.md');
+    renderPoolSizing(['p20', 'pdef', 'p2'].map((d) => path.join(root, d)), out);
+    const md = readFileSync(out, 'utf8');
+    expect(md).toContain('## STATS_MODE=batched');
+    const name = fixture.scenarios[0].name;
+    const section = md.split(`### ${name}`)[1].split('###')[0];
+    const rows = section.split('\n').filter((l) => /^\| \d/.test(l));
+    expect(rows.map((r) => r.split('|')[1].trim())).toEqual(['2', '10 (default)', '20']);
+    // the stats writes column comes from the scrapes: 30 flushes in batched mode
+    expect(rows[0]).toContain('`p2`');
+  });
+
+  test('a run that did not record its relay settings is refused, not guessed', () => {
+    writePass(path.join(root, 'old'), 'batched', {}, { runId: 'old', relaySettings: undefined });
+    expect(() => renderPoolSizing([path.join(root, 'old')], path.join(root, 'x.md'))).toThrow(
+      /did not record its relay settings/,
+    );
+  });
+});
+
+test('relay settings: the relay variables in the environment, minus the ones the runner sets', () => {
+  expect(
+    relaySettingsFrom({
+      DB_POOL_SIZE: '4',
+      STATS_FLUSH_INTERVAL_MS: '250',
+      DATABASE_URL: 'mysql://x',
+      API_KEY: 'secret-secret-secret',
+      STATS_MODE: 'immediate',
+      PATH: '/usr/bin',
+      HEARTBEAT_INTERVAL_MS: '',
+    }),
+  ).toEqual({ DB_POOL_SIZE: '4', STATS_FLUSH_INTERVAL_MS: '250' });
 });

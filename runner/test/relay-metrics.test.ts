@@ -74,7 +74,16 @@ describe('relayFigures', () => {
     // 400 of the 1000 new queries are under 1 ms, 600 in (1, 10] ms: p95 is 10 * 550/600 ... inside that bucket.
     expect(f.db.p95Ms).toBeCloseTo(1 + 9 * ((950 - 400) / 600), 1);
     expect(f.forward.avgMs).toBe(0.5);
-    expect(f.db.operations).toEqual([{ model: 'EndpointStats', operation: 'update', count: 1000, avgMs: 3 }]);
+    expect(f.db.operations).toEqual([
+      {
+        model: 'EndpointStats',
+        operation: 'update',
+        count: 1000,
+        avgMs: 3,
+        p95Ms: f.db.p95Ms,
+        p95MsCapped: false,
+      },
+    ]);
   });
 
   test('flushes, event loop', () => {
@@ -85,6 +94,29 @@ describe('relayFigures', () => {
   test('no frames: no per-frame ratio', () => {
     expect(relayFigures(before, before).db.statementsPer1000Frames).toBeNull();
   });
+});
+
+test('each operation kind gets its own p95 from its own buckets', () => {
+  const op = (model: string, operation: string, fast: number, slow: number, sum: number) => [
+    `relay_db_query_duration_seconds_bucket{le="0.005",model="${model}",operation="${operation}"} ${fast}`,
+    `relay_db_query_duration_seconds_bucket{le="0.1",model="${model}",operation="${operation}"} ${fast + slow}`,
+    `relay_db_query_duration_seconds_bucket{le="+Inf",model="${model}",operation="${operation}"} ${fast + slow}`,
+    `relay_db_query_duration_seconds_sum{model="${model}",operation="${operation}"} ${sum}`,
+    `relay_db_query_duration_seconds_count{model="${model}",operation="${operation}"} ${fast + slow}`,
+  ];
+  const f = relayFigures(
+    '',
+    [...op('Endpoint', 'findUnique', 100, 0, 0.2), ...op('Endpoint', 'create', 0, 10, 0.6)].join('\n'),
+  );
+  const byKey = Object.fromEntries(f.db.operations.map((o) => [`${o.model}.${o.operation}`, o]));
+  // all 100 token checks under 5 ms: p95 inside the first bucket
+  expect(byKey['Endpoint.findUnique'].p95Ms).toBeCloseTo(4.75, 2);
+  expect(byKey['Endpoint.findUnique'].avgMs).toBe(2);
+  // all 10 creates in (5, 100] ms
+  expect(byKey['Endpoint.create'].p95Ms).toBeCloseTo(5 + 95 * 0.95, 1);
+  expect(byKey['Endpoint.create'].avgMs).toBe(60);
+  // the mixed histogram's p95 lands in the slow bucket only because of the creates
+  expect(f.db.p95Ms).toBeGreaterThan(5);
 });
 
 test('a percentile above the highest finite bucket is flagged as a lower bound', () => {
