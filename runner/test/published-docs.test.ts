@@ -106,7 +106,10 @@ describe('pool sizing document', () => {
     writePass(path.join(root, 'pdef'), 'batched', {}, { runId: 'pdef', relaySettings: {} });
     writePass(path.join(root, 'p2'), 'batched', {}, { runId: 'p2', relaySettings: { DB_POOL_SIZE: '2' } });
     const out = path.join(root, 'pool.md');
-    renderPoolSizing(['p20', 'pdef', 'p2'].map((d) => path.join(root, d)), out);
+    renderPoolSizing(
+      ['p20', 'pdef', 'p2'].map((d) => path.join(root, d)),
+      out,
+    );
     const md = readFileSync(out, 'utf8');
     expect(md).toContain('## STATS_MODE=batched');
     const name = fixture.scenarios[0].name;
