@@ -102,6 +102,7 @@ export function quantile(h: HistogramDelta, q: number): number | null {
   return prevBound;
 }
 
+const mb = (bytes: number | null) => (bytes === null ? null : Math.round((bytes / 1048576) * 10) / 10);
 const ms = (seconds: number | null) => (seconds === null ? null : Math.round(seconds * 1e5) / 100);
 
 export interface DbOperation {
@@ -148,6 +149,8 @@ export interface RelayFigures {
   flushes: { kind: string; count: number; avgMs: number | null; rows: number; failed: number }[];
   heartbeatTerminations: number;
   deviceDataDropped: number;
+  /** V8 heap in use at the scrape before and after the scenario (after: its connections are closed). */
+  heapUsedMb: { before: number | null; after: number | null };
 }
 
 export function relayFigures(beforeText: string, afterText: string): RelayFigures {
@@ -244,5 +247,9 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
     flushes,
     heartbeatTerminations: delta(before, after, 'relay_heartbeat_terminations_total'),
     deviceDataDropped: delta(before, after, 'relay_device_data_dropped_total'),
+    heapUsedMb: {
+      before: mb(gauge(before, 'nodejs_heap_size_used_bytes')),
+      after: mb(gauge(after, 'nodejs_heap_size_used_bytes')),
+    },
   };
 }

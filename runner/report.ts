@@ -10,6 +10,7 @@ import type { ProfileSummary } from './cpu-profile';
 import type { RunMeta } from './metadata';
 import type { SlowLogResult } from './mysql-slow-log';
 import type { PlansReport } from './query-plans';
+import { MIN_TREND_SECONDS, memoryTrend } from './memory-trend';
 import { relayFigures, type DbOperation } from './relay-metrics';
 import type { ScenarioResult } from './results';
 
@@ -71,6 +72,13 @@ export function createRenderer(): typeof Handlebars {
     const o = obj as Record<string, unknown>;
     return `${o[`${key}Capped`] ? '≥ ' : ''}${fmt(o[key], digits)}`;
   });
+  hb.registerHelper('anyMemory', (scenarios: unknown) =>
+    Array.isArray(scenarios) ? scenarios.some((s: ScenarioResult) => s.memory) : false,
+  );
+  hb.registerHelper('minutes', (seconds: unknown) =>
+    typeof seconds === 'number' ? `${fmt(seconds / 60, seconds < 600 ? 1 : 0)} min` : '-',
+  );
+  hb.registerHelper('minTrendMinutes', () => MIN_TREND_SECONDS / 60);
   hb.registerHelper('settings', (v: unknown) =>
     v === undefined || v === null
       ? 'not recorded (run made before the runner recorded them)'
@@ -268,6 +276,7 @@ export function loadRun(runDir: string): RunFile {
   }
   // The saved scrapes are the source: re-deriving keeps re-rendered reports in step with the parser.
   for (const s of run.scenarios) {
+    s.memory = memoryTrend(s);
     const [before, after] = ['before', 'after'].map((w) => path.join(runDir, `${s.name}.metrics-${w}.prom`));
     if (existsSync(before) && existsSync(after)) {
       s.relayMetrics = relayFigures(readFileSync(before, 'utf8'), readFileSync(after, 'utf8'));
@@ -480,7 +489,18 @@ export function poolSizingView(runs: RunFile[], generatedAt = new Date().toISOSt
     };
   });
   const first = sized[0].run.meta;
-  return { generatedAt, meta: first, dbProviders: [...new Set(runs.map((r) => r.meta.dbProvider))], modes };
+  const commands = sized.map(({ run }) => ({
+    runId: run.meta.runId,
+    poolSize: run.meta.relaySettings?.DB_POOL_SIZE,
+    command: run.meta.command,
+  }));
+  return {
+    generatedAt,
+    meta: first,
+    dbProviders: [...new Set(runs.map((r) => r.meta.dbProvider))],
+    modes,
+    runs: commands,
+  };
 }
 
 export function renderPoolSizing(runDirs: string[], outFile: string): void {

@@ -9,6 +9,7 @@ import type { ScenarioSpec } from './catalog';
 import type { GateResult } from './gates';
 import { summarize, type ProcSample, type ResourceSummary } from './proc-sampler';
 import type { SecondTotals } from './progress';
+import type { MemoryTrend } from './memory-trend';
 import type { RelayFigures } from './relay-metrics';
 
 interface Summary {
@@ -109,6 +110,8 @@ export interface ScenarioResult {
   resources: ResourceSeries;
   /** What the relay's /metrics says happened during the scenario; null when it could not be read. */
   relayMetrics?: RelayFigures | null;
+  /** RSS over long send windows (derived from `resources` when a run is loaded); null when too short. */
+  memory?: MemoryTrend | null;
 }
 
 function pick(s: Summary | undefined): LatencyStats | null {
