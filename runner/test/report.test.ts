@@ -60,6 +60,29 @@ describe('markdown report', () => {
   });
 });
 
+describe('memory over long send windows', () => {
+  it('lists only scenarios whose trend was derived, with RSS, slope and heap figures', () => {
+    const run = JSON.parse(JSON.stringify(fixture)) as RunFile;
+    const long = run.scenarios[0];
+    long.memory = {
+      windowSeconds: 3600,
+      rssFirstMb: 180.4,
+      rssLastMb: 182.1,
+      rssPeakMb: 190,
+      rssSlopeMbPerHour: 0.8,
+    };
+    long.relayMetrics = {
+      ...(long.relayMetrics ?? ({} as NonNullable<typeof long.relayMetrics>)),
+      heapUsedMb: { before: 40.2, after: 41 },
+    };
+    const md = renderMarkdown(viewOf([run], false, GENERATED));
+    expect(md).toContain('#### Memory over long send windows');
+    expect(md).toContain(`| ${long.name} | 60 min | 180 / 182 / 190 | 0.8 | 40.2 / 41 |`);
+    // the fixture's own scenarios are short: no memory section at all
+    expect(renderMarkdown(viewOf([fixture], false, GENERATED))).not.toContain('Memory over long');
+  });
+});
+
 describe('bucketRows', () => {
   it('lines the 1 s resource samples up with the 10 s latency buckets', () => {
     const ramp = fixture.scenarios.find((s) => s.name === 'throughput-ramp');
