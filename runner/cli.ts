@@ -9,6 +9,7 @@ import {
   renderBaseline,
   renderComparisons,
   renderPoolSizing,
+  renderAcceptance,
   renderQueryPlans,
   renderRunReports,
 } from './report';
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       [opts.analysisOut, renderAnalysis],
       [opts.comparisonOut, renderComparisons],
       [opts.poolSizingOut, renderPoolSizing],
+      [opts.acceptanceOut, renderAcceptance],
     ];
     for (const [out, render] of published) {
       if (!out) continue;

@@ -50,6 +50,7 @@ export interface RenderOptions {
   analysisOut?: string;
   comparisonOut?: string;
   poolSizingOut?: string;
+  acceptanceOut?: string;
 }
 
 export interface ExplainOptions {
@@ -66,9 +67,10 @@ export const ANALYSIS_PATH = 'docs/performance/bottleneck-analysis.md';
 export const COMPARISON_PATH = 'docs/performance/optimization-comparison.md';
 export const PLANS_PATH = 'docs/performance/query-plans.md';
 export const POOL_SIZING_PATH = 'docs/performance/pool-sizing.md';
+export const ACCEPTANCE_PATH = 'docs/performance/acceptance-report.md';
 
 export const HELP = `Usage: pnpm test:performance [options]
-       pnpm test:performance render <reports/run-id>... [--baseline] [--analysis] [--comparison] [--pool-sizing]
+       pnpm test:performance render <reports/run-id>... [--baseline] [--analysis] [--comparison] [--pool-sizing] [--acceptance]
        pnpm test:performance explain [--db <url>]... [--publish]
 
 Runs the Artillery scenarios in artillery/ against the relay and writes
@@ -119,7 +121,8 @@ directory renders each pass); --baseline (re)writes ${BASELINE_PATH} from the
 baseline passes of the given runs (e.g. a SQLite and a MySQL run), --analysis writes
 ${ANALYSIS_PATH} from the same, --comparison writes
 ${COMPARISON_PATH} from --mode both runs, --pool-sizing writes
-${POOL_SIZING_PATH} from runs that differ in DB_POOL_SIZE.
+${POOL_SIZING_PATH} from runs that differ in DB_POOL_SIZE, --acceptance writes
+${ACCEPTANCE_PATH} from a run of the 1 h acceptance scenario.
 `;
 
 function num(
@@ -187,6 +190,7 @@ export function parseCli(argv: string[]): CliOptions {
         analysis: { type: 'boolean', default: false },
         comparison: { type: 'boolean', default: false },
         'pool-sizing': { type: 'boolean', default: false },
+        acceptance: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -200,6 +204,7 @@ export function parseCli(argv: string[]): CliOptions {
       analysisOut: values.analysis ? ANALYSIS_PATH : undefined,
       comparisonOut: values.comparison ? COMPARISON_PATH : undefined,
       poolSizingOut: values['pool-sizing'] ? POOL_SIZING_PATH : undefined,
+      acceptanceOut: values.acceptance ? ACCEPTANCE_PATH : undefined,
     };
   }
 

@@ -202,6 +202,8 @@ function p95Limit(run: RunFile): number {
 export interface ReportView {
   title: string;
   baseline: boolean;
+  /** The `render` flag that publishes this document; absent for a run's own report. */
+  publishFlag?: string;
   generatedAt: string;
   runs: (RunFile & {
     scenarios: (ScenarioResult & { anchor: string })[];
@@ -219,12 +221,16 @@ export function viewOf(
   runs: RunFile[],
   baseline: boolean,
   generatedAt = new Date().toISOString(),
+  published?: { title: string; flag: string },
 ): ReportView {
   return {
-    title: baseline
-      ? 'Relay performance baseline (Story 9.1)'
-      : `Relay performance run ${runs.map((r) => r.meta.runId).join(', ')}`,
+    title:
+      published?.title ??
+      (baseline
+        ? 'Relay performance baseline (Story 9.1)'
+        : `Relay performance run ${runs.map((r) => r.meta.runId).join(', ')}`),
     baseline,
+    publishFlag: published?.flag ?? (baseline ? '--baseline' : undefined),
     generatedAt,
     // Flattened here because the templates avoid `../` (Prettier's Glimmer parser rejects it).
     runs: runs.map((run) => ({
@@ -316,6 +322,19 @@ function write(outFile: string, text: string): void {
 
 export function renderBaseline(runDirs: string[], outFile: string): void {
   write(outFile, renderMarkdown(viewOf(baselinePasses(runDirs), true)));
+}
+
+/** The acceptance scenario's runs, published as they were measured. */
+export function renderAcceptance(runDirs: string[], outFile: string): void {
+  const runs = runDirs.flatMap(passesOf).map(loadRun);
+  if (!runs.some((r) => r.scenarios.some((s) => s.family === 'acceptance'))) {
+    throw new Error('none of these runs ran the acceptance scenario (--profile full --only acceptance)');
+  }
+  const view = viewOf(runs, false, new Date().toISOString(), {
+    title: 'Final acceptance run (Story 9.3): 50 endpoints x 10 connections for 1 hour',
+    flag: '--acceptance',
+  });
+  write(outFile, renderMarkdown(view));
 }
 
 const byName = (run: RunFile, name: string) => run.scenarios.find((s) => s.name === name);

@@ -99,6 +99,9 @@ describe('parseCli', () => {
     expect(parseCli(['render', 'reports/p1', 'reports/p2', '--pool-sizing'])).toMatchObject({
       poolSizingOut: 'docs/performance/pool-sizing.md',
     });
+    expect(parseCli(['render', 'reports/acc', '--acceptance'])).toMatchObject({
+      acceptanceOut: 'docs/performance/acceptance-report.md',
+    });
   });
 
   it('rejects unknown scenario names before anything starts', () => {

@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ProfileSummary } from '../cpu-profile';
-import { renderAnalysis, renderComparisons, renderPoolSizing, type RunFile } from '../report';
+import {
+  renderAcceptance,
+  renderAnalysis,
+  renderComparisons,
+  renderPoolSizing,
+  type RunFile,
+} from '../report';
 import { relaySettingsFrom } from '../metadata';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'run.json'), 'utf8')) as RunFile;
@@ -140,4 +146,19 @@ test('relay settings: the relay variables in the environment, minus the ones the
       HEARTBEAT_INTERVAL_MS: '',
     }),
   ).toEqual({ DB_POOL_SIZE: '4', STATS_FLUSH_INTERVAL_MS: '250' });
+});
+
+test('the acceptance document comes from a run of the acceptance scenario, and only from one', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'relay-acc-'));
+  const scenarios = fixture.scenarios.map((s, i) => (i === 0 ? { ...s, family: 'acceptance' } : s));
+  writePass(path.join(root, 'acc'), 'batched', { scenarios }, { runId: 'acc-run' });
+  const out = path.join(root, 'acceptance.md');
+  renderAcceptance([path.join(root, 'acc')], out);
+  const md = readFileSync(out, 'utf8');
+  expect(md).toContain('# Final acceptance run (Story 9.3)');
+  expect(md).toContain('`pnpm test:performance render RUN_DIR... --acceptance`');
+  expect(md).toContain('acc-run');
+
+  writePass(path.join(root, 'none'), 'batched');
+  expect(() => renderAcceptance([path.join(root, 'none')], out)).toThrow(/acceptance scenario/);
 });
