@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import { loadConfig } from '../backend/src/config';
 import type { ProfileSummary } from './cpu-profile';
 import type { RunMeta } from './metadata';
 import type { SlowLogResult } from './mysql-slow-log';
@@ -460,8 +461,6 @@ export function renderAnalysis(runDirs: string[], outFile: string): void {
   );
 }
 
-const DEFAULT_POOL_SIZE = 10;
-
 /**
  * Runs that differ in DB_POOL_SIZE, grouped by STATS_MODE and scenario, smallest pool first:
  * what the pool size was chosen from.
@@ -474,7 +473,8 @@ export function poolSizingView(runs: RunFile[], generatedAt = new Date().toISOSt
     const raw = run.meta.relaySettings.DB_POOL_SIZE;
     return {
       run,
-      poolSize: raw === undefined ? DEFAULT_POOL_SIZE : Number(raw),
+      // Unset means the relay's own default, read from the one place that defines it.
+      poolSize: raw === undefined ? loadConfig({}).DB_POOL_SIZE : Number(raw),
       isDefault: raw === undefined,
     };
   });
