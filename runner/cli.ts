@@ -1,7 +1,9 @@
 /** Entry point of `pnpm test:performance`. Exit code: 0 only when every gate of every scenario passed. */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { installSignalHandlers } from './cleanup';
 import { HELP, parseCli, PLANS_PATH } from './options';
+import { flushBench, flushBenchTable } from './flush-bench';
 import { queryPlans } from './query-plans';
 import {
   passesOf,
@@ -40,6 +42,19 @@ async function main(argv: string[]): Promise<number> {
       renderQueryPlans(reports, out);
       console.log(`Wrote ${path.relative(process.cwd(), out)}`);
     }
+    return 0;
+  }
+  if (opts.command === 'flush-bench') {
+    const results = [];
+    for (const db of opts.dbs) {
+      console.log(`Stats flush on a scratch ${db.startsWith('file:') ? 'SQLite' : 'MySQL'} database...`);
+      results.push(await flushBench(db, opts.sizes));
+    }
+    console.log(flushBenchTable(results));
+    const out = path.join(REPO_ROOT, 'reports', 'flush-bench.json');
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify({ generatedAt: new Date().toISOString(), results }, null, 2));
+    console.log(`Wrote ${path.relative(process.cwd(), out)}`);
     return 0;
   }
   if (opts.command === 'render') {

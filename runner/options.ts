@@ -60,7 +60,16 @@ export interface ExplainOptions {
   publish: boolean;
 }
 
-export type CliOptions = RunOptions | RenderOptions | ExplainOptions | { command: 'help' };
+export interface FlushBenchOptions {
+  command: 'flush-bench';
+  /** file: (a scratch SQLite) and/or mysql:// (a scratch database beside it). */
+  dbs: string[];
+  /** Dirty endpoints per flush, one measurement each. */
+  sizes: number[];
+}
+
+export type CliOptions =
+  RunOptions | RenderOptions | ExplainOptions | FlushBenchOptions | { command: 'help' };
 
 export const BASELINE_PATH = 'docs/performance/baseline-report.md';
 export const ANALYSIS_PATH = 'docs/performance/bottleneck-analysis.md';
@@ -72,6 +81,7 @@ export const ACCEPTANCE_PATH = 'docs/performance/acceptance-report.md';
 export const HELP = `Usage: pnpm test:performance [options]
        pnpm test:performance render <reports/run-id>... [--baseline] [--analysis] [--comparison] [--pool-sizing] [--acceptance]
        pnpm test:performance explain [--db <url>]... [--publish]
+       pnpm test:performance flush-bench [--db <url>]... [--endpoints 50,500,2000]
 
 Runs the Artillery scenarios in artillery/ against the relay and writes
 reports/<run-id>/ (Artillery JSON per scenario, resource samples, report.md,
@@ -115,6 +125,10 @@ explain: query plans (EXPLAIN) and timings of the API's reads before and after t
 migration, on scratch databases (a temporary SQLite file; for each --db mysql://..., a new
 database beside it, dropped afterwards); writes reports/query-plans.md, with --publish also
 ${PLANS_PATH}.
+
+flush-bench: what one batched stats flush costs per number of dirty endpoints, through the
+relay's own code on scratch databases (as explain); prints a table and writes
+reports/flush-bench.json. On SQLite the flush also holds the relay's event loop that long.
 
 render: re-render report.md/report.html of existing run directories (a --mode both run
 directory renders each pass); --baseline (re)writes ${BASELINE_PATH} from the
@@ -161,7 +175,35 @@ function modesOf(
   return { modes, statsMode: modes[0] };
 }
 
+function dbUrls(raw: string[] | undefined): string[] {
+  const dbs = raw ?? ['file:'];
+  for (const db of dbs) {
+    if (!/^(file:|mysql:\/\/|mariadb:\/\/)/.test(db))
+      throw new Error(`--db must be file: or mysql://..., got "${db}"`);
+  }
+  return dbs;
+}
+
 export function parseCli(argv: string[]): CliOptions {
+  if (argv[0] === 'flush-bench') {
+    const { values } = parseArgs({
+      args: argv.slice(1),
+      strict: true,
+      options: {
+        db: { type: 'string', multiple: true },
+        endpoints: { type: 'string', default: '50,200,500,1000,2000' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) return { command: 'help' };
+    const sizes = (values.endpoints ?? '').split(',').map((x) => {
+      const n = Number(x.trim());
+      if (!Number.isInteger(n) || n < 1 || n > 100_000)
+        throw new Error(`--endpoints expects comma-separated counts between 1 and 100000, got "${x}"`);
+      return n;
+    });
+    return { command: 'flush-bench', dbs: dbUrls(values.db), sizes };
+  }
   if (argv[0] === 'explain') {
     const { values } = parseArgs({
       args: argv.slice(1),
@@ -173,12 +215,7 @@ export function parseCli(argv: string[]): CliOptions {
       },
     });
     if (values.help) return { command: 'help' };
-    const dbs = values.db ?? ['file:'];
-    for (const db of dbs) {
-      if (!/^(file:|mysql:\/\/|mariadb:\/\/)/.test(db))
-        throw new Error(`--db must be file: or mysql://..., got "${db}"`);
-    }
-    return { command: 'explain', dbs, publish: values.publish ?? false };
+    return { command: 'explain', dbs: dbUrls(values.db), publish: values.publish ?? false };
   }
   if (argv[0] === 'render') {
     const { values, positionals } = parseArgs({

@@ -4,13 +4,10 @@
  * SQLite answers EXPLAIN QUERY PLAN, MySQL/MariaDB EXPLAIN; each query is also timed.
  */
 import Database from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import * as mariadb from 'mariadb';
 import { listMigrations, migrate } from '../backend/src/db/migrator';
 import { mysqlConnectionOptions } from '../backend/src/db/mysql-url';
+import { withScratchDatabase } from './scratch-db';
 
 export interface PlannedQuery {
   name: string;
@@ -152,10 +149,7 @@ async function measure(c: Conn): Promise<{ plan: string[]; avgMs: number }[]> {
   return out;
 }
 
-/**
- * Runs on a scratch database so the shared one is never touched: a temporary SQLite file, or a
- * new MySQL database next to the one in `url` (dropped afterwards).
- */
+/** Runs on a scratch database (see scratch-db.ts) so the shared one is never touched. */
 export async function queryPlans(url: string): Promise<PlansReport> {
   const provider = url.startsWith('file:') ? 'sqlite' : 'mysql';
   const migrations = listMigrations(provider).map((m) => m.name);
@@ -163,27 +157,7 @@ export async function queryPlans(url: string): Promise<PlansReport> {
   if (!indexMigration) throw new Error('no *_query_indexes migration found');
   const beforeIndexes = migrations[migrations.indexOf(indexMigration) - 1];
 
-  let scratch: string;
-  let dropScratch: () => Promise<void>;
-  if (provider === 'sqlite') {
-    const dir = mkdtempSync(path.join(tmpdir(), 'relay-plans-'));
-    scratch = `file:${path.join(dir, 'plans.db')}`;
-    dropScratch = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const u = new URL(url);
-    const name = `relay_plans_${randomBytes(3).toString('hex')}`;
-    const admin = await open(url);
-    await admin.exec(`CREATE DATABASE \`${name}\``);
-    await admin.close();
-    u.pathname = `/${name}`;
-    scratch = u.toString();
-    dropScratch = async () => {
-      const a = await open(url);
-      await a.exec(`DROP DATABASE IF EXISTS \`${name}\``);
-      await a.close();
-    };
-  }
-  try {
+  return withScratchDatabase(url, 'plans', async (scratch) => {
     await migrate(scratch, { upTo: beforeIndexes });
     const c = await open(scratch);
     let before, after;
@@ -209,7 +183,5 @@ export async function queryPlans(url: string): Promise<PlansReport> {
       results: QUERIES.map((query, i) => ({ query, before: before[i], after: after[i] })),
       generatedAt: new Date().toISOString(),
     };
-  } finally {
-    await dropScratch();
-  }
+  });
 }

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import { dbProvider, type Config } from '../config';
 import type { Db } from '../db/client';
 import type { RelayMetrics } from '../monitoring/metrics';
 import { AlertService } from './alert.service';
@@ -19,6 +19,7 @@ export interface Persistence {
 export function createPersistence(config: Config, prisma: Db, metrics: RelayMetrics): Persistence {
   const batched = config.STATS_MODE === 'batched';
   const stats = createStatsStore(config.STATS_MODE, prisma, {
+    provider: dbProvider(config.DATABASE_URL),
     flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
     maxPendingEndpoints: config.STATS_FLUSH_MAX_PENDING,
     onFlush: metrics.flushObserver('stats'),

@@ -1,17 +1,13 @@
 import type { Db } from '../../db/client';
 import { FlushScheduler } from '../../util/flush-scheduler';
 import { SerialQueue } from '../../util/serial-queue';
+import { statsFlushStatement, type StatsDelta } from './flush-statement';
 import type { StatsStore, StatsView } from './stats-store';
-
-interface Delta {
-  current: number;
-  connects: number;
-  messages: number;
-  /** Epoch ms of the newest message; 0 when none. */
-  lastMessageAt: number;
-}
+import type { DbProvider } from '../../config';
 
 export interface BatchedStatsOptions {
+  /** Which SQL dialect the flush statement is written in. */
+  provider: DbProvider;
   flushIntervalMs: number;
   /** Flush early once this many endpoints have unwritten changes. */
   maxPendingEndpoints: number;
@@ -28,7 +24,7 @@ export interface BatchedStatsOptions {
  */
 export class BatchedStats implements StatsStore {
   readonly mode = 'batched' as const;
-  private pending = new Map<string, Delta>();
+  private pending = new Map<string, StatsDelta>();
   private readonly forgotten = new Set<string>();
   /** Flushes and reads take turns so a read never double-counts a delta being written. */
   private readonly serial = new SerialQueue();
@@ -99,7 +95,7 @@ export class BatchedStats implements StatsStore {
     return this.scheduler.drain(deadlineMs);
   }
 
-  private delta(endpointId: string): Delta | undefined {
+  private delta(endpointId: string): StatsDelta | undefined {
     if (this.forgotten.has(endpointId)) return undefined;
     let d = this.pending.get(endpointId);
     if (!d) {
@@ -139,7 +135,7 @@ export class BatchedStats implements StatsStore {
     }
   }
 
-  private mergeBack(endpointId: string, d: Delta): void {
+  private mergeBack(endpointId: string, d: StatsDelta): void {
     if (this.forgotten.has(endpointId)) return;
     const now = this.pending.get(endpointId);
     if (!now) {
@@ -152,41 +148,8 @@ export class BatchedStats implements StatsStore {
     now.lastMessageAt = Math.max(now.lastMessageAt, d.lastMessageAt);
   }
 
-  /**
-   * One UPDATE for many endpoints, keyed by CASE. Rows exist from endpoint creation, so an
-   * UPDATE never trips the foreign key the way an upsert for a just-deleted endpoint would.
-   * Backticks quote identifiers in both MySQL and SQLite.
-   */
-  private async writeRows(rows: [string, Delta][]): Promise<void> {
-    const params: unknown[] = [];
-    const arm = (value: (d: Delta) => unknown) => {
-      const parts: string[] = [];
-      for (const [id, d] of rows) {
-        parts.push('WHEN ? THEN ?');
-        params.push(id, value(d));
-      }
-      return parts.join(' ');
-    };
-    const now = new Date();
-    const withMessages = rows.filter(([, d]) => d.lastMessageAt > 0);
-    const current = arm((d) => d.current);
-    const connects = arm((d) => d.connects);
-    const messages = arm((d) => d.messages);
-    let lastMessage = '';
-    if (withMessages.length) {
-      const parts = withMessages.map(([id, d]) => {
-        params.push(id, new Date(d.lastMessageAt));
-        return 'WHEN ? THEN ?';
-      });
-      lastMessage = `, \`lastMessageAt\` = CASE \`endpointId\` ${parts.join(' ')} ELSE \`lastMessageAt\` END`;
-    }
-    params.push(now, ...rows.map(([id]) => id));
-    const sql =
-      'UPDATE `EndpointStats` SET ' +
-      `\`currentConnections\` = \`currentConnections\` + CASE \`endpointId\` ${current} ELSE 0 END, ` +
-      `\`totalConnections\` = \`totalConnections\` + CASE \`endpointId\` ${connects} ELSE 0 END, ` +
-      `\`totalMessages\` = \`totalMessages\` + CASE \`endpointId\` ${messages} ELSE 0 END` +
-      `${lastMessage}, \`updatedAt\` = ? WHERE \`endpointId\` IN (${rows.map(() => '?').join(', ')})`;
+  private async writeRows(rows: [string, StatsDelta][]): Promise<void> {
+    const { sql, params } = statsFlushStatement(this.options.provider, rows, new Date());
     await this.prisma.$executeRawUnsafe(sql, ...params);
   }
 }
