@@ -1,3 +1,4 @@
+import { setLogLevel } from '../../backend/src/logger';
 import { flushBench, flushBenchTable } from '../flush-bench';
 import { parseCli } from '../options';
 
@@ -14,6 +15,8 @@ test('flush-bench flags: databases default to a scratch SQLite, sizes are valida
   expect(() => parseCli(['flush-bench', '--endpoints', '10,x'])).toThrow(/--endpoints expects/);
   expect(() => parseCli(['flush-bench', '--db', 'postgres://x'])).toThrow(/--db must be/);
 });
+
+beforeAll(() => setLogLevel('error'));
 
 test('flush-bench times real flushes of the relay code on a scratch SQLite file', async () => {
   const result = await flushBench('file:', [3, 40], 50);

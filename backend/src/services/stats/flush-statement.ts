@@ -18,8 +18,8 @@ export interface Statement {
  * One UPDATE for many endpoints, joined to the deltas as a derived table, so the database
  * matches each row once by key and the cost grows linearly with the rows. (The first version
  * used `CASE endpointId WHEN ...` per column, which compares every row with every arm:
- * `pnpm test:performance flush-bench` at 500 dirty endpoints measured 34 ms against 4.7 ms on
- * SQLite, where the flush holds the event loop, and 21 ms against 8 ms on MariaDB.) Rows exist
+ * `pnpm test:performance flush-bench` at 500 dirty endpoints measured 34 ms against 4.0 ms on
+ * SQLite, where the flush holds the event loop, and 19 ms against 8.3 ms on MariaDB.) Rows exist
  * from endpoint creation, so an UPDATE never trips the foreign key the way an upsert for a
  * just-deleted endpoint would; a deleted endpoint's delta simply matches nothing. Backticks
  * quote identifiers in both dialects.
