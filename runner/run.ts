@@ -101,6 +101,8 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
     throw new Error(`${runDir} already holds a run; pick another --run-id`);
   mkdirSync(runDir, { recursive: true });
   const passes: PassOutcome[] = [];
+  // Read once: every pass measures the relay built at the start, even if the tree changes meanwhile.
+  const git = gitInfo(REPO_ROOT);
   for (const [i, mode] of opts.modes.entries()) {
     const many = opts.modes.length > 1;
     if (many) console.log(`\n=== Pass ${i + 1}/${opts.modes.length}: STATS_MODE=${mode} ===`);
@@ -108,7 +110,7 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
     mkdirSync(passDir, { recursive: true });
     // The relay is built once; later passes reuse it.
     const passOpts = { ...opts, statsMode: mode, build: opts.build && i === 0 };
-    const outcome = await runPass(passOpts, argv, many ? `${runId}/${mode}` : runId, passDir);
+    const outcome = await runPass(passOpts, argv, many ? `${runId}/${mode}` : runId, passDir, git);
     passes.push({ mode, ...outcome });
   }
   if (passes.length > 1) {
@@ -140,10 +142,10 @@ async function runPass(
   argv: string[],
   runId: string,
   runDir: string,
+  git: ReturnType<typeof gitInfo>,
 ): Promise<Omit<PassOutcome, 'mode'>> {
   const scenarios = scenariosFor(opts.profile, opts.only);
   const sharedGates = applyOverrides(loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG)), opts.gates);
-  const git = gitInfo(REPO_ROOT);
 
   let relay: RelayHandle | undefined;
   // Enabled before the relay starts: long_query_time applies to connections opened afterwards.
