@@ -181,14 +181,13 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
   }
   const operations: DbOperation[] = [];
   for (const filter of opKeys.values()) {
-    const count = delta(before, after, 'relay_db_query_duration_seconds_count', filter);
-    if (count <= 0) continue;
     const h = histogramDelta(before, after, 'relay_db_query_duration_seconds', filter);
+    if (h.count <= 0) continue;
     operations.push({
       model: filter.model,
       operation: filter.operation,
-      count,
-      avgMs: ms(h.sumSeconds / count),
+      count: h.count,
+      avgMs: ms(h.sumSeconds / h.count),
       p95Ms: ms(quantile(h, 0.95)),
       p95MsCapped: quantileCapped(h, 0.95),
     });

@@ -1,9 +1,9 @@
+import type { DbProvider } from '../../config';
 import type { Db } from '../../db/client';
 import { FlushScheduler } from '../../util/flush-scheduler';
 import { SerialQueue } from '../../util/serial-queue';
 import { statsFlushStatement, type StatsDelta } from './flush-statement';
 import type { StatsStore, StatsView } from './stats-store';
-import type { DbProvider } from '../../config';
 
 export interface BatchedStatsOptions {
   /** Which SQL dialect the flush statement is written in. */
