@@ -64,7 +64,11 @@ describe('pnpm test:performance (smoke profile, real relay)', () => {
       const expectedSent = s.plan.targetRatePerSec * s.plan.sendSeconds;
       expect(c['e2e.frames_sent']).toBeGreaterThanOrEqual(Math.floor(expectedSent * 0.95));
       expect(c['e2e.frames_sent']).toBeLessThanOrEqual(Math.ceil(expectedSent) + s.plan.connections);
-      expect(c['e2e.frames_expected']).toBe(c['e2e.frames_sent'] * (s.plan.connectionsPerEndpoint - 1));
+      // A frame is owed to the peers connected when it was sent; on a busy machine a peer may
+      // still be connecting as the first frames leave, so the owed count can be a little short.
+      const allPeers = c['e2e.frames_sent'] * (s.plan.connectionsPerEndpoint - 1);
+      expect(c['e2e.frames_expected']).toBeLessThanOrEqual(allPeers);
+      expect(c['e2e.frames_expected']).toBeGreaterThanOrEqual(Math.floor(allPeers * 0.99));
       expect(c['e2e.frames_delivered']).toBe(c['e2e.frames_expected']);
       expect(c['e2e.frames_lost']).toBe(0);
       expect(c['vusers.failed']).toBe(0);
