@@ -1,0 +1,273 @@
+import type { Db } from '../src/db/client';
+import { logger } from '../src/logger';
+import { BatchedDeviceDataWriter } from '../src/services/device-data/batched-device-data-writer';
+import type { DeviceRow } from '../src/services/device-data/device-data-writer';
+import { BatchedStats } from '../src/services/stats/batched-stats';
+import { FlushScheduler, type FlushTarget } from '../src/util/flush-scheduler';
+
+/**
+ * When batched writes happen: the interval, the backoff after a failure, the early flush of a
+ * full buffer, and drain/stop at shutdown. Time is Jest's fake clock, never a sleep.
+ */
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+}
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+/** A target whose flushes succeed or fail as scripted; `times` holds the fake clock at each call. */
+class ScriptedTarget implements FlushTarget {
+  pending = 0;
+  readonly times: number[] = [];
+  /** Outcome per call; past the end every flush succeeds. A Deferred leaves the flush in flight. */
+  constructor(readonly script: ('ok' | 'fail' | Deferred)[] = []) {}
+
+  flush(): Promise<void> {
+    this.times.push(Date.now());
+    const step = this.script[this.times.length - 1] ?? 'ok';
+    if (step === 'fail') return Promise.reject(new Error('database down'));
+    const done = step === 'ok' ? Promise.resolve() : step.promise;
+    return done.then(() => void (this.pending = 0));
+  }
+
+  pendingCount(): number {
+    return this.pending;
+  }
+}
+
+let errors: jest.SpyInstance;
+beforeEach(() => {
+  jest.useFakeTimers({ now: 0 });
+  errors = jest.spyOn(logger, 'error').mockImplementation(() => logger);
+});
+afterEach(() => {
+  jest.useRealTimers();
+  errors.mockRestore();
+});
+
+describe('FlushScheduler', () => {
+  test('flushes once per interval, the next interval counted from the end of the previous flush', async () => {
+    const slow = deferred();
+    const target = new ScriptedTarget(['ok', slow]);
+    const scheduler = new FlushScheduler('test', 1000, target);
+    await jest.advanceTimersByTimeAsync(999);
+    expect(target.times).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(target.times).toEqual([1000]);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(target.times).toEqual([1000, 2000]);
+    // The second flush takes 500 ms: the third comes 1000 ms after it ends, not at 3000.
+    await jest.advanceTimersByTimeAsync(500);
+    slow.resolve();
+    await jest.advanceTimersByTimeAsync(999);
+    expect(target.times).toEqual([1000, 2000]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(target.times).toEqual([1000, 2000, 3500]);
+    expect(scheduler.failing).toBe(false);
+    await scheduler.drain(0);
+  });
+
+  test('after failures it retries at doubling delays capped at 30 s, then returns to the interval', async () => {
+    const fails = Array<'fail'>(7).fill('fail');
+    const target = new ScriptedTarget(fails);
+    const scheduler = new FlushScheduler('test', 5000, target);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(scheduler.failing).toBe(true);
+    // Delays after failures 1..7: 5, 10, 20, 30 (capped), 30, 30, 30 s.
+    await jest.advanceTimersByTimeAsync(5000 + 10_000 + 20_000 + 30_000 * 4);
+    const gaps = target.times.slice(1).map((t, i) => t - target.times[i]);
+    expect(gaps).toEqual([5000, 10_000, 20_000, 30_000, 30_000, 30_000, 30_000]);
+    expect(scheduler.failing).toBe(false);
+    expect(errors.mock.calls.map(([, meta]) => (meta as { retryInMs: number }).retryInMs)).toEqual([
+      5000, 10_000, 20_000, 30_000, 30_000, 30_000, 30_000,
+    ]);
+    // The eighth flush succeeded: back to the plain interval.
+    await jest.advanceTimersByTimeAsync(10_000);
+    const last = target.times.slice(-3);
+    expect([last[1] - last[0], last[2] - last[1]]).toEqual([5000, 5000]);
+    await scheduler.drain(0);
+  });
+
+  test('one failure after successes starts the backoff from the interval again', async () => {
+    const target = new ScriptedTarget(['ok', 'fail', 'ok', 'fail', 'fail']);
+    const scheduler = new FlushScheduler('test', 100, target);
+    await jest.advanceTimersByTimeAsync(1000);
+    const gaps = target.times.slice(1, 6).map((t, i) => t - target.times[i]);
+    // ok, fail (retry in 100), ok (interval), fail (100), fail (200), ok...
+    expect(gaps).toEqual([100, 100, 100, 100, 200]);
+    await scheduler.drain(0);
+  });
+
+  test('drain stops the timer: no flush runs afterwards', async () => {
+    const target = new ScriptedTarget();
+    const scheduler = new FlushScheduler('test', 1000, target);
+    await scheduler.drain(1000);
+    expect(scheduler.closed).toBe(true);
+    expect(target.times).toEqual([0]);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(target.times).toEqual([0]);
+  });
+
+  test('drain keeps flushing until nothing is pending', async () => {
+    const target = new ScriptedTarget();
+    let left = 3;
+    target.flush = async function (this: ScriptedTarget) {
+      this.times.push(Date.now());
+      left--;
+    };
+    target.pendingCount = () => left;
+    const scheduler = new FlushScheduler('test', 1000, target);
+    await scheduler.drain(1000);
+    expect(target.times).toHaveLength(3);
+    expect(left).toBe(0);
+  });
+
+  test('drain retries a failing flush with backoff until it succeeds', async () => {
+    const target = new ScriptedTarget(['fail', 'fail', 'fail']);
+    target.pending = 4;
+    const scheduler = new FlushScheduler('test', 1000, target);
+    const drained = scheduler.drain(10_000);
+    await jest.advanceTimersByTimeAsync(1000);
+    await drained;
+    // Retries after 100, 200, 400 ms.
+    expect(target.times).toEqual([0, 100, 300, 700]);
+    expect(target.pending).toBe(0);
+    expect(errors).not.toHaveBeenCalled();
+  });
+
+  test('drain gives up at its deadline and logs what was lost', async () => {
+    const target = new ScriptedTarget(Array<'fail'>(100).fill('fail'));
+    target.pending = 7;
+    const scheduler = new FlushScheduler('stats', 1000, target);
+    let done = false;
+    const drained = scheduler.drain(1000).then(() => (done = true));
+    await jest.advanceTimersByTimeAsync(999);
+    expect(done).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await drained;
+    // 0, 100, 300, 700, then the last wait is cut to the deadline.
+    expect(target.times).toEqual([0, 100, 300, 700, 1000]);
+    expect(errors).toHaveBeenCalledWith(
+      'stats lost at shutdown: database unavailable',
+      expect.objectContaining({ pending: 7 }),
+    );
+  });
+
+  test('drain waits for a flush already in flight when the target joins it', async () => {
+    const inFlight = deferred();
+    const target = new ScriptedTarget([inFlight]);
+    target.pending = 2;
+    let running: Promise<void> | undefined;
+    const flushOnce = target.flush.bind(target);
+    // Like the batched writers: a flush asked for while one runs joins it.
+    target.flush = () => (running ??= flushOnce().finally(() => (running = undefined)));
+    const scheduler = new FlushScheduler('test', 1000, target);
+    await jest.advanceTimersByTimeAsync(1000);
+    let done = false;
+    const drained = scheduler.drain(5000).then(() => (done = true));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(done).toBe(false);
+    inFlight.resolve();
+    await drained;
+    expect(target.pending).toBe(0);
+    expect(target.times).toEqual([1000]);
+  });
+});
+
+/** A Prisma stand-in for the batched writers: raw statements and createMany are recorded. */
+function fakeDb() {
+  const statements: unknown[][] = [];
+  const inserts: DeviceRow[][] = [];
+  let gate: Deferred | undefined;
+  const db = {
+    $executeRawUnsafe: async (_sql: string, ...params: unknown[]) => void statements.push(params),
+    deviceData: {
+      createMany: async ({ data }: { data: DeviceRow[] }) => {
+        inserts.push([...data]);
+        if (gate) await gate.promise;
+        return { count: data.length };
+      },
+    },
+  } as unknown as Db;
+  return { db, statements, inserts, hold: (d?: Deferred) => (gate = d) };
+}
+
+const row = (i: number): DeviceRow => ({
+  endpointId: 'ep',
+  deviceId: `d${i}`,
+  payload: { i },
+  createdAt: new Date(0),
+});
+
+describe('early flush of a full buffer', () => {
+  test('BatchedStats flushes as soon as maxPendingEndpoints endpoints are dirty, not before', async () => {
+    const { db, statements } = fakeDb();
+    const stats = new BatchedStats(db, {
+      provider: 'sqlite',
+      flushIntervalMs: 60_000,
+      maxPendingEndpoints: 3,
+    });
+    stats.recordMessage('a');
+    stats.recordMessage('b');
+    stats.recordMessage('a');
+    await jest.advanceTimersByTimeAsync(10);
+    expect(statements).toHaveLength(0);
+    stats.recordConnect('c');
+    expect(statements).toHaveLength(0); // on the next turn, not inside the caller's event
+    await jest.advanceTimersByTimeAsync(10);
+    expect(statements).toHaveLength(1);
+    expect(stats.pendingEndpoints).toBe(0);
+    await stats.drain();
+  });
+
+  test('BatchedDeviceDataWriter writes a full batch at once, and one batch at a time', async () => {
+    const { db, inserts, hold } = fakeDb();
+    const writer = new BatchedDeviceDataWriter(db, { flushIntervalMs: 60_000, batchSize: 2, maxQueued: 100 });
+    const gate = deferred();
+    hold(gate);
+    await writer.store(row(1));
+    expect(inserts).toHaveLength(0);
+    await writer.store(row(2));
+    expect(inserts.map((b) => b.length)).toEqual([2]);
+    // While that batch is in flight, a second full batch waits for it instead of starting another insert.
+    await writer.store(row(3));
+    await writer.store(row(4));
+    expect(inserts).toHaveLength(1);
+    hold();
+    gate.resolve();
+    await writer.flush();
+    expect(inserts.map((b) => b.map((r) => r.deviceId))).toEqual([
+      ['d1', 'd2'],
+      ['d3', 'd4'],
+    ]);
+    expect(writer.queued).toBe(0);
+    await writer.drain();
+  });
+
+  test('drain writes what is pending in a batched writer, after the insert already in flight', async () => {
+    const { db, inserts, hold } = fakeDb();
+    const writer = new BatchedDeviceDataWriter(db, { flushIntervalMs: 1000, batchSize: 50, maxQueued: 100 });
+    const gate = deferred();
+    hold(gate);
+    await writer.store(row(1));
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(inserts).toHaveLength(1);
+    await writer.store(row(2));
+    let done = false;
+    const drained = writer.drain().then(() => (done = true));
+    await jest.advanceTimersByTimeAsync(50);
+    expect(done).toBe(false);
+    hold();
+    gate.resolve();
+    await drained;
+    expect(inserts.map((b) => b.map((r) => r.deviceId))).toEqual([['d1'], ['d2']]);
+    expect(writer.queued).toBe(0);
+  });
+});
