@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { DATABASE_URL_PATTERN } from './db/database-url';
+
+/** STATS_MODE values: the legacy per-event writes, and the in-memory batching that replaced them. */
+export const STATS_MODES = ['immediate', 'batched'] as const;
+export type StatsMode = (typeof STATS_MODES)[number];
 
 /**
  * The one place for every setting: each entry is the environment variable, its default and
@@ -17,7 +22,7 @@ const schema = z.object({
   /** `file:<path>` selects embedded SQLite; `mysql://user:pass@host:port/db` selects MySQL 8 / MariaDB. */
   DATABASE_URL: z
     .string()
-    .regex(/^(file:|mysql:\/\/|mariadb:\/\/)/, 'must start with file: or mysql://')
+    .regex(DATABASE_URL_PATTERN, 'must start with file: or mysql://')
     .default('file:./data/relay.db'),
   /** SQLite journal: `wal` lets readers run beside the writer; `delete` is SQLite's own default. */
   SQLITE_JOURNAL_MODE: z.enum(['wal', 'delete']).default('wal'),
@@ -33,7 +38,7 @@ const schema = z.object({
    * `immediate`: the legacy path (one awaited write per connect/disconnect/message, one insert
    * and one rules query per device frame), kept as the measured baseline and rollback path.
    */
-  STATS_MODE: z.enum(['batched', 'immediate']).default('batched'),
+  STATS_MODE: z.enum(STATS_MODES).default('batched'),
   /** batched: how often pending stats and device data are written. */
   STATS_FLUSH_INTERVAL_MS: int(10, 3_600_000).default(1000),
   /** batched: flush early when this many endpoints have unwritten stats. */
@@ -64,11 +69,15 @@ export type Config = z.infer<typeof schema>;
 
 /** Every environment variable the relay reads. */
 export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
-export type DbProvider = 'sqlite' | 'mysql';
-
+/** A setting is missing, malformed or out of range; the message names every bad variable. */
 export class ConfigError extends Error {}
 
-/** Empty strings count as unset so `FOO= cmd` falls back to the default. */
+/**
+ * Reads and validates every setting in CONFIG_VARIABLES from `env` and returns them typed, with
+ * defaults applied (durations in ms, sizes in bytes, as each entry above says). Empty strings
+ * count as unset so `FOO= cmd` falls back to the default. Throws ConfigError listing every
+ * invalid variable, or when NODE_ENV=production has no API_KEY.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string> = {};
   for (const key of CONFIG_VARIABLES) {
@@ -84,8 +93,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration: API_KEY: required when NODE_ENV=production');
   }
   return parsed.data;
-}
-
-export function dbProvider(url: string): DbProvider {
-  return url.startsWith('file:') ? 'sqlite' : 'mysql';
 }

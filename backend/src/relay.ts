@@ -9,7 +9,7 @@ import { slowQueryLogger } from './monitoring/db-instrumentation';
 import { RelayMetrics } from './monitoring/metrics';
 import { EndpointService } from './services/endpoint.service';
 import { createPersistence } from './services/persistence';
-import type { StatsStore } from './services/stats.service';
+import type { StatsStore } from './services/stats/stats-store';
 import { ConnectionManager } from './websocket/connection-manager';
 import { MessageRouter } from './websocket/message-router';
 import { CLOSE_ENDPOINT_DELETED, CLOSE_GOING_AWAY } from './websocket/close-codes';

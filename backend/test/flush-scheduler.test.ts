@@ -1,4 +1,4 @@
-import type { Db } from '../src/db/client';
+import type { Db } from '../src/db/prisma';
 import { logger } from '../src/logger';
 import { BatchedDeviceDataWriter } from '../src/services/device-data/batched-device-data-writer';
 import type { DeviceRow } from '../src/services/device-data/device-data-writer';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createDb, type Db, type DbHandle } from '../src/db/client';
+import { createDb, type DbHandle } from '../src/db/client';
+import type { Db } from '../src/db/prisma';
 import { migrate } from '../src/db/migrator';
 import { setLogLevel } from '../src/logger';
 import { BatchedStats } from '../src/services/stats/batched-stats';

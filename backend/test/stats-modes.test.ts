@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import * as mariadb from 'mariadb';
-import { BatchedStats } from '../src/services/stats.service';
+import { BatchedStats } from '../src/services/stats/batched-stats';
 import { databases, MYSQL_URL, requireDb, type DbTarget } from './helpers/databases';
 import { startTestRelay, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, type Client } from './helpers/ws';

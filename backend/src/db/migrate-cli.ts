@@ -1,5 +1,5 @@
 import { loadConfig } from '../config';
-import { maskUrl } from './client';
+import { maskUrl } from './database-url';
 import { migrate } from './migrator';
 
 /** `pnpm db:migrate`: applies pending migrations to DATABASE_URL and exits. */

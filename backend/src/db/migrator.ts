@@ -1,11 +1,9 @@
-import Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import * as mariadb from 'mariadb';
-import { dbProvider, type DbProvider } from '../config';
 import { logger } from '../logger';
-import { mysqlConnectionOptions } from './mysql-url';
+import type { DbProvider } from './database-url';
+import { dialectFor } from './dialects';
 
 /**
  * Applies prisma/<provider>/migrations/* in name order and records each in `_prisma_migrations`
@@ -22,63 +20,6 @@ function findPrismaDir(from: string): string {
     if (fs.existsSync(path.join(candidate, 'models.prisma'))) return candidate;
     if (path.dirname(dir) === dir) throw new Error(`prisma/ (with models.prisma) not found above ${from}`);
   }
-}
-
-interface Driver {
-  /** SQL for the current time at millisecond precision. */
-  now: string;
-  run(sql: string, params?: unknown[]): Promise<void>;
-  rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
-  close(): Promise<void>;
-}
-
-const MIGRATIONS_TABLE: Record<DbProvider, string> = {
-  sqlite: `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
-    "id"                    TEXT PRIMARY KEY NOT NULL,
-    "checksum"              TEXT NOT NULL,
-    "finished_at"           DATETIME,
-    "migration_name"        TEXT NOT NULL,
-    "logs"                  TEXT,
-    "rolled_back_at"        DATETIME,
-    "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
-    "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
-)`,
-  mysql: `CREATE TABLE IF NOT EXISTS _prisma_migrations (
-    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
-    checksum                VARCHAR(64) NOT NULL,
-    finished_at             DATETIME(3),
-    migration_name          VARCHAR(255) NOT NULL,
-    logs                    TEXT,
-    rolled_back_at          DATETIME(3),
-    started_at              DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-    applied_steps_count     INTEGER UNSIGNED NOT NULL DEFAULT 0
-) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-};
-
-async function openDriver(url: string): Promise<Driver> {
-  if (dbProvider(url) === 'sqlite') {
-    const file = url.replace(/^file:/, '');
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const db = new Database(file);
-    return {
-      now: "strftime('%Y-%m-%d %H:%M:%f', 'now')",
-      run: async (sql, params = []) => void db.prepare(sql).run(...params),
-      rows: async <T>(sql: string, params: unknown[] = []) => db.prepare(sql).all(...params) as T[],
-      close: async () => void db.close(),
-    };
-  }
-  const conn = await mariadb.createConnection({ ...mysqlConnectionOptions(url), connectTimeout: 5000 });
-  // Several relay processes (PM2 cluster) may start together: one migrates, the others wait.
-  await conn.query("SELECT GET_LOCK('relay_migrations', 60)");
-  return {
-    now: 'CURRENT_TIMESTAMP(3)',
-    run: async (sql, params = []) => void (await conn.query(sql, params)),
-    rows: async <T>(sql: string, params: unknown[] = []) => (await conn.query(sql, params)) as T[],
-    close: async () => {
-      await conn.query("SELECT RELEASE_LOCK('relay_migrations')").catch(() => undefined);
-      await conn.end();
-    },
-  };
 }
 
 /** Statements of a migration file; comments dropped, split at semicolons that end a line. */
@@ -115,14 +56,17 @@ export class MigrationError extends Error {}
 
 /**
  * Returns the names of the migrations applied by this call. `upTo` stops after the named
- * migration (to inspect an older schema, e.g. query plans before an index existed).
+ * migration (to inspect an older schema, e.g. query plans before an index existed). Throws
+ * MigrationError for a failed or half-applied migration or an unknown `upTo`, and the driver's
+ * error when the database is unreachable.
  */
 export async function migrate(url: string, { upTo }: { upTo?: string } = {}): Promise<string[]> {
-  const provider = dbProvider(url);
-  const driver = await openDriver(url);
+  const dialect = dialectFor(url);
+  const provider = dialect.provider;
+  const driver = await dialect.openMigrationConnection(url);
   const applied: string[] = [];
   try {
-    await driver.run(MIGRATIONS_TABLE[provider]);
+    await driver.run(dialect.migrationsTableSql);
     const done = await driver.rows<{ migration_name: string; checksum: string; finished_at: unknown }>(
       'SELECT migration_name, checksum, finished_at FROM _prisma_migrations WHERE rolled_back_at IS NULL',
     );

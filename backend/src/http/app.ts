@@ -4,7 +4,7 @@ import type { RelayMetrics } from '../monitoring/metrics';
 import type { AlertService } from '../services/alert.service';
 import type { DeviceDataService } from '../services/device-data.service';
 import type { EndpointService } from '../services/endpoint.service';
-import type { StatsStore } from '../services/stats.service';
+import type { StatsStore } from '../services/stats/stats-store';
 import { notFound } from '../util/http-error';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundRoute } from './errors';

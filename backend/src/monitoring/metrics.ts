@@ -27,7 +27,12 @@ export interface ConnectionSource {
   perEndpoint(): Iterable<[string, number]>;
 }
 
-export class RelayMetrics {
+/** Where a component that keeps state in memory publishes it (see RelayMetrics.gauge). */
+export interface GaugeRegistry {
+  gauge(name: string, help: string, read: () => number): void;
+}
+
+export class RelayMetrics implements GaugeRegistry {
   readonly registry = new client.Registry();
   readonly counters = new RelayCounters();
   readonly forwardSeconds: client.Histogram;

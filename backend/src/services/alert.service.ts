@@ -1,4 +1,4 @@
-import type { Db } from '../db/client';
+import type { Db } from '../db/prisma';
 
 export const OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type Operator = (typeof OPERATORS)[number];

@@ -1,4 +1,4 @@
-import type { Db, Prisma } from '../db/client';
+import type { Db, Prisma } from '../db/prisma';
 import type { DeviceDataWriter } from './device-data/device-data-writer';
 
 export { QueueFullError } from './device-data/device-data-writer';

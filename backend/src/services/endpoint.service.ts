@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/client';
+import type { Db } from '../db/prisma';
 import { newToken, hashToken, tokenMatchesHash } from '../util/token';
 
 export interface EndpointSummary {

@@ -1,11 +1,12 @@
-import { dbProvider, type Config } from '../config';
-import type { Db } from '../db/client';
+import type { Config } from '../config';
+import { providerOf } from '../db/database-url';
+import type { Db } from '../db/prisma';
 import type { RelayMetrics } from '../monitoring/metrics';
 import { AlertService } from './alert.service';
-import { BatchedDeviceDataWriter } from './device-data/batched-device-data-writer';
-import { ImmediateDeviceDataWriter } from './device-data/device-data-writer';
+import { createDeviceDataWriter } from './device-data/create-device-data-writer';
 import { DeviceDataService } from './device-data.service';
-import { BatchedStats, createStatsStore, type StatsStore } from './stats.service';
+import { createStatsStore } from './stats/create-stats-store';
+import type { StatsStore } from './stats/stats-store';
 
 export interface Persistence {
   stats: StatsStore;
@@ -15,38 +16,28 @@ export interface Persistence {
   drain(): Promise<void>;
 }
 
-/** Builds the stats, device-data and alert-rule services for STATS_MODE. */
+/** Builds the stats, device-data and alert-rule services for STATS_MODE; each registers its own gauges. */
 export function createPersistence(config: Config, prisma: Db, metrics: RelayMetrics): Persistence {
-  const batched = config.STATS_MODE === 'batched';
   const stats = createStatsStore(config.STATS_MODE, prisma, {
-    provider: dbProvider(config.DATABASE_URL),
+    provider: providerOf(config.DATABASE_URL),
     flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
     maxPendingEndpoints: config.STATS_FLUSH_MAX_PENDING,
     onFlush: metrics.flushObserver('stats'),
   });
-  const writer = batched
-    ? new BatchedDeviceDataWriter(prisma, {
-        flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
-        batchSize: config.DEVICE_DATA_BATCH_SIZE,
-        maxQueued: config.DEVICE_DATA_QUEUE_MAX,
-        onFlush: metrics.flushObserver('device_data'),
-        onDrop: () => metrics.deviceDataDropped.inc(),
-      })
-    : new ImmediateDeviceDataWriter(prisma);
-  if (stats instanceof BatchedStats) {
-    metrics.gauge(
-      'relay_stats_pending_endpoints',
-      'Endpoints with stats not yet written',
-      () => stats.pendingEndpoints,
-    );
-  }
-  if (writer instanceof BatchedDeviceDataWriter) {
-    metrics.gauge('relay_device_data_queued', 'Device readings waiting to be written', () => writer.queued);
-  }
+  const writer = createDeviceDataWriter(config.STATS_MODE, prisma, {
+    flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
+    batchSize: config.DEVICE_DATA_BATCH_SIZE,
+    maxQueued: config.DEVICE_DATA_QUEUE_MAX,
+    onFlush: metrics.flushObserver('device_data'),
+    onDrop: () => metrics.deviceDataDropped.inc(),
+  });
+  stats.registerMetrics(metrics);
+  writer.registerMetrics(metrics);
+  const cachesRules = config.STATS_MODE === 'batched';
   return {
     stats,
     deviceData: new DeviceDataService(prisma, writer),
-    alerts: new AlertService(prisma, batched ? config.ALERT_RULES_CACHE_MS : 0),
+    alerts: new AlertService(prisma, cachesRules ? config.ALERT_RULES_CACHE_MS : 0),
     drain: async () => {
       await Promise.all([stats.drain(), writer.drain()]);
     },

@@ -1,10 +1,14 @@
 import WebSocket from 'ws';
+import type { Broadcaster } from './broadcaster';
 
-/** Open sockets grouped by endpoint: `Map<endpointId, Set<WebSocket>>`. */
 /** How long a deleted endpoint refuses sockets whose upgrade was authorised just before the delete. */
 const DELETED_MEMORY_MS = 60_000;
 
-export class ConnectionManager {
+/**
+ * This process's open sockets grouped by endpoint (`Map<endpointId, Set<WebSocket>>`), and the
+ * local Broadcaster: it delivers to the sockets it holds.
+ */
+export class ConnectionManager implements Broadcaster {
   private readonly pools = new Map<string, Set<WebSocket>>();
   private readonly deleted = new Set<string>();
 

@@ -1,17 +1,17 @@
 import type WebSocket from 'ws';
-import type { Prisma } from '../db/client';
+import type { Prisma } from '../db/prisma';
 import { logger } from '../logger';
 import type { RelayMetrics } from '../monitoring/metrics';
 import type { AlertService } from '../services/alert.service';
 import { QueueFullError, type DeviceDataService } from '../services/device-data.service';
-import type { StatsStore } from '../services/stats.service';
-import type { ConnectionManager } from './connection-manager';
+import type { StatsStore } from '../services/stats/stats-store';
+import type { Broadcaster } from './broadcaster';
 import { mayBeDeviceFrame, parseDeviceFrame } from './device-frame';
 
 /** Routes one received frame: counts it, forwards it, and handles device data. */
 export class MessageRouter {
   constructor(
-    private readonly connections: ConnectionManager,
+    private readonly broadcaster: Broadcaster,
     private readonly stats: StatsStore,
     private readonly deviceData: DeviceDataService,
     private readonly alerts: AlertService,
@@ -48,7 +48,7 @@ export class MessageRouter {
     isBinary: boolean,
     received: number,
   ): void {
-    const delivered = this.connections.broadcast(endpointId, sender, data, isBinary);
+    const delivered = this.broadcaster.broadcast(endpointId, sender, data, isBinary);
     this.metrics.forwardSeconds.observe((performance.now() - received) / 1000);
     this.metrics.counters.deliveries += delivered;
     this.metrics.counters.bytesDelivered += delivered * data.length;
@@ -68,7 +68,7 @@ export class MessageRouter {
       .then(() => this.alerts.evaluate(endpointId, deviceId, reading))
       .then((fired) => {
         for (const alert of fired) {
-          this.connections.broadcast(endpointId, null, JSON.stringify({ type: 'alert', ...alert }), false);
+          this.broadcaster.broadcast(endpointId, null, JSON.stringify({ type: 'alert', ...alert }), false);
         }
       })
       .catch((err: Error) => {

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { logger } from '../logger';
 import type { RelayCounters } from '../monitoring/metrics';
 import type { EndpointService } from '../services/endpoint.service';
-import type { StatsStore } from '../services/stats.service';
+import type { StatsStore } from '../services/stats/stats-store';
 import type { ConnectionManager } from './connection-manager';
 import { CLOSE_ENDPOINT_DELETED } from './close-codes';
 import { Heartbeat } from './heartbeat';

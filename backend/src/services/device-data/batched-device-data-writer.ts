@@ -1,5 +1,6 @@
-import type { Db } from '../../db/client';
+import type { Db } from '../../db/prisma';
 import { logger } from '../../logger';
+import type { GaugeRegistry } from '../../monitoring/metrics';
 import { FlushScheduler } from '../../util/flush-scheduler';
 import { QueueFullError, type DeviceDataWriter, type DeviceRow } from './device-data-writer';
 
@@ -34,6 +35,10 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  registerMetrics(metrics: GaugeRegistry): void {
+    metrics.gauge('relay_device_data_queued', 'Device readings waiting to be written', () => this.queued);
   }
 
   store(row: DeviceRow): Promise<void> {

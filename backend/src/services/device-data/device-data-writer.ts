@@ -1,4 +1,5 @@
-import type { Db, Prisma } from '../../db/client';
+import type { Prisma } from '../../db/prisma';
+import type { GaugeRegistry } from '../../monitoring/metrics';
 
 export interface DeviceRow {
   endpointId: string;
@@ -12,34 +13,15 @@ export interface DeviceDataWriter {
   store(row: DeviceRow): Promise<void>;
   /** Drops queued rows of a deleted endpoint. */
   forget(endpointId: string): void;
+  /** Writes what is queued and waits for writes in flight (shutdown). */
   drain(): Promise<void>;
+  /** Adds this driver's own gauges (in-memory state) to the metrics; a no-op for drivers without any. */
+  registerMetrics(metrics: GaugeRegistry): void;
 }
 
+/** A batched writer's queue is at DEVICE_DATA_QUEUE_MAX: the reading was refused, not stored. */
 export class QueueFullError extends Error {
   constructor() {
     super('device data queue is full; reading not stored');
-  }
-}
-
-/** Legacy: one awaited INSERT per device frame. */
-export class ImmediateDeviceDataWriter implements DeviceDataWriter {
-  private readonly inFlight = new Set<Promise<unknown>>();
-
-  constructor(private readonly prisma: Db) {}
-
-  async store(row: DeviceRow): Promise<void> {
-    const pending = this.prisma.deviceData.create({ data: row });
-    this.inFlight.add(pending);
-    try {
-      await pending;
-    } finally {
-      this.inFlight.delete(pending);
-    }
-  }
-
-  forget(): void {}
-
-  async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 }

@@ -1,5 +1,6 @@
-import type { DbProvider } from '../../config';
-import type { Db } from '../../db/client';
+import type { DbProvider } from '../../db/database-url';
+import type { Db } from '../../db/prisma';
+import type { GaugeRegistry } from '../../monitoring/metrics';
 import { FlushScheduler } from '../../util/flush-scheduler';
 import { SerialQueue } from '../../util/serial-queue';
 import { statsFlushStatement, type StatsDelta } from './flush-statement';
@@ -84,6 +85,14 @@ export class BatchedStats implements StatsStore {
   /** Number of endpoints with unwritten changes. */
   get pendingEndpoints(): number {
     return this.pending.size;
+  }
+
+  registerMetrics(metrics: GaugeRegistry): void {
+    metrics.gauge(
+      'relay_stats_pending_endpoints',
+      'Endpoints with stats not yet written',
+      () => this.pendingEndpoints,
+    );
   }
 
   flush(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/client';
+import type { Db } from '../../db/prisma';
 import { logger } from '../../logger';
 import type { StatsStore, StatsView } from './stats-store';
 
@@ -43,6 +43,9 @@ export class ImmediateStats implements StatsStore {
   async drain(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
+
+  /** Nothing is held in memory between events, so there is nothing to gauge. */
+  registerMetrics(): void {}
 
   /** A failed write is logged and dropped, as the legacy code did: the frame is still forwarded. */
   private async write(

@@ -1,3 +1,14 @@
+import type { StatsMode } from '../../config';
+import type { GaugeRegistry } from '../../monitoring/metrics';
+
+/** An endpoint's counters as the REST API reports them. */
+export interface StatsView {
+  currentConnections: number;
+  totalConnections: number;
+  totalMessages: number;
+  lastMessageAt: Date | null;
+}
+
 /**
  * How endpoint statistics are recorded. Every mode implements this one interface so the
  * WebSocket layer never knows which is active.
@@ -6,15 +17,6 @@
  * returns its own database write (the legacy behaviour the message handler awaits before
  * forwarding); a batching mode returns nothing, so the hot path never waits on the database.
  */
-export interface StatsView {
-  currentConnections: number;
-  totalConnections: number;
-  totalMessages: number;
-  lastMessageAt: Date | null;
-}
-
-export type StatsMode = 'immediate' | 'batched';
-
 export interface StatsStore {
   readonly mode: StatsMode;
   recordConnect(endpointId: string): Promise<void> | void;
@@ -25,4 +27,6 @@ export interface StatsStore {
   get(endpointId: string): Promise<StatsView | null>;
   /** Waits for every write already started (and, for batching modes, writes what is pending). */
   drain(): Promise<void>;
+  /** Adds this driver's own gauges (in-memory state) to the metrics; a no-op for drivers without any. */
+  registerMetrics(metrics: GaugeRegistry): void;
 }

@@ -1,0 +1,70 @@
+import { PrismaMariaDb } from '@prisma/adapter-mariadb';
+import * as mariadb from 'mariadb';
+import { PrismaClient } from '../../generated/mysql/client';
+import { mysqlConnectionOptions } from '../mysql-url';
+import type { Db } from '../prisma';
+import type { Dialect, PrismaOptions, SqlConnection, UpdateFromValues } from './dialect';
+
+/** MySQL 8 and MariaDB, both through the MariaDB driver (which wants `mariadb://`; we take `mysql://`). */
+export const mysql: Dialect = {
+  provider: 'mysql',
+
+  openPrisma(url: string, { poolSize, wrapAdapter }: PrismaOptions) {
+    const adapter = new PrismaMariaDb({
+      ...mysqlConnectionOptions(url),
+      connectionLimit: poolSize,
+      // Fail fast when the server is gone instead of queueing requests for the default 10 s.
+      acquireTimeout: 5000,
+      connectTimeout: 3000,
+    });
+    return new PrismaClient({ adapter: wrapAdapter(adapter) }) as unknown as Db;
+  },
+
+  async openMigrationConnection(url: string): Promise<SqlConnection> {
+    const conn = await mariadb.createConnection({ ...mysqlConnectionOptions(url), connectTimeout: 5000 });
+    // Several relay processes (PM2 cluster) may start together: one migrates, the others wait.
+    await conn.query("SELECT GET_LOCK('relay_migrations', 60)");
+    return {
+      now: 'CURRENT_TIMESTAMP(3)',
+      run: async (sql, params = []) => void (await conn.query(sql, params)),
+      rows: async <T>(sql: string, params: unknown[] = []) => (await conn.query(sql, params)) as T[],
+      close: async () => {
+        await conn.query("SELECT RELEASE_LOCK('relay_migrations')").catch(() => undefined);
+        await conn.end();
+      },
+    };
+  },
+
+  migrationsTableSql: `CREATE TABLE IF NOT EXISTS _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             DATETIME(3),
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          DATETIME(3),
+    started_at              DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    applied_steps_count     INTEGER UNSIGNED NOT NULL DEFAULT 0
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+
+  /**
+   * UPDATE ... JOIN a derived table. MySQL 8 spells a row constructor VALUES ROW(...) and
+   * MariaDB VALUES (...), so the rows are SELECTs joined by UNION ALL, which both accept; the
+   * first SELECT names the columns.
+   */
+  updateFromValues({ table, key, columns, values, set, setParams }: UpdateFromValues) {
+    const first = `SELECT ${columns.map((c) => `? AS \`${c}\``).join(', ')}`;
+    const next = `SELECT ${columns.map(() => '?').join(', ')}`;
+    const rows = values.length / columns.length;
+    const derived = [first, ...Array.from({ length: rows - 1 }, () => next)].join(' UNION ALL ');
+    const assignments = set(
+      (column) => `s.\`${column}\``,
+      (i) => `d.\`${columns[i]}\``,
+    );
+    return {
+      sql:
+        `UPDATE \`${table}\` AS s JOIN (${derived}) AS d ON s.\`${key}\` = d.\`${columns[0]}\` ` +
+        `SET ${assignments.join(', ')}`,
+      params: [...values, ...setParams],
+    };
+  },
+};
