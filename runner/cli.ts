@@ -1,6 +1,7 @@
 /** Entry point of `pnpm test:performance`. Exit code: 0 only when every gate of every scenario passed. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { providerOf } from '../backend/src/db/database-url';
 import { installSignalHandlers } from './cleanup';
 import { HELP, parseCli, PLANS_PATH } from './options';
 import { flushBench, flushBenchTable } from './flush-bench';
@@ -33,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   if (opts.command === 'explain') {
     const reports = [];
     for (const db of opts.dbs) {
-      console.log(`Query plans on a scratch ${db.startsWith('file:') ? 'SQLite' : 'MySQL'} database...`);
+      console.log(`Query plans on a scratch ${providerOf(db) === 'sqlite' ? 'SQLite' : 'MySQL'} database...`);
       reports.push(await queryPlans(db));
     }
     const outputs = [path.join(REPO_ROOT, 'reports', 'query-plans.md')];
@@ -47,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   if (opts.command === 'flush-bench') {
     const results = [];
     for (const db of opts.dbs) {
-      console.log(`Stats flush on a scratch ${db.startsWith('file:') ? 'SQLite' : 'MySQL'} database...`);
+      console.log(`Stats flush on a scratch ${providerOf(db) === 'sqlite' ? 'SQLite' : 'MySQL'} database...`);
       results.push(await flushBench(db, opts.sizes));
     }
     console.log(flushBenchTable(results));

@@ -1,5 +1,7 @@
 /** Command-line flags of `pnpm test:performance`, validated up front so a typo fails in a second, not after a 15-minute run. */
 import { parseArgs } from 'node:util';
+import { STATS_MODES, type StatsMode } from '../backend/src/config';
+import { isDatabaseUrl } from '../backend/src/db/database-url';
 import { PROFILES, SCENARIOS, type ProfileName } from './catalog';
 
 export interface GateOverrides {
@@ -34,7 +36,7 @@ export interface RunOptions {
   relayEntry: string;
 }
 
-export type StatsMode = 'immediate' | 'batched';
+export type { StatsMode };
 
 /** --mode names: the legacy relay is the baseline, the batched one the optimized build. */
 export const MODES: Record<string, StatsMode[]> = {
@@ -170,7 +172,7 @@ function modesOf(
 ): { modes: StatsMode[]; statsMode: StatsMode } {
   const modes =
     statsMode !== undefined
-      ? [oneOf('--stats-mode', statsMode, ['immediate', 'batched'] as const, 'batched')]
+      ? [oneOf('--stats-mode', statsMode, STATS_MODES, 'batched')]
       : MODES[oneOf('--mode', mode, Object.keys(MODES), 'optimized')];
   return { modes, statsMode: modes[0] };
 }
@@ -178,8 +180,7 @@ function modesOf(
 function dbUrls(raw: string[] | undefined): string[] {
   const dbs = raw ?? ['file:'];
   for (const db of dbs) {
-    if (!/^(file:|mysql:\/\/|mariadb:\/\/)/.test(db))
-      throw new Error(`--db must be file: or mysql://..., got "${db}"`);
+    if (!isDatabaseUrl(db)) throw new Error(`--db must be file: or mysql://..., got "${db}"`);
   }
   return dbs;
 }
@@ -296,7 +297,7 @@ export function parseCli(argv: string[]): CliOptions {
       '--relay-pid only makes sense with --target (the runner knows the pid of a relay it starts)',
     );
   }
-  if (values.db !== undefined && !/^(file:|mysql:\/\/|mariadb:\/\/)/.test(values.db)) {
+  if (values.db !== undefined && !isDatabaseUrl(values.db)) {
     throw new Error(`--db must be a file:... (SQLite) or mysql://... URL, got "${values.db}"`);
   }
   if (values.mode !== undefined && values['stats-mode'] !== undefined) {

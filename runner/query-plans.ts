@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import * as mariadb from 'mariadb';
+import { providerOf } from '../backend/src/db/database-url';
 import { listMigrations, migrate } from '../backend/src/db/migrator';
 import { mysqlConnectionOptions } from '../backend/src/db/mysql-url';
 import { withScratchDatabase } from './scratch-db';
@@ -45,7 +46,7 @@ interface Conn {
 }
 
 async function open(url: string): Promise<Conn> {
-  if (url.startsWith('file:')) {
+  if (providerOf(url) === 'sqlite') {
     const db = new Database(url.slice(5));
     return {
       exec: async (sql, p = []) => void db.prepare(sql).run(...p),
@@ -151,7 +152,7 @@ async function measure(c: Conn): Promise<{ plan: string[]; avgMs: number }[]> {
 
 /** Runs on a scratch database (see scratch-db.ts) so the shared one is never touched. */
 export async function queryPlans(url: string): Promise<PlansReport> {
-  const provider = url.startsWith('file:') ? 'sqlite' : 'mysql';
+  const provider = providerOf(url);
   const migrations = listMigrations(provider).map((m) => m.name);
   const indexMigration = migrations.find((m) => m.endsWith('_query_indexes'));
   if (!indexMigration) throw new Error('no *_query_indexes migration found');

@@ -5,6 +5,7 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { providerOf } from '../backend/src/db/database-url';
 import { onInterrupt } from './cleanup';
 
 export interface RelayHandle {
@@ -16,11 +17,7 @@ export interface RelayHandle {
   stop(): Promise<number | null>;
 }
 
-export function dbProviderOf(url: string): string {
-  if (url.startsWith('file:')) return 'sqlite';
-  if (url.startsWith('mysql:') || url.startsWith('mariadb:')) return 'mysql';
-  return url.split(':')[0] || 'unknown';
-}
+export const dbProviderOf = providerOf;
 
 export function buildRelay(repoRoot: string): void {
   const res = spawnSync('pnpm', ['build'], { cwd: repoRoot, stdio: 'inherit' });

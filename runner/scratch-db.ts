@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as mariadb from 'mariadb';
+import { providerOf } from '../backend/src/db/database-url';
 import { mysqlConnectionOptions } from '../backend/src/db/mysql-url';
 
 async function mysqlAdmin(url: string, sql: string): Promise<void> {
@@ -24,7 +25,7 @@ export async function withScratchDatabase<T>(
   label: string,
   use: (scratchUrl: string) => Promise<T>,
 ): Promise<T> {
-  if (url.startsWith('file:')) {
+  if (providerOf(url) === 'sqlite') {
     const dir = mkdtempSync(path.join(tmpdir(), `relay-${label}-`));
     try {
       return await use(`file:${path.join(dir, `${label}.db`)}`);
