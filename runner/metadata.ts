@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CONFIG_VARIABLES } from '../backend/src/config';
+import { maskUrl } from '../backend/src/db/database-url';
 
 export interface RunMeta {
   runId: string;
@@ -95,5 +96,5 @@ export function artilleryVersion(repoRoot: string): string {
 
 /** Keeps user and host, drops any password. */
 export function redactDbUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/[^:/@]+):[^@]*@/, '$1:***@');
+  return maskUrl(url);
 }

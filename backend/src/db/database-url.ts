@@ -7,6 +7,7 @@ export type DbProvider = 'sqlite' | 'mysql';
 /** `file:<path>` is embedded SQLite; `mysql://` (or `mariadb://`) is MySQL 8 / MariaDB. */
 export const DATABASE_URL_PATTERN = /^(file:|mysql:\/\/|mariadb:\/\/)/;
 
+/** True for a URL DATABASE_URL accepts: `file:...`, `mysql://...` or `mariadb://...`. */
 export function isDatabaseUrl(url: string): boolean {
   return DATABASE_URL_PATTERN.test(url);
 }
@@ -18,7 +19,14 @@ export function providerOf(url: string): DbProvider {
   throw new Error(`not a database URL (file:... or mysql://...): ${maskUrl(url)}`);
 }
 
-/** The URL with any password replaced by `***`, for logs and reports. */
+/**
+ * The URL with any password replaced by `***`, for logs and reports. The user info runs to the
+ * last `@` before the host (as URL parsing reads it), so a password holding a raw `@` is masked
+ * whole.
+ */
 export function maskUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  return url.replace(/^([^:/?#]+:\/\/)([^/?#]*)@/, (whole, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return colon === -1 ? whole : `${scheme}${userinfo.slice(0, colon)}:***@`;
+  });
 }

@@ -39,6 +39,7 @@ export interface MigrationFile {
   checksum: string;
 }
 
+/** The provider's migrations under `root`, in name (= apply) order, each with its SQL and sha256 checksum. */
 export function listMigrations(provider: DbProvider, root = MIGRATIONS_ROOT): MigrationFile[] {
   const dir = path.join(root, provider, 'migrations');
   return fs

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { maskUrl } from '../../src/db/database-url';
 
 /**
  * The databases the DB-touching suites run on. SQLite always; MySQL/MariaDB (MYSQL_URL,
@@ -65,7 +66,7 @@ export function databases(): DbTarget[] {
   if (cached) return cached;
   const list: DbTarget[] = [{ name: 'sqlite', url: () => tempSqliteUrl() }];
   const problem = probeMysql(MYSQL_URL);
-  const masked = MYSQL_URL.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  const masked = maskUrl(MYSQL_URL);
   if (!problem) {
     list.push({ name: 'mysql', url: () => MYSQL_URL });
   } else if (process.env.REQUIRE_MYSQL === '1') {
