@@ -1,8 +1,11 @@
 import type { Db } from '../src/db/prisma';
 import { logger } from '../src/logger';
 import { BatchedDeviceDataWriter } from '../src/services/device-data/batched-device-data-writer';
-import type { DeviceRow } from '../src/services/device-data/device-data-writer';
+import type { DeviceDataWriter, DeviceRow } from '../src/services/device-data/device-data-writer';
+import { ImmediateDeviceDataWriter } from '../src/services/device-data/immediate-device-data-writer';
 import { BatchedStats } from '../src/services/stats/batched-stats';
+import { ImmediateStats } from '../src/services/stats/immediate-stats';
+import type { StatsStore } from '../src/services/stats/stats-store';
 import { FlushScheduler, type FlushTarget } from '../src/util/flush-scheduler';
 
 /**
@@ -269,5 +272,45 @@ describe('early flush of a full buffer', () => {
     await drained;
     expect(inserts.map((b) => b.map((r) => r.deviceId))).toEqual([['d1'], ['d2']]);
     expect(writer.queued).toBe(0);
+  });
+});
+
+describe('each driver registers its own gauges', () => {
+  function registry() {
+    const gauges = new Map<string, () => number>();
+    return { gauges, gauge: (name: string, _help: string, read: () => number) => gauges.set(name, read) };
+  }
+
+  test('batched drivers expose what they hold in memory; immediate ones register nothing', async () => {
+    const { db } = fakeDb();
+    const stats = new BatchedStats(db, {
+      provider: 'sqlite',
+      flushIntervalMs: 60_000,
+      maxPendingEndpoints: 100,
+    });
+    const writer = new BatchedDeviceDataWriter(db, {
+      flushIntervalMs: 60_000,
+      batchSize: 50,
+      maxQueued: 100,
+    });
+    const batched = registry();
+    stats.registerMetrics(batched);
+    writer.registerMetrics(batched);
+    stats.recordMessage('a');
+    stats.recordMessage('b');
+    await writer.store(row(1));
+    expect(batched.gauges.get('relay_stats_pending_endpoints')?.()).toBe(2);
+    expect(batched.gauges.get('relay_device_data_queued')?.()).toBe(1);
+    await Promise.all([stats.drain(), writer.drain()]);
+    expect(batched.gauges.get('relay_stats_pending_endpoints')?.()).toBe(0);
+    expect(batched.gauges.get('relay_device_data_queued')?.()).toBe(0);
+
+    const immediate = registry();
+    const drivers: (StatsStore | DeviceDataWriter)[] = [
+      new ImmediateStats(db),
+      new ImmediateDeviceDataWriter(db),
+    ];
+    for (const driver of drivers) driver.registerMetrics(immediate);
+    expect(immediate.gauges.size).toBe(0);
   });
 });
