@@ -1,4 +1,4 @@
-/** Builds and starts the relay under test with a fresh database, and stops it cleanly. */
+/** Builds the relay under test, spawns it as a child process (with a fresh database unless given one) and stops it cleanly. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -63,7 +63,13 @@ async function waitForHealth(base: string, child: ChildProcess, timeoutMs: numbe
   );
 }
 
-export async function startRelay(opts: {
+/**
+ * Spawns the relay (`node <entry>`, or `node --import tsx <entry>` for a .ts entry) on a free
+ * port with a fresh API key and waits until /health answers 200 (at most 60 s). The child
+ * inherits the runner's environment. Throws when the entry is missing or the relay never gets
+ * healthy (it is then killed).
+ */
+export async function spawnRelay(opts: {
   repoRoot: string;
   entry: string;
   databaseUrl?: string;

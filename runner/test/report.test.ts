@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Script } from 'node:vm';
-import { bucketRows, renderHtml, renderMarkdown, viewOf, type RunFile } from '../report';
+import type { RunFile } from '../report/load';
+import { bucketRows } from '../report/ramp';
+import { renderHtml, renderMarkdown, viewOf } from '../report/views/run-report';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'run.json'), 'utf8')) as RunFile;
 const GENERATED = '2026-01-01T12:00:00.000Z';
