@@ -5,12 +5,13 @@ import type { ProfileSummary } from '../cpu-profile';
 import { renderDocument, runDocument } from '../report/documents';
 import type { RunFile } from '../report/load';
 import { relaySettingsFrom } from '../metadata';
+import { loadRunFixture } from './helpers/run-fixture';
 
 /** What `render --<flag>` does, into `out` instead of the committed path. */
 const renderDoc = (flag: string, runDirs: string[], out: string) =>
   renderDocument(runDocument(flag), runDirs, out);
 
-const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'run.json'), 'utf8')) as RunFile;
+const fixture = loadRunFixture();
 
 /** /metrics text as the relay writes it, for one scenario of one mode. */
 function prom(frames: number, statsUpdates: number, flushes: number): string {
