@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CONFIG_VARIABLES } from '../backend/src/config';
-import { maskUrl } from '../backend/src/db/database-url';
+import { maskUrl, providerOf } from '../backend/src/db/database-url';
+import type { EnsureConfig } from './gates';
 
 export interface RunMeta {
   runId: string;
@@ -97,4 +98,50 @@ export function artilleryVersion(repoRoot: string): string {
 /** Keeps user and host, drops any password. */
 export function redactDbUrl(url: string): string {
   return maskUrl(url);
+}
+
+export interface MetaInput {
+  runId: string;
+  /** the runner's own arguments, as typed */
+  argv: string[];
+  profile: string;
+  only: string[];
+  git: { commit: string; dirty: boolean };
+  repoRoot: string;
+  target: string;
+  /** set when the runner started the relay itself */
+  relay?: { entry: string; databaseUrl: string; dbProvider: string; statsMode: string };
+  /** --db as given, for an external relay (may be absent) */
+  db?: string;
+  gates: EnsureConfig;
+}
+
+/** The metadata of one pass, at its start (finishedAt is set when it ends). */
+export function buildRunMeta(i: MetaInput): RunMeta {
+  const { relay } = i;
+  return {
+    runId: i.runId,
+    command: ['pnpm test:performance', ...i.argv].join(' '),
+    profile: i.only.length > 0 ? `${i.profile} (--only ${i.only.join(',')})` : i.profile,
+    startedAt: new Date().toISOString(),
+    gitCommit: i.git.commit,
+    gitDirty: i.git.dirty,
+    machine: machineInfo(),
+    nodeVersion: process.version,
+    artilleryVersion: artilleryVersion(i.repoRoot),
+    target: i.target,
+    relayStartedByRunner: relay !== undefined,
+    relayEntry: relay?.entry,
+    dbProvider: relay?.dbProvider ?? (i.db ? providerOf(i.db) : 'unknown (external relay)'),
+    databaseUrl: redactDbUrl(relay?.databaseUrl ?? i.db ?? 'external'),
+    statsMode: relay?.statsMode ?? 'unknown (external relay)',
+    relaySettings: relay ? relaySettingsFrom(process.env) : undefined,
+    gates: Object.fromEntries([
+      ...i.gates.thresholds.map((t) => {
+        const [k] = Object.keys(t);
+        return [k, `< ${t[k]}`];
+      }),
+      ...i.gates.conditions.map((c, n) => [`condition ${n + 1}`, c.expression]),
+    ]),
+  };
 }

@@ -116,3 +116,54 @@ export function statusLine(s: StatusInput): string {
   if (s.generatorCpuPct !== undefined) parts.push(`generator CPU ${Math.round(s.generatorCpuPct)}%`);
   return parts.join(' | ');
 }
+
+/** What the live status line samples each second, besides the progress file. */
+export interface LiveSources {
+  index: number;
+  total: number;
+  name: string;
+  plannedMs: number;
+  tail: ProgressTail;
+  /** Artillery's latest 10 s p95 (ms) */
+  p95Ms: () => number | undefined;
+  relayCpuPct: () => number | undefined;
+  generatorCpuPct: () => number | undefined;
+}
+
+/**
+ * Prints the status line once a second, in place on a terminal; elsewhere (CI logs) every 10 s,
+ * so a long run does not flood the log. Returns the function that stops it.
+ */
+export function startLiveStatus(s: LiveSources): () => void {
+  const started = Date.now();
+  const interactive = process.stdout.isTTY === true;
+  let lastPrinted = 0;
+  const tick = setInterval(() => {
+    const relayCpuPct = s.relayCpuPct();
+    const generatorCpuPct = s.generatorCpuPct();
+    s.tail.poll();
+    const seconds = perSecond(s.tail.lines);
+    // The newest second may still be missing other threads' lines; show the last complete one.
+    const latest = seconds.length > 1 ? seconds[seconds.length - 2] : seconds[0];
+    const line = statusLine({
+      index: s.index,
+      total: s.total,
+      name: s.name,
+      elapsedMs: Date.now() - started,
+      plannedMs: s.plannedMs,
+      latest,
+      p95Ms: s.p95Ms(),
+      relayCpuPct,
+      generatorCpuPct,
+    });
+    if (interactive) process.stdout.write(`\r\u001b[2K${line}`);
+    else if (Date.now() - lastPrinted >= 10_000) {
+      console.log(line);
+      lastPrinted = Date.now();
+    }
+  }, 1000);
+  return () => {
+    clearInterval(tick);
+    if (interactive) process.stdout.write('\n');
+  };
+}

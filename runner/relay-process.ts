@@ -1,4 +1,4 @@
-/** Builds and starts the relay under test with a fresh database, and stops it cleanly. */
+/** Builds the relay under test, spawns it as a child process (with a fresh database unless given one) and stops it cleanly. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,8 +16,6 @@ export interface RelayHandle {
   dbProvider: string;
   stop(): Promise<number | null>;
 }
-
-export const dbProviderOf = providerOf;
 
 export function buildRelay(repoRoot: string): void {
   const res = spawnSync('pnpm', ['build'], { cwd: repoRoot, stdio: 'inherit' });
@@ -60,7 +58,13 @@ async function waitForHealth(base: string, child: ChildProcess, timeoutMs: numbe
   );
 }
 
-export async function startRelay(opts: {
+/**
+ * Spawns the relay (`node <entry>`, or `node --import tsx <entry>` for a .ts entry) on a free
+ * port with a fresh API key and waits until /health answers 200 (at most 60 s). The child
+ * inherits the runner's environment. Throws when the entry is missing or the relay never gets
+ * healthy (it is then killed).
+ */
+export async function spawnRelay(opts: {
   repoRoot: string;
   entry: string;
   databaseUrl?: string;
@@ -128,7 +132,7 @@ export async function startRelay(opts: {
     apiKey,
     pid: child.pid ?? -1,
     databaseUrl,
-    dbProvider: dbProviderOf(databaseUrl),
+    dbProvider: providerOf(databaseUrl),
     async stop() {
       forget();
       if (child.exitCode === null) {

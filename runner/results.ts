@@ -5,9 +5,8 @@
  */
 import { COUNTERS, HISTOGRAMS } from '../processors/lib/metric-names';
 import type { RateStep } from '../processors/lib/schedule';
-import type { ScenarioSpec } from './catalog';
 import type { GateResult } from './gates';
-import { summarize, type ProcSample, type ResourceSummary } from './proc-sampler';
+import type { ProcSample, ResourceSummary } from './proc-sampler';
 import type { SecondTotals } from './progress';
 import type { MemoryTrend } from './memory-trend';
 import type { RelayFigures } from './relay-metrics';
@@ -114,7 +113,8 @@ export interface ScenarioResult {
   memory?: MemoryTrend | null;
 }
 
-function pick(s: Summary | undefined): LatencyStats | null {
+/** Artillery's summary of one histogram, or null when it holds no values. */
+export function latencyStats(s: Summary | undefined): LatencyStats | null {
   if (!s || !s.count) return null;
   return { count: s.count, min: s.min, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean };
 }
@@ -166,109 +166,5 @@ export function resourceSeries(
     generatorCpu: keys.map((k) => genBy.get(k)?.cpuPct ?? null),
     generatorStallMs: keys.map((k) => progressBy.get(k)?.stallMaxMs ?? null),
     sentPerSec: keys.map((k) => progressBy.get(k)?.sent ?? null),
-  };
-}
-
-export interface BuildInput {
-  spec: ScenarioSpec;
-  plan: ScenarioPlan;
-  report: ArtilleryReport | null;
-  exitCode: number | null;
-  timedOut: boolean;
-  durationSec: number;
-  gates: GateResult[];
-  relaySamples: ProcSample[];
-  generatorSamples: ProcSample[];
-  seconds: SecondTotals[];
-  error?: string;
-}
-
-export function buildScenarioResult(i: BuildInput): ScenarioResult {
-  const agg = i.report?.aggregate ?? {};
-  const counters = agg.counters ?? {};
-  const frames = frameCounts(counters);
-  const latency = pick(agg.summaries?.[HISTOGRAMS.latency]);
-  const sendLag = pick(agg.summaries?.[HISTOGRAMS.sendLag]);
-  const stall = pick(agg.summaries?.[HISTOGRAMS.loopStall]);
-  const relay = summarize(i.relaySamples);
-  const generator = summarize(i.generatorSamples);
-  const sendRatio = frames.due > 0 ? frames.sent / frames.due : null;
-
-  const warnings: string[] = [];
-  if (generator && generator.cpuMeanPct >= 90) {
-    warnings.push(
-      `generator CPU averaged ${generator.cpuMeanPct}% of a core: numbers show the load generator's limit, not the relay's`,
-    );
-  }
-  if (stall && stall.max >= 200) {
-    warnings.push(
-      `generator event loop stalled up to ${Math.round(stall.max)} ms (tail latency includes generator stalls)`,
-    );
-  }
-  if (sendRatio !== null && sendRatio < 0.95) {
-    warnings.push(
-      `generator fell behind its schedule: sent ${(sendRatio * 100).toFixed(1)}% of the frames due`,
-    );
-  }
-  if (sendLag && sendLag.p99 > 50) {
-    warnings.push(
-      `frames left up to ${sendLag.p99} ms late (send lag p99): the generator could not keep the schedule`,
-    );
-  }
-  if (frames.extra > 0 && frames.delivered > 0 && frames.extra > frames.delivered * 0.01) {
-    warnings.push(
-      `${frames.extra} frames arrived that were not owed (more than 1%): peers may be split across generator workers`,
-    );
-  }
-
-  let status: ScenarioResult['status'];
-  let error = i.error;
-  if (i.timedOut) {
-    status = 'error';
-    error = error ?? 'timed out: Artillery was killed after its deadline';
-  } else if (!i.report) {
-    status = 'error';
-    error = error ?? `Artillery exited with ${i.exitCode} and wrote no report`;
-  } else if (i.gates.length === 0) {
-    status = 'error';
-    error = error ?? `Artillery exited with ${i.exitCode} without gate verdicts`;
-  } else {
-    const strictFailed = i.gates.some((g) => g.strict && !g.passed);
-    status = strictFailed || (!i.spec.informational && i.exitCode !== 0) ? 'failed' : 'passed';
-  }
-
-  return {
-    name: i.spec.name,
-    family: i.spec.family,
-    summary: i.spec.summary,
-    informational: i.spec.informational ?? false,
-    plan: i.plan,
-    status,
-    error,
-    exitCode: i.exitCode,
-    durationSec: Math.round(i.durationSec),
-    vusers: {
-      created: counters['vusers.created'] ?? 0,
-      completed: counters['vusers.completed'] ?? 0,
-      failed: counters['vusers.failed'] ?? 0,
-    },
-    peakOpenConnections: i.seconds.reduce((m, s) => Math.max(m, s.vus), 0),
-    latency,
-    connectMs: pick(agg.summaries?.[HISTOGRAMS.connect]),
-    sendLagMs: sendLag,
-    frames,
-    sentPerSec: Math.round((frames.sent / i.plan.sendSeconds) * 10) / 10,
-    deliveredPerSec: Math.round((frames.delivered / i.plan.sendSeconds) * 10) / 10,
-    sendRatio,
-    lossPct: frames.expected > 0 ? (frames.lost / frames.expected) * 100 : null,
-    relay,
-    generator,
-    generatorStallMaxMs: stall ? stall.max : null,
-    gates: i.gates,
-    warnings,
-    series: i.report
-      ? seriesFrom(i.report)
-      : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },
-    resources: resourceSeries(i.relaySamples, i.generatorSamples, i.seconds),
   };
 }

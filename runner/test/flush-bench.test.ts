@@ -1,6 +1,6 @@
 import { setLogLevel } from '../../backend/src/logger';
 import { flushBench, flushBenchTable } from '../flush-bench';
-import { parseCli } from '../options';
+import { parseCli } from '../commands';
 
 test('flush-bench flags: databases default to a scratch SQLite, sizes are validated', () => {
   expect(parseCli(['flush-bench'])).toEqual({

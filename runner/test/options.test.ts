@@ -1,4 +1,5 @@
-import { parseCli } from '../options';
+import { HELP, parseCli } from '../commands';
+import { RUN_DOCUMENTS, runDocument } from '../report/documents';
 
 describe('parseCli', () => {
   it('defaults to the quick profile on a relay it starts itself', () => {
@@ -89,19 +90,33 @@ describe('parseCli', () => {
     expect(() => parseCli(argv as string[])).toThrow(message);
   });
 
-  it('parses the render subcommand', () => {
+  it('parses the render subcommand: one flag per published document, in registry order', () => {
     expect(parseCli(['render', 'reports/a', 'reports/b', '--baseline'])).toEqual({
       command: 'render',
       runDirs: ['reports/a', 'reports/b'],
-      baselineOut: 'docs/performance/baseline-report.md',
+      documents: ['baseline'],
     });
     expect(() => parseCli(['render'])).toThrow(/at least one run directory/);
-    expect(parseCli(['render', 'reports/p1', 'reports/p2', '--pool-sizing'])).toMatchObject({
-      poolSizingOut: 'docs/performance/pool-sizing.md',
+    expect(parseCli(['render', 'reports/p1', '--acceptance', '--pool-sizing'])).toMatchObject({
+      documents: ['pool-sizing', 'acceptance'],
     });
-    expect(parseCli(['render', 'reports/acc', '--acceptance'])).toMatchObject({
-      acceptanceOut: 'docs/performance/acceptance-report.md',
-    });
+    expect(() => parseCli(['render', 'reports/a', '--bogus'])).toThrow(/Unknown option '--bogus'/);
+    expect(runDocument('pool-sizing').path).toBe('docs/performance/pool-sizing.md');
+    expect(runDocument('acceptance').path).toBe('docs/performance/acceptance-report.md');
+  });
+
+  it("generates render's flags and help from the document registry", () => {
+    for (const doc of RUN_DOCUMENTS) {
+      expect(parseCli(['render', 'r', `--${doc.flag}`])).toMatchObject({ documents: [doc.flag] });
+      expect(HELP).toContain(`[--${doc.flag}]`);
+      expect(HELP).toMatch(new RegExp(`--${doc.flag} +${doc.path} `));
+    }
+  });
+
+  it.each(['explain', 'flush-bench', 'render', ''])('"%s" --help asks for the help text', (cmd) => {
+    const words = cmd ? [cmd] : [];
+    expect(parseCli([...words, '--help'])).toBe('help');
+    expect(parseCli([...words, '-h'])).toBe('help');
   });
 
   it('rejects unknown scenario names before anything starts', () => {

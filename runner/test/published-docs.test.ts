@@ -2,16 +2,16 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ProfileSummary } from '../cpu-profile';
-import {
-  renderAcceptance,
-  renderAnalysis,
-  renderComparisons,
-  renderPoolSizing,
-  type RunFile,
-} from '../report';
+import { renderDocument, runDocument } from '../report/documents';
+import type { RunFile } from '../report/load';
 import { relaySettingsFrom } from '../metadata';
+import { loadRunFixture } from './helpers/run-fixture';
 
-const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'run.json'), 'utf8')) as RunFile;
+/** What `render --<flag>` does, into `out` instead of the committed path. */
+const renderDoc = (flag: string, runDirs: string[], out: string) =>
+  renderDocument(runDocument(flag), runDirs, out);
+
+const fixture = loadRunFixture();
 
 /** /metrics text as the relay writes it, for one scenario of one mode. */
 function prom(frames: number, statsUpdates: number, flushes: number): string {
@@ -79,7 +79,7 @@ describe('published documents render from run directories', () => {
 
   test('comparison pairs scenarios and shows stats writes per 1,000 frames from the scrapes', () => {
     const out = path.join(root, 'comparison.md');
-    renderComparisons([both], out);
+    renderDoc('comparison', [both], out);
     const md = readFileSync(out, 'utf8');
     expect(md).toContain('## sqlite: STATS_MODE=immediate vs batched');
     const row = md.split('\n').find((l) => l.startsWith('| throughput-100 | 3,000 / 3,000 |'));
@@ -88,7 +88,7 @@ describe('published documents render from run directories', () => {
 
   test('analysis quotes the baseline pass: writes per frame, DB time, profile areas', () => {
     const out = path.join(root, 'analysis.md');
-    renderAnalysis([both], out);
+    renderDoc('analysis', [both], out);
     const md = readFileSync(out, 'utf8');
     expect(md).toContain('| `r/immediate` | sqlite |');
     expect(md).toMatch(/1,000 stats writes and 1,000 SQL statements in all per 1,000 frames/);
@@ -100,7 +100,7 @@ describe('published documents render from run directories', () => {
   test('a directory without a baseline pass is refused', () => {
     const only = path.join(root, 'only-batched');
     writePass(only, 'batched');
-    expect(() => renderAnalysis([only], path.join(root, 'x.md'))).toThrow(/STATS_MODE=immediate/);
+    expect(() => renderDoc('analysis', [only], path.join(root, 'x.md'))).toThrow(/STATS_MODE=immediate/);
   });
 });
 
@@ -112,7 +112,8 @@ describe('pool sizing document', () => {
     writePass(path.join(root, 'pdef'), 'batched', {}, { runId: 'pdef', relaySettings: {} });
     writePass(path.join(root, 'p2'), 'batched', {}, { runId: 'p2', relaySettings: { DB_POOL_SIZE: '2' } });
     const out = path.join(root, 'pool.md');
-    renderPoolSizing(
+    renderDoc(
+      'pool-sizing',
       ['p20', 'pdef', 'p2'].map((d) => path.join(root, d)),
       out,
     );
@@ -128,7 +129,7 @@ describe('pool sizing document', () => {
 
   test('a run that did not record its relay settings is refused, not guessed', () => {
     writePass(path.join(root, 'old'), 'batched', {}, { runId: 'old', relaySettings: undefined });
-    expect(() => renderPoolSizing([path.join(root, 'old')], path.join(root, 'x.md'))).toThrow(
+    expect(() => renderDoc('pool-sizing', [path.join(root, 'old')], path.join(root, 'x.md'))).toThrow(
       /did not record its relay settings/,
     );
   });
@@ -153,12 +154,12 @@ test('the acceptance document comes from a run of the acceptance scenario, and o
   const scenarios = fixture.scenarios.map((s, i) => (i === 0 ? { ...s, family: 'acceptance' } : s));
   writePass(path.join(root, 'acc'), 'batched', { scenarios }, { runId: 'acc-run' });
   const out = path.join(root, 'acceptance.md');
-  renderAcceptance([path.join(root, 'acc')], out);
+  renderDoc('acceptance', [path.join(root, 'acc')], out);
   const md = readFileSync(out, 'utf8');
   expect(md).toContain('# Final acceptance run (Story 9.3)');
   expect(md).toContain('`pnpm test:performance render RUN_DIR... --acceptance`');
   expect(md).toContain('acc-run');
 
   writePass(path.join(root, 'none'), 'batched');
-  expect(() => renderAcceptance([path.join(root, 'none')], out)).toThrow(/acceptance scenario/);
+  expect(() => renderDoc('acceptance', [path.join(root, 'none')], out)).toThrow(/acceptance scenario/);
 });

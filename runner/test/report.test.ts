@@ -1,10 +1,20 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Script } from 'node:vm';
-import { bucketRows, renderHtml, renderMarkdown, viewOf, type RunFile } from '../report';
+import type { RunFile } from '../report/load';
+import { bucketRows } from '../report/ramp';
+import { renderHtml, renderMarkdown, viewOf } from '../report/views/run-report';
+import { loadRunFixture } from './helpers/run-fixture';
 
-const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'run.json'), 'utf8')) as RunFile;
+const fixture = loadRunFixture();
 const GENERATED = '2026-01-01T12:00:00.000Z';
+
+test("the fixture's verdicts are the runner's: a failed strict gate fails, an informational scenario passes", () => {
+  expect(fixture.scenarios.map((s) => [s.name, s.status])).toEqual([
+    ['throughput-100', 'failed'],
+    ['throughput-ramp', 'passed'],
+  ]);
+  expect(fixture.scenarios[1].gates.every((g) => !g.strict)).toBe(true);
+  expect(fixture.passed).toBe(false);
+});
 
 describe('markdown report', () => {
   const md = renderMarkdown(viewOf([fixture], true, GENERATED));

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { RunFile } from '../report';
+import type { RunFile } from '../report/load';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = mkdtempSync(path.join(tmpdir(), 'relay-perf-e2e-'));

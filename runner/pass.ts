@@ -1,0 +1,197 @@
+/** One pass of a run: one relay (one STATS_MODE), every scenario of the profile in order, run.json and the pass's reports. */
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { scenariosFor } from './catalog';
+import { summarizeProfileFile, type ProfileSummary } from './cpu-profile';
+import { applyOverrides, loadSharedGates } from './gates';
+import { buildRunMeta, type gitInfo } from './metadata';
+import { MysqlSlowLog, type SlowLogResult } from './mysql-slow-log';
+import type { RunOptions } from './options';
+import { COMMON_CONFIG, REPO_ROOT, passFiles } from './paths';
+import { ProcSampler } from './proc-sampler';
+import { buildRelay, spawnRelay, type RelayHandle } from './relay-process';
+import { publish } from './report/documents';
+import { renderRunReports } from './report/views/run-report';
+import type { ScenarioResult } from './results';
+import { runScenario } from './scenario';
+
+export interface PassOutcome {
+  passDir: string;
+  /** every scenario's status is 'passed' (informational ones included) */
+  passed: boolean;
+  results: ScenarioResult[];
+}
+
+/** The newest .cpuprofile node wrote into `dir`. */
+function newestProfile(dir: string): string | undefined {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+/**
+ * A relay still draining a backlog (queued writes, buffered frames) would charge
+ * its debt to the next scenario; wait until it has been idle for 2 s (at most 60 s).
+ */
+async function waitForIdle(pid: number): Promise<void> {
+  const sampler = new ProcSampler(pid);
+  sampler.sample();
+  const deadline = Date.now() + 60_000;
+  let quiet = 0;
+  while (Date.now() < deadline && quiet < 2) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const s = sampler.sample();
+    if (!s) return;
+    quiet = s.cpuPct < 10 ? quiet + 1 : 0;
+  }
+  if (quiet < 2)
+    console.log(
+      'warning: the relay was still busy 60 s after the scenario ended; the next scenario starts anyway',
+    );
+}
+
+/** The console line after each scenario. */
+function resultLine(result: ScenarioResult): string {
+  const verdict =
+    result.status === 'error'
+      ? 'ERROR'
+      : result.informational
+        ? 'INFO'
+        : result.status === 'passed'
+          ? 'PASS'
+          : 'FAIL';
+  return (
+    `${verdict} ${result.name}: p95 ${result.latency?.p95 ?? '-'} ms, p99 ${result.latency?.p99 ?? '-'} ms, ` +
+    `sent ${result.sentPerSec} msg/s, delivered ${result.deliveredPerSec}/s, lost ${result.frames.lost}` +
+    (result.error ? ` (${result.error})` : '')
+  );
+}
+
+/** The relay to measure: the one at --target, or one the runner builds (if asked) and spawns. */
+async function relayFor(
+  opts: RunOptions,
+  passDir: string,
+  slowLog: MysqlSlowLog | undefined,
+): Promise<{ target: string; apiKey: string | undefined; relay?: RelayHandle }> {
+  if (opts.target) {
+    console.log(
+      `Using the relay at ${opts.target}` +
+        (opts.relayPid
+          ? ` (sampling CPU/RSS of pid ${opts.relayPid})`
+          : ' (not started by the runner: relay CPU/RSS are not sampled; see --relay-pid)'),
+    );
+    return { target: opts.target, apiKey: process.env.API_KEY };
+  }
+  if (opts.build) {
+    console.log('Building the relay (pnpm build)...');
+    buildRelay(REPO_ROOT);
+  }
+  await slowLog?.enable();
+  const relay = await spawnRelay({
+    cpuProfDir: opts.cpuProf ? passDir : undefined,
+    repoRoot: REPO_ROOT,
+    entry: opts.relayEntry,
+    databaseUrl: opts.db,
+    statsMode: opts.statsMode,
+    logFile: passFiles.relayLog(passDir),
+  });
+  console.log(
+    `Relay pid ${relay.pid} on ${relay.target} (${relay.dbProvider}, STATS_MODE=${opts.statsMode})`,
+  );
+  return { target: relay.target, apiKey: relay.apiKey, relay };
+}
+
+/** The CPU profile the relay wrote on exit, summarised; null without --cpu-prof or when none was written. */
+function cpuProfileOf(opts: RunOptions, passDir: string): { file: string; summary: ProfileSummary } | null {
+  const profileFile = opts.cpuProf ? newestProfile(passDir) : undefined;
+  if (profileFile) {
+    console.log(`CPU profile: ${path.relative(process.cwd(), profileFile)} (opens in Chrome DevTools)`);
+    return { file: path.basename(profileFile), summary: summarizeProfileFile(profileFile, 20) };
+  }
+  if (opts.cpuProf)
+    console.log('warning: --cpu-prof was given but the relay wrote no .cpuprofile (did it exit cleanly?)');
+  return null;
+}
+
+/**
+ * Runs one pass into `passDir` (which must exist) and writes its run.json, report.md and
+ * report.html; with --publish on a one-mode run, also the baseline document.
+ */
+export async function runPass(
+  opts: RunOptions,
+  argv: string[],
+  runId: string,
+  passDir: string,
+  git: ReturnType<typeof gitInfo>,
+): Promise<PassOutcome> {
+  const scenarios = scenariosFor(opts.profile, opts.only);
+  const sharedGates = applyOverrides(loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG)), opts.gates);
+  // Enabled before the relay starts: long_query_time applies to connections opened afterwards.
+  const slowLog = opts.slowLog && opts.db ? new MysqlSlowLog(opts.db, 50) : undefined;
+  const { target, apiKey, relay } = await relayFor(opts, passDir, slowLog);
+  const meta = buildRunMeta({
+    runId,
+    argv,
+    profile: opts.profile,
+    only: opts.only,
+    git,
+    repoRoot: REPO_ROOT,
+    target,
+    relay: relay && {
+      entry: opts.relayEntry,
+      databaseUrl: relay.databaseUrl,
+      dbProvider: relay.dbProvider,
+      statsMode: opts.statsMode,
+    },
+    db: opts.db,
+    gates: sharedGates,
+  });
+
+  const results: ScenarioResult[] = [];
+  try {
+    for (const [i, spec] of scenarios.entries()) {
+      const relayPid = relay?.pid ?? opts.relayPid;
+      const result = await runScenario({
+        spec,
+        index: i + 1,
+        total: scenarios.length,
+        profile: opts.profile,
+        passDir,
+        runId,
+        target,
+        apiKey,
+        relayPid,
+        sharedGates,
+      });
+      results.push(result);
+      console.log(resultLine(result));
+      for (const w of result.warnings) console.log(`  warning: ${w}`);
+      if (relayPid && i < scenarios.length - 1) await waitForIdle(relayPid);
+    }
+  } finally {
+    if (relay) {
+      const code = await relay.stop();
+      if (code !== 0)
+        console.log(
+          `warning: relay exited with code ${code} on SIGTERM (expected 0); see ${passFiles.relayLog(passDir)}`,
+        );
+    }
+  }
+
+  meta.finishedAt = new Date().toISOString();
+  const cpuProfile = cpuProfileOf(opts, passDir);
+  let slow: SlowLogResult | null = null;
+  if (slowLog) {
+    slow = await slowLog.collect();
+    if (!slow.available) console.log(`warning: ${slow.reason}`);
+  }
+  const passed = results.length > 0 && results.every((r) => r.status === 'passed');
+  writeFileSync(
+    passFiles.run(passDir),
+    JSON.stringify({ meta, passed, scenarios: results, cpuProfile, slowLog: slow }, null, 2),
+  );
+  renderRunReports(passDir);
+  if (opts.publish && opts.modes.length === 1) publish('baseline', [passDir]);
+  return { passDir, passed, results };
+}

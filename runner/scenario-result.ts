@@ -1,0 +1,194 @@
+/**
+ * One scenario's result and verdict, from what Artillery did (exit code, deadline, printed gate
+ * verdicts, JSON report) and what the samplers saw. Pure: no I/O, so every verdict case is a
+ * unit test (runner/test/scenario-result.test.ts).
+ */
+import { HISTOGRAMS } from '../processors/lib/metric-names';
+import type { ArtilleryRun } from './artillery-process';
+import type { ScenarioSpec } from './catalog';
+import { parseCheckLines, type GateResult } from './gates';
+import { summarize, type ProcSample, type ResourceSummary } from './proc-sampler';
+import type { SecondTotals } from './progress';
+import {
+  frameCounts,
+  latencyStats,
+  resourceSeries,
+  seriesFrom,
+  type ArtilleryReport,
+  type FrameCounts,
+  type LatencyStats,
+  type ScenarioPlan,
+  type ScenarioResult,
+} from './results';
+
+export interface Verdict {
+  status: ScenarioResult['status'];
+  /** why the scenario errored or failed beyond its gates; absent when the gates say it all */
+  error?: string;
+  /** ensure's verdicts; never strict for an informational scenario */
+  gates: GateResult[];
+  warnings: string[];
+}
+
+export interface VerdictInput {
+  informational: boolean;
+  /** null when Artillery could not be started */
+  artillery: ArtilleryRun | null;
+  /** why Artillery could not be started */
+  startError?: string;
+  /** whether Artillery wrote its JSON report */
+  reportWritten: boolean;
+  /** gates the scenario was run with (thresholds + conditions); fewer verdicts than this is an error */
+  expectedGates: number;
+}
+
+/** Artillery's last lines: its own complaint (bad YAML, a hook failure...) instead of a bare exit code. */
+function exitedWith(run: ArtilleryRun): string {
+  const tail = run.output.trim().split('\n').slice(-8).join('\n');
+  return `Artillery exited with ${run.exitCode}${tail ? `:\n${tail}` : ''}`;
+}
+
+/**
+ * The verdict of one scenario. A scenario passes only when Artillery ran to completion, wrote its
+ * report and printed a verdict for every gate, every strict gate held and (unless informational)
+ * Artillery exited 0. Otherwise status is 'error' (no verdict possible: timeout, no report, missing
+ * verdicts, not started) or 'failed', and `error` says why unless a failed gate already does.
+ */
+export function scenarioVerdict(i: VerdictInput): Verdict {
+  const run = i.artillery;
+  if (!run)
+    return { status: 'error', error: i.startError ?? 'Artillery did not run', gates: [], warnings: [] };
+  const gates = parseCheckLines(run.output).map((g) => ({ ...g, strict: !i.informational && g.strict }));
+  const error = (reason: string): Verdict => ({ status: 'error', error: reason, gates, warnings: [] });
+  if (run.timedOut) return error('timed out: Artillery was killed after its deadline');
+  if (!i.reportWritten) {
+    return error(run.exitCode !== 0 ? exitedWith(run) : 'Artillery exited with 0 and wrote no report');
+  }
+  if (gates.length === 0) {
+    return error(run.exitCode !== 0 ? exitedWith(run) : 'Artillery exited with 0 without gate verdicts');
+  }
+  if (gates.length < i.expectedGates) {
+    return error(`Artillery printed ${gates.length} of ${i.expectedGates} gate verdicts`);
+  }
+  const strictFailed = gates.some((g) => g.strict && !g.passed);
+  if (run.exitCode === 0 || strictFailed) {
+    return { status: strictFailed ? 'failed' : 'passed', gates, warnings: [] };
+  }
+  // Every strict gate held, yet Artillery failed: something other than a gate went wrong.
+  if (i.informational) {
+    return {
+      status: 'passed',
+      gates,
+      warnings: [`Artillery exited with ${run.exitCode} (informational: not a failure)`],
+    };
+  }
+  return { status: 'failed', error: `${exitedWith(run)}\n(every gate passed)`, gates, warnings: [] };
+}
+
+/** Signs that the numbers show the load generator's limits rather than the relay's. */
+export function loadWarnings(
+  frames: FrameCounts,
+  generator: ResourceSummary | null,
+  stall: LatencyStats | null,
+  sendLag: LatencyStats | null,
+): string[] {
+  const sendRatio = frames.due > 0 ? frames.sent / frames.due : null;
+  const warnings: string[] = [];
+  if (generator && generator.cpuMeanPct >= 90) {
+    warnings.push(
+      `generator CPU averaged ${generator.cpuMeanPct}% of a core: numbers show the load generator's limit, not the relay's`,
+    );
+  }
+  if (stall && stall.max >= 200) {
+    warnings.push(
+      `generator event loop stalled up to ${Math.round(stall.max)} ms (tail latency includes generator stalls)`,
+    );
+  }
+  if (sendRatio !== null && sendRatio < 0.95) {
+    warnings.push(
+      `generator fell behind its schedule: sent ${(sendRatio * 100).toFixed(1)}% of the frames due`,
+    );
+  }
+  if (sendLag && sendLag.p99 > 50) {
+    warnings.push(
+      `frames left up to ${sendLag.p99} ms late (send lag p99): the generator could not keep the schedule`,
+    );
+  }
+  if (frames.extra > 0 && frames.delivered > 0 && frames.extra > frames.delivered * 0.01) {
+    warnings.push(
+      `${frames.extra} frames arrived that were not owed (more than 1%): peers may be split across generator workers`,
+    );
+  }
+  return warnings;
+}
+
+export interface BuildInput {
+  spec: ScenarioSpec;
+  plan: ScenarioPlan;
+  /** Artillery's JSON report; null when it wrote none (or an unreadable one) */
+  report: ArtilleryReport | null;
+  /** null when Artillery could not be started */
+  artillery: ArtilleryRun | null;
+  startError?: string;
+  /** gates the scenario was run with (thresholds + conditions) */
+  expectedGates: number;
+  /** wall-clock seconds the scenario took, Artillery's start-up included */
+  durationSec: number;
+  relaySamples: ProcSample[];
+  generatorSamples: ProcSample[];
+  seconds: SecondTotals[];
+}
+
+/** The figures and verdict of one scenario, as run.json stores them (relayMetrics and memory are added by the caller). */
+export function buildScenarioResult(i: BuildInput): ScenarioResult {
+  const agg = i.report?.aggregate ?? {};
+  const counters = agg.counters ?? {};
+  const frames = frameCounts(counters);
+  const latency = latencyStats(agg.summaries?.[HISTOGRAMS.latency]);
+  const sendLag = latencyStats(agg.summaries?.[HISTOGRAMS.sendLag]);
+  const stall = latencyStats(agg.summaries?.[HISTOGRAMS.loopStall]);
+  const relay = summarize(i.relaySamples);
+  const generator = summarize(i.generatorSamples);
+  const verdict = scenarioVerdict({
+    informational: i.spec.informational ?? false,
+    artillery: i.artillery,
+    startError: i.startError,
+    reportWritten: i.report !== null,
+    expectedGates: i.expectedGates,
+  });
+
+  return {
+    name: i.spec.name,
+    family: i.spec.family,
+    summary: i.spec.summary,
+    informational: i.spec.informational ?? false,
+    plan: i.plan,
+    status: verdict.status,
+    error: verdict.error,
+    exitCode: i.artillery?.exitCode ?? null,
+    durationSec: Math.round(i.durationSec),
+    vusers: {
+      created: counters['vusers.created'] ?? 0,
+      completed: counters['vusers.completed'] ?? 0,
+      failed: counters['vusers.failed'] ?? 0,
+    },
+    peakOpenConnections: i.seconds.reduce((m, s) => Math.max(m, s.vus), 0),
+    latency,
+    connectMs: latencyStats(agg.summaries?.[HISTOGRAMS.connect]),
+    sendLagMs: sendLag,
+    frames,
+    sentPerSec: Math.round((frames.sent / i.plan.sendSeconds) * 10) / 10,
+    deliveredPerSec: Math.round((frames.delivered / i.plan.sendSeconds) * 10) / 10,
+    sendRatio: frames.due > 0 ? frames.sent / frames.due : null,
+    lossPct: frames.expected > 0 ? (frames.lost / frames.expected) * 100 : null,
+    relay,
+    generator,
+    generatorStallMaxMs: stall ? stall.max : null,
+    gates: verdict.gates,
+    warnings: [...loadWarnings(frames, generator, stall, sendLag), ...verdict.warnings],
+    series: i.report
+      ? seriesFrom(i.report)
+      : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },
+    resources: resourceSeries(i.relaySamples, i.generatorSamples, i.seconds),
+  };
+}

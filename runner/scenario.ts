@@ -1,0 +1,172 @@
+/** Runs one scenario: one Artillery process, the relay's /metrics around it, samples, and its result. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { readSettings } from '../processors/lib/settings';
+import { planSeconds } from '../processors/lib/schedule';
+import { runArtillery, IntermediateP95Reader, type ArtilleryRun } from './artillery-process';
+import { timingFor, type ProfileName, type ScenarioSpec } from './catalog';
+import { asInformational, gateCount, type EnsureConfig } from './gates';
+import { readRelayMetrics } from './metrics-probe';
+import { ARTILLERY_DIR, COMMON_CONFIG, REPO_ROOT, scenarioFiles } from './paths';
+import { ProcSampler } from './proc-sampler';
+import { perSecond, ProgressTail, startLiveStatus } from './progress';
+import { scenarioRelayFigures } from './relay-metrics';
+import type { ArtilleryReport, ScenarioPlan, ScenarioResult } from './results';
+import { buildScenarioResult } from './scenario-result';
+
+/**
+ * The plan of a scenario under a profile: its file's `config.variables`, read by the same
+ * function (and so with the same defaults) as the processor reads them, with the profile's
+ * send window and connection ramp. Throws on invalid variables, as the processor would.
+ */
+export function planFor(
+  spec: ScenarioSpec,
+  profile: ProfileName,
+): ScenarioPlan & { settleAndDrainSeconds: number } {
+  const doc = parse(readFileSync(path.join(REPO_ROOT, ARTILLERY_DIR, spec.file), 'utf8')) as {
+    config?: { variables?: Record<string, unknown> };
+  };
+  const timing = timingFor(spec, profile);
+  const v = readSettings({ ...doc.config?.variables, ...timing });
+  const sendSeconds = planSeconds(v.steps);
+  return {
+    endpoints: v.endpoints,
+    connectionsPerEndpoint: v.connectionsPerEndpoint,
+    connections: v.endpoints * v.connectionsPerEndpoint,
+    steps: v.steps,
+    sendSeconds,
+    rampSeconds: v.rampSeconds,
+    latencySampleEvery: v.latencySampleEvery,
+    targetRatePerSec: v.steps.reduce((sum, s) => sum + s.ratePerSecond * s.seconds, 0) / sendSeconds,
+    settleAndDrainSeconds: (v.settleMs + v.drainMs) / 1000,
+  };
+}
+
+/** The --overrides Artillery gets: the profile's phases and timing, and the (possibly informational) gates. */
+export function overridesFor(plan: ScenarioPlan, holdSeconds: number, gates: EnsureConfig): unknown {
+  return {
+    config: {
+      phases: [{ name: 'connect', duration: plan.rampSeconds, arrivalCount: plan.connections }],
+      variables: { holdSeconds, rampSeconds: plan.rampSeconds },
+      ensure: gates,
+    },
+  };
+}
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+export interface ScenarioRunInput {
+  spec: ScenarioSpec;
+  /** 1-based position in the pass, and the pass's scenario count (for the status line) */
+  index: number;
+  total: number;
+  profile: ProfileName;
+  passDir: string;
+  runId: string;
+  target: string;
+  apiKey: string | undefined;
+  /** pid whose CPU/RSS is sampled as the relay's; undefined when unknown (external relay) */
+  relayPid: number | undefined;
+  sharedGates: EnsureConfig;
+}
+
+/** Runs the scenario, leaves its files in `passDir` (see paths.ts) and returns its result. Never throws for an Artillery failure: that is a result with status 'error'. */
+export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
+  const { spec } = s;
+  const files = scenarioFiles(s.passDir, spec.name);
+  const { settleAndDrainSeconds, ...plan } = planFor(spec, s.profile);
+  const timing = timingFor(spec, s.profile);
+  const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
+  const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
+  // Artillery itself needs ~10 s to start and bundle the processor; a stuck VU must still end the run.
+  const timeoutMs = (plannedSeconds * 1.5 + 90) * 1000;
+
+  // This scrape also resets the relay's event-loop delay monitor, so the next one covers this scenario.
+  const metricsBefore = await readRelayMetrics(s.target, s.apiKey);
+  if (metricsBefore !== null) writeFileSync(files.metricsBefore, metricsBefore);
+
+  const relaySampler = s.relayPid ? new ProcSampler(s.relayPid) : undefined;
+  let generatorSampler: ProcSampler | undefined;
+  const tail = new ProgressTail(files.progress);
+  const p95 = new IntermediateP95Reader();
+  const started = Date.now();
+  relaySampler?.sample();
+  const stopStatus = startLiveStatus({
+    index: s.index,
+    total: s.total,
+    name: spec.name,
+    plannedMs: plannedSeconds * 1000,
+    tail,
+    p95Ms: () => p95.last,
+    relayCpuPct: () => relaySampler?.sample()?.cpuPct,
+    generatorCpuPct: () => generatorSampler?.sample()?.cpuPct,
+  });
+
+  let run: ArtilleryRun | null = null;
+  let startError: string | undefined;
+  try {
+    run = await runArtillery({
+      repoRoot: REPO_ROOT,
+      scenarioFile: path.join(ARTILLERY_DIR, spec.file),
+      commonConfig: COMMON_CONFIG,
+      target: s.target,
+      overrides: overridesFor(plan, timing.holdSeconds, gates),
+      outputJson: files.report,
+      logFile: files.artilleryLog,
+      env: {
+        ...process.env,
+        TARGET: s.target,
+        ...(s.apiKey ? { API_KEY: s.apiKey } : {}),
+        RELAY_PERF_PROGRESS_FILE: files.progress,
+        RELAY_PERF_RUN_ID: `${s.runId}-${spec.name}`,
+        ARTILLERY_DISABLE_TELEMETRY: 'true',
+      },
+      timeoutMs,
+      onStart: (pid) => {
+        generatorSampler = new ProcSampler(pid);
+        generatorSampler.sample();
+      },
+      onLine: (l) => p95.feed(l),
+    });
+  } catch (err) {
+    startError = `could not start Artillery: ${(err as Error).message}`;
+  } finally {
+    stopStatus();
+  }
+  tail.poll();
+
+  const metricsAfter = await readRelayMetrics(s.target, s.apiKey);
+  if (metricsAfter !== null) writeFileSync(files.metricsAfter, metricsAfter);
+
+  const seconds = perSecond(tail.lines);
+  writeFileSync(
+    files.samples,
+    JSON.stringify(
+      { relay: relaySampler?.samples ?? [], generator: generatorSampler?.samples ?? [], progress: seconds },
+      null,
+      1,
+    ),
+  );
+
+  const result = buildScenarioResult({
+    spec,
+    plan,
+    report: readJson<ArtilleryReport>(files.report),
+    artillery: run,
+    startError,
+    expectedGates: gateCount(gates),
+    durationSec: (Date.now() - started) / 1000,
+    relaySamples: relaySampler?.samples ?? [],
+    generatorSamples: generatorSampler?.samples ?? [],
+    seconds,
+  });
+  result.relayMetrics = scenarioRelayFigures(s.passDir, spec.name);
+  return result;
+}

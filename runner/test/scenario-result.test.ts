@@ -1,0 +1,217 @@
+import { COUNTERS, HISTOGRAMS } from '../../processors/lib/metric-names';
+import type { ArtilleryRun } from '../artillery-process';
+import type { ScenarioSpec } from '../catalog';
+import type { ArtilleryReport, ScenarioPlan } from '../results';
+import { buildScenarioResult, scenarioVerdict, type BuildInput } from '../scenario-result';
+
+const GATES = [
+  'e2e.latency_ms.p95 < 100',
+  'e2e.latency_ms.p99 < 250',
+  'e2e.frames_lost == 0',
+  'vusers.failed == 0',
+];
+
+/** Artillery's console output as ensure prints it (with the colour codes it really uses). */
+function checks(verdicts: ('ok' | 'fail')[], optional = false): string {
+  const lines = verdicts.map(
+    (v, i) => `\u001b[32m${v}\u001b[39m: ${GATES[i]}${optional && v === 'fail' ? ' (optional)' : ''}`,
+  );
+  return ['All VUs finished.', 'Summary report ...', 'Checks:', ...lines, ''].join('\n');
+}
+
+const artillery = (exitCode: number | null, output: string, timedOut = false): ArtilleryRun => ({
+  exitCode,
+  output,
+  timedOut,
+});
+
+const verdict = (run: ArtilleryRun | null, over: { informational?: boolean; report?: boolean } = {}) =>
+  scenarioVerdict({
+    informational: over.informational ?? false,
+    artillery: run,
+    reportWritten: over.report ?? true,
+    expectedGates: GATES.length,
+  });
+
+describe('scenario verdict', () => {
+  it('passes when every gate is ok and Artillery exited 0', () => {
+    const v = verdict(artillery(0, checks(['ok', 'ok', 'ok', 'ok'])));
+    expect(v).toMatchObject({ status: 'passed', warnings: [] });
+    expect(v.error).toBeUndefined();
+    expect(v.gates).toHaveLength(4);
+    expect(v.gates.every((g) => g.strict && g.passed)).toBe(true);
+  });
+
+  it('fails on a failed strict gate, whatever the exit code; the gate is the reason', () => {
+    for (const code of [0, 1]) {
+      const v = verdict(artillery(code, checks(['ok', 'fail', 'ok', 'ok'])));
+      expect(v.status).toBe('failed');
+      expect(v.error).toBeUndefined();
+      expect(v.gates.filter((g) => !g.passed).map((g) => g.expression)).toEqual([GATES[1]]);
+    }
+  });
+
+  it('never passes without gate verdicts, even when Artillery exited 0', () => {
+    const v = verdict(artillery(0, 'All VUs finished.\n'));
+    expect(v.status).toBe('error');
+    expect(v.error).toMatch(/without gate verdicts/);
+    expect(verdict(artillery(0, 'Checks:\n\n')).status).toBe('error');
+  });
+
+  it('never passes with fewer verdicts than gates', () => {
+    const v = verdict(artillery(0, checks(['ok', 'ok'])));
+    expect(v.status).toBe('error');
+    expect(v.error).toBe('Artillery printed 2 of 4 gate verdicts');
+  });
+
+  it('a timeout is an error that says so, even when Artillery printed verdicts or complained', () => {
+    for (const output of [checks(['ok', 'ok', 'ok', 'ok']), 'Error: something\nat x.js:1']) {
+      const v = verdict(artillery(null, output, true));
+      expect(v.status).toBe('error');
+      expect(v.error).toMatch(/^timed out: Artillery was killed after its deadline/);
+    }
+  });
+
+  it("a missing report is an error with Artillery's own last lines, or a plain reason on exit 0", () => {
+    const crashed = verdict(artillery(11, 'line 1\nYAMLException: bad indentation at line 4'), {
+      report: false,
+    });
+    expect(crashed.status).toBe('error');
+    expect(crashed.error).toBe('Artillery exited with 11:\nline 1\nYAMLException: bad indentation at line 4');
+    const silent = verdict(artillery(0, checks(['ok', 'ok', 'ok', 'ok'])), { report: false });
+    expect(silent).toMatchObject({ status: 'error', error: 'Artillery exited with 0 and wrote no report' });
+  });
+
+  it('an Artillery that could not start is an error with the reason', () => {
+    const v = scenarioVerdict({
+      informational: false,
+      artillery: null,
+      startError: 'could not start Artillery: spawn ENOENT',
+      reportWritten: false,
+      expectedGates: 4,
+    });
+    expect(v).toEqual({
+      status: 'error',
+      error: 'could not start Artillery: spawn ENOENT',
+      gates: [],
+      warnings: [],
+    });
+  });
+
+  it('fails a non-zero exit even when every gate is ok, and says why', () => {
+    const v = verdict(artillery(1, checks(['ok', 'ok', 'ok', 'ok']) + 'Worker exited unexpectedly'));
+    expect(v.status).toBe('failed');
+    expect(v.error).toMatch(/^Artillery exited with 1:\n/);
+    expect(v.error).toMatch(/Worker exited unexpectedly\n\(every gate passed\)$/);
+  });
+
+  it('informational: gates are reported, never strict, and never fail the scenario', () => {
+    const v = verdict(artillery(0, checks(['fail', 'fail', 'ok', 'ok'])), { informational: true });
+    expect(v.status).toBe('passed');
+    expect(v.gates.map((g) => [g.passed, g.strict])).toEqual([
+      [false, false],
+      [false, false],
+      [true, false],
+      [true, false],
+    ]);
+    // ...even though ensure printed them as strict (it would, for a threshold)
+    expect(v.gates).toHaveLength(4);
+  });
+
+  it('informational: a non-zero exit with verdicts passes with a warning; no verdicts or a timeout are errors', () => {
+    const odd = verdict(artillery(3, checks(['ok', 'fail', 'ok', 'ok'], true)), { informational: true });
+    expect(odd.status).toBe('passed');
+    expect(odd.warnings).toEqual(['Artillery exited with 3 (informational: not a failure)']);
+    expect(verdict(artillery(0, ''), { informational: true }).status).toBe('error');
+    expect(verdict(artillery(null, '', true), { informational: true }).status).toBe('error');
+  });
+});
+
+const spec: ScenarioSpec = {
+  name: 'throughput-100',
+  family: 'throughput',
+  file: 'throughput-100.yml',
+  summary: '50 x 10',
+  profiles: {},
+};
+const plan: ScenarioPlan = {
+  endpoints: 50,
+  connectionsPerEndpoint: 10,
+  connections: 500,
+  steps: [{ ratePerSecond: 100, seconds: 10 }],
+  sendSeconds: 10,
+  rampSeconds: 2,
+  latencySampleEvery: 10,
+  targetRatePerSec: 100,
+};
+
+function report(counts: Partial<Record<keyof typeof COUNTERS, number>>): ArtilleryReport {
+  const counters: Record<string, number> = { 'vusers.created': 500, 'vusers.completed': 500 };
+  for (const [k, v] of Object.entries(counts)) counters[COUNTERS[k as keyof typeof COUNTERS]] = v;
+  const lat = { min: 1, max: 9, count: 100, mean: 2, p50: 2, p95: 5, p99: 8 };
+  return { aggregate: { counters, summaries: { [HISTOGRAMS.latency]: lat } }, intermediate: [] };
+}
+
+const build = (over: Partial<BuildInput>) =>
+  buildScenarioResult({
+    spec,
+    plan,
+    report: report({ sent: 1000, due: 1000, expected: 9000, delivered: 9000 }),
+    artillery: artillery(0, checks(['ok', 'ok', 'ok', 'ok'])),
+    expectedGates: 4,
+    durationSec: 21.4,
+    relaySamples: [],
+    generatorSamples: [],
+    seconds: [],
+    ...over,
+  });
+
+describe('buildScenarioResult', () => {
+  it('carries the verdict and the figures of the report', () => {
+    const r = build({});
+    expect(r).toMatchObject({
+      name: 'throughput-100',
+      status: 'passed',
+      exitCode: 0,
+      durationSec: 21,
+      sentPerSec: 100,
+      deliveredPerSec: 900,
+      sendRatio: 1,
+      lossPct: 0,
+      latency: { p95: 5, p99: 8, count: 100 },
+      vusers: { created: 500, completed: 500, failed: 0 },
+    });
+  });
+
+  it('loss percentage is lost over owed deliveries, and unknown (null) when none were owed', () => {
+    const lossy = build({
+      report: report({ sent: 1000, due: 1000, expected: 8000, delivered: 7998, lost: 2 }),
+    });
+    expect(lossy.lossPct).toBeCloseTo(0.025, 10);
+    expect(lossy.frames).toMatchObject({ expected: 8000, lost: 2, delivered: 7998 });
+    expect(build({ report: report({ sent: 0, due: 0 }) }).lossPct).toBeNull();
+  });
+
+  it('a timed-out scenario without a report is an error with empty figures, not a crash', () => {
+    const r = build({ report: null, artillery: artillery(null, '', true) });
+    expect(r.status).toBe('error');
+    expect(r.error).toMatch(/timed out/);
+    expect(r.exitCode).toBeNull();
+    expect(r.lossPct).toBeNull();
+    expect(r.latency).toBeNull();
+    expect(r.series.t).toEqual([]);
+  });
+
+  it("warns when the generator fell behind, next to the verdict's own warnings", () => {
+    const r = build({
+      spec: { ...spec, informational: true },
+      report: report({ sent: 900, due: 1000, expected: 8100, delivered: 8100 }),
+      artillery: artillery(2, checks(['ok', 'ok', 'ok', 'ok'])),
+    });
+    expect(r.status).toBe('passed');
+    expect(r.warnings).toEqual([
+      'generator fell behind its schedule: sent 90.0% of the frames due',
+      'Artillery exited with 2 (informational: not a failure)',
+    ]);
+  });
+});
