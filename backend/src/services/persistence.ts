@@ -11,8 +11,19 @@ export interface Persistence {
   stats: StatsStore;
   deviceData: DeviceDataService;
   alerts: AlertService;
-  /** Writes everything still pending (shutdown). */
-  drain(): Promise<void>;
+  /**
+   * Writes everything still pending (shutdown), retrying a refusing database for at most
+   * `deadlineMs` milliseconds. Resolves with what could not be written; never rejects.
+   */
+  drain(deadlineMs: number): Promise<Unwritten>;
+  /** What is still held in memory, not yet in the database. */
+  unwritten(): Unwritten;
+}
+
+/** Counts of data held in memory only: endpoints with stats deltas, device readings queued. */
+export interface Unwritten {
+  statsEndpoints: number;
+  deviceReadings: number;
 }
 
 /** Builds the stats, device-data and alert-rule services for STATS_MODE. */
@@ -31,6 +42,7 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
         maxQueued: config.DEVICE_DATA_QUEUE_MAX,
         onFlush: metrics.flushObserver('device_data'),
         onDrop: () => metrics.deviceDataDropped.inc(),
+        onOrphaned: (rows) => metrics.deviceDataOrphaned.inc(rows),
       })
     : new ImmediateDeviceDataWriter(prisma);
   if (stats instanceof BatchedStats) {
@@ -43,12 +55,18 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
   if (writer instanceof BatchedDeviceDataWriter) {
     metrics.gauge('relay_device_data_queued', 'Device readings waiting to be written', () => writer.queued);
   }
+  const unwritten = (): Unwritten => ({
+    statsEndpoints: stats instanceof BatchedStats ? stats.pendingEndpoints : 0,
+    deviceReadings: writer instanceof BatchedDeviceDataWriter ? writer.queued : 0,
+  });
   return {
     stats,
     deviceData: new DeviceDataService(prisma, writer),
     alerts: new AlertService(prisma, batched ? config.ALERT_RULES_CACHE_MS : 0),
-    drain: async () => {
-      await Promise.all([stats.drain(), writer.drain()]);
+    unwritten,
+    drain: async (deadlineMs) => {
+      await Promise.all([stats.drain(deadlineMs), writer.drain(deadlineMs)]);
+      return unwritten();
     },
   };
 }

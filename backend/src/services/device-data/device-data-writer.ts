@@ -1,4 +1,5 @@
 import type { Db, Prisma } from '../../db/client';
+import { settleInFlight } from '../../util/flush-scheduler';
 
 export interface DeviceRow {
   endpointId: string;
@@ -12,7 +13,8 @@ export interface DeviceDataWriter {
   store(row: DeviceRow): Promise<void>;
   /** Drops queued rows of a deleted endpoint. */
   forget(endpointId: string): void;
-  drain(): Promise<void>;
+  /** As StatsStore.drain: at most `deadlineMs` ms; true when nothing is left unwritten; never rejects. */
+  drain(deadlineMs?: number): Promise<boolean>;
 }
 
 export class QueueFullError extends Error {
@@ -39,7 +41,7 @@ export class ImmediateDeviceDataWriter implements DeviceDataWriter {
 
   forget(): void {}
 
-  async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  drain(deadlineMs = 8000): Promise<boolean> {
+    return settleInFlight(this.inFlight, deadlineMs);
   }
 }

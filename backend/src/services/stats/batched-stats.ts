@@ -91,7 +91,7 @@ export class BatchedStats implements StatsStore {
   }
 
   /** Stops the timer and writes everything, retrying until it succeeds or `deadlineMs` passes. */
-  drain(deadlineMs = 8000): Promise<void> {
+  drain(deadlineMs = 8000): Promise<boolean> {
     return this.scheduler.drain(deadlineMs);
   }
 

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client';
 import { logger } from '../../logger';
+import { settleInFlight } from '../../util/flush-scheduler';
 import type { StatsStore, StatsView } from './stats-store';
 
 /**
@@ -40,8 +41,8 @@ export class ImmediateStats implements StatsStore {
     return { currentConnections, totalConnections, totalMessages, lastMessageAt };
   }
 
-  async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  async drain(deadlineMs = 8000): Promise<boolean> {
+    return settleInFlight(this.inFlight, deadlineMs);
   }
 
   /** A failed write is logged and dropped, as the legacy code did: the frame is still forwarded. */

@@ -23,6 +23,10 @@ export interface StatsStore {
   /** Stops tracking a deleted endpoint; later events for it are ignored. */
   forget(endpointId: string): void;
   get(endpointId: string): Promise<StatsView | null>;
-  /** Waits for every write already started (and, for batching modes, writes what is pending). */
-  drain(): Promise<void>;
+  /**
+   * Waits for every write already started (and, for batching modes, writes what is pending,
+   * retrying failures) for at most `deadlineMs` milliseconds. Resolves true when nothing is
+   * left unwritten, false when the deadline passed first; never rejects.
+   */
+  drain(deadlineMs?: number): Promise<boolean>;
 }
