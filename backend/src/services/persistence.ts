@@ -56,7 +56,7 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
     metrics.gauge('relay_device_data_queued', 'Device readings waiting to be written', () => writer.queued);
   }
   const unwritten = (): Unwritten => ({
-    statsEndpoints: stats instanceof BatchedStats ? stats.pendingEndpoints : 0,
+    statsEndpoints: stats instanceof BatchedStats ? stats.unwrittenEndpoints : 0,
     deviceReadings: writer instanceof BatchedDeviceDataWriter ? writer.queued : 0,
   });
   return {

@@ -25,6 +25,8 @@ export interface BatchedStatsOptions {
 export class BatchedStats implements StatsStore {
   readonly mode = 'batched' as const;
   private pending = new Map<string, StatsDelta>();
+  /** The deltas a flush is writing right now (out of `pending` until it succeeds or merges back). */
+  private writing?: Map<string, StatsDelta>;
   private readonly forgotten = new Set<string>();
   /** Flushes and reads take turns so a read never double-counts a delta being written. */
   private readonly serial = new SerialQueue();
@@ -81,9 +83,16 @@ export class BatchedStats implements StatsStore {
     });
   }
 
-  /** Number of endpoints with unwritten changes. */
+  /** Number of endpoints with changes not yet handed to a flush. */
   get pendingEndpoints(): number {
     return this.pending.size;
+  }
+
+  /** Endpoints whose changes are not in the database yet: pending or in a flush still running. */
+  get unwrittenEndpoints(): number {
+    let n = this.pending.size;
+    for (const id of this.writing?.keys() ?? []) if (!this.pending.has(id)) n++;
+    return n;
   }
 
   flush(): Promise<void> {
@@ -118,6 +127,7 @@ export class BatchedStats implements StatsStore {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
+    this.writing = batch;
     const entries = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const started = performance.now();
     const chunk = this.options.maxRowsPerStatement ?? 500;
@@ -132,6 +142,8 @@ export class BatchedStats implements StatsStore {
       for (const [id, d] of entries.slice(written)) this.mergeBack(id, d);
       this.options.onFlush?.(entries.length - written, (performance.now() - started) / 1000, false);
       throw err;
+    } finally {
+      this.writing = undefined;
     }
   }
 
