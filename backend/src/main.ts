@@ -17,12 +17,22 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     const deadline = setTimeout(() => {
-      logger.error('shutdown timed out', { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+      logger.error('shutdown timed out', {
+        timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+        unwritten: relay.unwritten(),
+      });
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     deadline.unref();
     relay.stop().then(
-      () => {
+      (unwritten) => {
+        if (unwritten.statsEndpoints || unwritten.deviceReadings) {
+          logger.error('stopped with data not written: database unavailable', {
+            timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+            unwritten,
+          });
+          process.exit(1);
+        }
         logger.info('stopped');
         process.exit(0);
       },

@@ -8,7 +8,7 @@ import { logger } from './logger';
 import { slowQueryLogger } from './monitoring/db-instrumentation';
 import { RelayMetrics } from './monitoring/metrics';
 import { EndpointService } from './services/endpoint.service';
-import { createPersistence } from './services/persistence';
+import { createPersistence, type Unwritten } from './services/persistence';
 import type { StatsStore } from './services/stats/stats-store';
 import { ConnectionManager } from './websocket/connection-manager';
 import { MessageRouter } from './websocket/message-router';
@@ -26,7 +26,13 @@ export interface Relay {
   readonly ws: RelayWsServer;
   /** Actual port, useful with PORT=0. */
   port(): number;
-  stop(): Promise<void>;
+  /** Stats and device data still held in memory only (a shutdown that times out loses them). */
+  unwritten(): Unwritten;
+  /**
+   * Stops accepting, closes every socket with 1001 and writes what is pending, all within
+   * SHUTDOWN_TIMEOUT_MS. Resolves with what could not be written (zeros when everything was).
+   */
+  stop(): Promise<Unwritten>;
 }
 
 export interface RelayOptions {
@@ -97,7 +103,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     });
   });
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<Unwritten> | undefined;
   const relay: Relay = {
     server,
     db,
@@ -106,8 +112,10 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     metrics,
     ws,
     port: () => (server.address() as AddressInfo).port,
+    unwritten: () => persistence.unwritten(),
     stop: () =>
       (stopping ??= (async () => {
+        const until = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
         // Stop accepting first so no socket arrives while the rest are being closed.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await ws.closeAll(
@@ -117,8 +125,10 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
         );
         server.closeAllConnections();
         await closed;
-        await persistence.drain();
+        // The database gets whatever is left of the shutdown budget, not a budget of its own.
+        const unwritten = await persistence.drain(Math.max(0, until - Date.now()));
         await db.prisma.$disconnect();
+        return unwritten;
       })()),
   };
   logger.info('relay listening', {

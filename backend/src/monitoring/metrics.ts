@@ -42,6 +42,7 @@ export class RelayMetrics implements GaugeRegistry {
   readonly flushSeconds: client.Histogram<'kind' | 'outcome'>;
   readonly flushRows: client.Counter<'kind' | 'outcome'>;
   readonly deviceDataDropped: client.Counter;
+  readonly deviceDataOrphaned: client.Counter;
 
   constructor(connections: ConnectionSource) {
     const registry = this.registry;
@@ -130,6 +131,11 @@ export class RelayMetrics implements GaugeRegistry {
     this.deviceDataDropped = new client.Counter({
       name: 'relay_device_data_dropped_total',
       help: 'Device readings refused because the write queue was full',
+      registers: [registry],
+    });
+    this.deviceDataOrphaned = new client.Counter({
+      name: 'relay_device_data_orphaned_total',
+      help: 'Queued device readings discarded unwritten because their endpoint was deleted',
       registers: [registry],
     });
     this.dbStatements = new client.Counter({

@@ -12,8 +12,19 @@ export interface Persistence {
   stats: StatsStore;
   deviceData: DeviceDataService;
   alerts: AlertService;
-  /** Writes everything still pending (shutdown). */
-  drain(): Promise<void>;
+  /**
+   * Writes everything still pending (shutdown), retrying a refusing database for at most
+   * `deadlineMs` milliseconds. Resolves with what could not be written; never rejects.
+   */
+  drain(deadlineMs: number): Promise<Unwritten>;
+  /** What is still held in memory, not yet in the database. */
+  unwritten(): Unwritten;
+}
+
+/** Counts of data held in memory only: endpoints with stats deltas, device readings queued. */
+export interface Unwritten {
+  statsEndpoints: number;
+  deviceReadings: number;
 }
 
 /** Builds the stats, device-data and alert-rule services for STATS_MODE; each registers its own gauges. */
@@ -30,16 +41,23 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
     maxQueued: config.DEVICE_DATA_QUEUE_MAX,
     onFlush: metrics.flushObserver('device_data'),
     onDrop: () => metrics.deviceDataDropped.inc(),
+    onOrphaned: (rows) => metrics.deviceDataOrphaned.inc(rows),
   });
   stats.registerMetrics(metrics);
   writer.registerMetrics(metrics);
   const cachesRules = config.STATS_MODE === 'batched';
+  const unwritten = (): Unwritten => ({
+    statsEndpoints: stats.unwrittenEndpoints,
+    deviceReadings: writer.unwritten,
+  });
   return {
     stats,
     deviceData: new DeviceDataService(prisma, writer),
     alerts: new AlertService(prisma, cachesRules ? config.ALERT_RULES_CACHE_MS : 0),
-    drain: async () => {
-      await Promise.all([stats.drain(), writer.drain()]);
+    unwritten,
+    drain: async (deadlineMs) => {
+      await Promise.all([stats.drain(deadlineMs), writer.drain(deadlineMs)]);
+      return unwritten();
     },
   };
 }

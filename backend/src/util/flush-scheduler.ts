@@ -11,6 +11,40 @@ export interface FlushTarget {
 
 const RETRY_MAX_MS = 30_000;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until every promise in `inFlight` (a live set: writes started meanwhile count too) has
+ * settled, or `deadlineMs` passes. True when none is left in flight.
+ */
+export async function settleInFlight(inFlight: Set<Promise<unknown>>, deadlineMs: number): Promise<boolean> {
+  const until = Date.now() + deadlineMs;
+  while (inFlight.size) {
+    try {
+      await beforeDeadline(
+        Promise.allSettled([...inFlight]).then(() => undefined),
+        until,
+      );
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** `work`, or a rejection once `until` (epoch ms) passes; the work itself is not cancelled. */
+export async function beforeDeadline(work: Promise<void>, until: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('deadline passed')), Math.max(0, until - Date.now()));
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Flushes a target every interval; after a failure it retries with doubling delays (up to
  * 30 s) and returns to the interval once a flush succeeds. `drain` stops the timer and keeps
@@ -34,24 +68,32 @@ export class FlushScheduler {
     return this.failures > 0;
   }
 
-  async drain(deadlineMs: number): Promise<void> {
+  /**
+   * Stops the timer and flushes until nothing is pending, retrying failures with backoff
+   * (100 ms doubling to 2 s) until `deadlineMs` (milliseconds from now) passes; a flush still
+   * running at the deadline is not waited for. Resolves true when everything was written,
+   * false (after logging what is lost) when the deadline passed first. Never rejects.
+   */
+  async drain(deadlineMs: number): Promise<boolean> {
     this.closed = true;
     clearTimeout(this.timer);
     const until = Date.now() + deadlineMs;
     for (let attempt = 1; ; attempt++) {
+      let error: Error | undefined;
       try {
-        await this.target.flush();
-        if (this.target.pendingCount() === 0) return;
+        await beforeDeadline(this.target.flush(), until);
+        if (this.target.pendingCount() === 0) return true;
       } catch (err) {
-        if (Date.now() >= until) {
-          logger.error(`${this.what} lost at shutdown: database unavailable`, {
-            pending: this.target.pendingCount(),
-            error: (err as Error).message,
-          });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(backoffMs(attempt, 100, 2000), until - Date.now())));
+        error = err as Error;
       }
+      if (Date.now() >= until) {
+        logger.error(`${this.what} lost at shutdown: database unavailable`, {
+          pending: this.target.pendingCount(),
+          error: error?.message ?? 'deadline passed',
+        });
+        return false;
+      }
+      if (error) await sleep(Math.min(backoffMs(attempt, 100, 2000), until - Date.now()));
     }
   }
 

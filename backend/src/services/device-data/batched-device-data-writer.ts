@@ -10,6 +10,8 @@ export interface BatchedDeviceDataOptions {
   maxQueued: number;
   onFlush?: (rows: number, seconds: number, ok: boolean) => void;
   onDrop?: () => void;
+  /** Queued readings discarded because their endpoint was deleted (through the API or elsewhere). */
+  onOrphaned?: (rows: number) => void;
 }
 
 /**
@@ -33,6 +35,10 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
     });
   }
 
+  get unwritten(): number {
+    return this.queue.length;
+  }
+
   get queued(): number {
     return this.queue.length;
   }
@@ -51,13 +57,18 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
       return Promise.reject(new QueueFullError());
     }
     this.queue.push(row);
-    if (this.queue.length >= this.options.batchSize && !this.flushing && !this.scheduler.failing)
-      void this.flush();
+    if (this.queue.length >= this.options.batchSize && !this.flushing && !this.scheduler.failing) {
+      // A refused early flush keeps its rows and is counted by onFlush; the scheduled flush
+      // retries (and logs). Unhandled, the rejection would reach the process.
+      this.flush().catch(() => undefined);
+    }
     return Promise.resolve();
   }
 
   forget(endpointId: string): void {
+    const before = this.queue.length;
     this.queue = this.queue.filter((row) => row.endpointId !== endpointId);
+    if (this.queue.length < before) this.options.onOrphaned?.(before - this.queue.length);
   }
 
   /** Writes everything queued; at most one flush runs at a time. */
@@ -66,7 +77,7 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
     return this.flushing;
   }
 
-  drain(deadlineMs = 8000): Promise<void> {
+  drain(deadlineMs = 8000): Promise<boolean> {
     return this.scheduler.drain(deadlineMs);
   }
 
@@ -75,10 +86,13 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
       const batch = this.queue.slice(0, this.options.batchSize);
       const started = performance.now();
       try {
-        await this.insert(batch);
+        await this.prisma.deviceData.createMany({ data: batch });
       } catch (err) {
         this.options.onFlush?.(batch.length, (performance.now() - started) / 1000, false);
-        throw err;
+        // Rows of an endpoint deleted while they waited would fail this batch (and every other
+        // endpoint's rows in it) forever: drop them and write the rest at once.
+        if (isForeignKeyViolation(err) && (await this.dropOrphans(batch)) > 0) continue;
+        throw err; // kept, in order, for the next attempt
       }
       // By identity: forget() may have filtered the queue while the batch was being written.
       const written = new Set(batch);
@@ -87,22 +101,19 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
     }
   }
 
-  /** A batch holding a reading of an endpoint deleted elsewhere would fail forever: drop those rows. */
-  private async insert(batch: DeviceRow[]): Promise<void> {
-    try {
-      await this.prisma.deviceData.createMany({ data: batch });
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'P2003') throw err;
-      const ids = [...new Set(batch.map((r) => r.endpointId))];
-      const alive = new Set(
-        (await this.prisma.endpoint.findMany({ where: { id: { in: ids } }, select: { id: true } })).map(
-          (e) => e.id,
-        ),
-      );
-      const dead = ids.filter((id) => !alive.has(id));
-      for (const id of dead) this.forget(id);
-      logger.warn('dropped device data of deleted endpoints', { endpoints: dead.length });
-      throw err;
-    }
+  /** Forgets the endpoints of `batch` that no longer exist; returns how many of them there were. */
+  private async dropOrphans(batch: DeviceRow[]): Promise<number> {
+    const ids = [...new Set(batch.map((r) => r.endpointId))];
+    const alive = await this.prisma.endpoint.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    const aliveIds = new Set(alive.map((e) => e.id));
+    const dead = ids.filter((id) => !aliveIds.has(id));
+    for (const id of dead) this.forget(id);
+    if (dead.length) logger.warn('dropped device data of deleted endpoints', { endpoints: dead.length });
+    return dead.length;
   }
+}
+
+/** Prisma's code for a foreign-key violation (the same on SQLite and MySQL through the adapters). */
+function isForeignKeyViolation(err: unknown): boolean {
+  return (err as { code?: string }).code === 'P2003';
 }

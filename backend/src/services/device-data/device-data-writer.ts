@@ -13,8 +13,10 @@ export interface DeviceDataWriter {
   store(row: DeviceRow): Promise<void>;
   /** Drops queued rows of a deleted endpoint. */
   forget(endpointId: string): void;
-  /** Writes what is queued and waits for writes in flight (shutdown). */
-  drain(): Promise<void>;
+  /** As StatsStore.drain: at most `deadlineMs` ms; true when nothing is left unwritten; never rejects. */
+  drain(deadlineMs?: number): Promise<boolean>;
+  /** Readings held in memory, not yet in the database (0 for a writer that holds none). */
+  readonly unwritten: number;
   /** Adds this driver's own gauges (in-memory state) to the metrics; a no-op for drivers without any. */
   registerMetrics(metrics: GaugeRegistry): void;
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/prisma';
+import { settleInFlight } from '../../util/flush-scheduler';
 import type { DeviceDataWriter, DeviceRow } from './device-data-writer';
 
 /** Legacy: one awaited INSERT per device frame. */
@@ -22,7 +23,10 @@ export class ImmediateDeviceDataWriter implements DeviceDataWriter {
   /** Nothing is queued in memory, so there is nothing to gauge. */
   registerMetrics(): void {}
 
-  async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  /** Each reading is written as it arrives; only writes in flight are outstanding. */
+  readonly unwritten = 0;
+
+  drain(deadlineMs = 8000): Promise<boolean> {
+    return settleInFlight(this.inFlight, deadlineMs);
   }
 }

@@ -26,6 +26,8 @@ export interface BatchedStatsOptions {
 export class BatchedStats implements StatsStore {
   readonly mode = 'batched' as const;
   private pending = new Map<string, StatsDelta>();
+  /** The deltas a flush is writing right now (out of `pending` until it succeeds or merges back). */
+  private writing?: Map<string, StatsDelta>;
   private readonly forgotten = new Set<string>();
   /** Flushes and reads take turns so a read never double-counts a delta being written. */
   private readonly serial = new SerialQueue();
@@ -82,7 +84,7 @@ export class BatchedStats implements StatsStore {
     });
   }
 
-  /** Number of endpoints with unwritten changes. */
+  /** Number of endpoints with changes not yet handed to a flush. */
   get pendingEndpoints(): number {
     return this.pending.size;
   }
@@ -95,12 +97,19 @@ export class BatchedStats implements StatsStore {
     );
   }
 
+  /** Endpoints whose changes are not in the database yet: pending or in a flush still running. */
+  get unwrittenEndpoints(): number {
+    let n = this.pending.size;
+    for (const id of this.writing?.keys() ?? []) if (!this.pending.has(id)) n++;
+    return n;
+  }
+
   flush(): Promise<void> {
     return this.serial.run(() => this.writePending());
   }
 
   /** Stops the timer and writes everything, retrying until it succeeds or `deadlineMs` passes. */
-  drain(deadlineMs = 8000): Promise<void> {
+  drain(deadlineMs = 8000): Promise<boolean> {
     return this.scheduler.drain(deadlineMs);
   }
 
@@ -127,6 +136,7 @@ export class BatchedStats implements StatsStore {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
+    this.writing = batch;
     const entries = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const started = performance.now();
     const chunk = this.options.maxRowsPerStatement ?? 500;
@@ -141,6 +151,8 @@ export class BatchedStats implements StatsStore {
       for (const [id, d] of entries.slice(written)) this.mergeBack(id, d);
       this.options.onFlush?.(entries.length - written, (performance.now() - started) / 1000, false);
       throw err;
+    } finally {
+      this.writing = undefined;
     }
   }
 

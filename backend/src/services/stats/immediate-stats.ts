@@ -1,5 +1,6 @@
 import type { Db } from '../../db/prisma';
 import { logger } from '../../logger';
+import { settleInFlight } from '../../util/flush-scheduler';
 import type { StatsStore, StatsView } from './stats-store';
 
 /**
@@ -40,9 +41,12 @@ export class ImmediateStats implements StatsStore {
     return { currentConnections, totalConnections, totalMessages, lastMessageAt };
   }
 
-  async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  async drain(deadlineMs = 8000): Promise<boolean> {
+    return settleInFlight(this.inFlight, deadlineMs);
   }
+
+  /** Each event is written as it happens; nothing is held in memory. */
+  readonly unwrittenEndpoints = 0;
 
   /** Nothing is held in memory between events, so there is nothing to gauge. */
   registerMetrics(): void {}

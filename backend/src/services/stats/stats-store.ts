@@ -25,8 +25,14 @@ export interface StatsStore {
   /** Stops tracking a deleted endpoint; later events for it are ignored. */
   forget(endpointId: string): void;
   get(endpointId: string): Promise<StatsView | null>;
-  /** Waits for every write already started (and, for batching modes, writes what is pending). */
-  drain(): Promise<void>;
+  /**
+   * Waits for every write already started (and, for batching modes, writes what is pending,
+   * retrying failures) for at most `deadlineMs` milliseconds. Resolves true when nothing is
+   * left unwritten, false when the deadline passed first; never rejects.
+   */
+  drain(deadlineMs?: number): Promise<boolean>;
+  /** Endpoints whose changes are held in memory, not yet in the database (0 when nothing is held). */
+  readonly unwrittenEndpoints: number;
   /** Adds this driver's own gauges (in-memory state) to the metrics; a no-op for drivers without any. */
   registerMetrics(metrics: GaugeRegistry): void;
 }

@@ -1,0 +1,83 @@
+import Database from 'better-sqlite3';
+import { MYSQL_URL, type DbTarget } from './databases';
+import { TcpProxy } from './tcp-proxy';
+
+/**
+ * A real database outage a test can start and end, on either database.
+ *
+ * MySQL/MariaDB: the relay connects through a TCP forwarder; `begin` cuts every connection and
+ * refuses new ones, exactly what a server crash or a network partition looks like to the pool.
+ *
+ * SQLite is a file inside the relay's process, so "unreachable" means "locked": another
+ * connection takes an EXCLUSIVE lock (`BEGIN EXCLUSIVE`) in rollback-journal mode, which keeps
+ * every other connection from reading or writing. The relay's statements then fail with
+ * SQLITE_BUSY after its busy timeout, the error SQLite really returns when a backup, a
+ * migration or another process holds the database. Nothing in the relay is stubbed and the
+ * schema is untouched; `end` rolls the lock back and the same connection works again.
+ */
+export interface DbOutage {
+  /** DATABASE_URL the relay must use for the outage to reach it. */
+  url: string;
+  /** Settings the relay needs for the outage to be felt (SQLite: rollback journal, short busy wait). */
+  env: Record<string, string>;
+  begin(): Promise<void>;
+  end(): Promise<void>;
+  /** Ends any outage and releases the forwarder. */
+  close(): Promise<void>;
+}
+
+export async function dbOutage(db: DbTarget): Promise<DbOutage> {
+  if (db.name === 'sqlite') {
+    const url = db.url();
+    let holder: Database.Database | undefined;
+    const end = async () => {
+      if (!holder) return;
+      holder.exec('ROLLBACK');
+      holder.close();
+      holder = undefined;
+    };
+    return {
+      url,
+      // A WAL database lets readers through a writer's lock; the rollback journal does not.
+      env: { SQLITE_JOURNAL_MODE: 'delete', SQLITE_BUSY_TIMEOUT_MS: '20' },
+      begin: async () => {
+        if (holder) return;
+        holder = new Database(url.replace(/^file:/, ''), { timeout: 5000 });
+        holder.exec('BEGIN EXCLUSIVE');
+      },
+      end,
+      close: end,
+    };
+  }
+  const target = new URL(MYSQL_URL);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 3306));
+  const port = await proxy.start();
+  const url = new URL(MYSQL_URL);
+  url.port = String(port);
+  let down = false;
+  return {
+    url: url.toString(),
+    env: {},
+    begin: async () => {
+      down = true;
+      await proxy.stop();
+    },
+    end: async () => {
+      if (!down) return;
+      down = false;
+      await proxy.start(port);
+    },
+    close: async () => {
+      down = false;
+      await proxy.stop();
+    },
+  };
+}
+
+/** Reads one sample of a Prometheus text exposition, e.g. `relay_flush_rows_total{kind="stats",outcome="failed"}`. */
+export function metricValue(text: string, sample: string): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(sample + ' ')) return Number(line.slice(sample.length + 1));
+  }
+  return 0;
+}

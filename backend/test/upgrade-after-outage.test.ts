@@ -1,0 +1,66 @@
+import { databases, requireDb } from './helpers/databases';
+import { dbOutage, type DbOutage } from './helpers/db-outage';
+import { within } from './helpers/process';
+import { startTestRelay, type TestRelay } from './helpers/relay';
+import { closeAll, connect, eventually, expectRefused, type Client } from './helpers/ws';
+
+const cases = databases().flatMap((db) =>
+  (['batched', 'immediate'] as const).map((mode) => [db.name, mode, db] as const),
+);
+
+/** A WebSocket upgrade needs the endpoint's token hash from the database. */
+describe.each(cases)('upgrades across a database outage on %s, STATS_MODE=%s', (_name, mode, db) => {
+  let outage: DbOutage | undefined;
+  let t: TestRelay | undefined;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    requireDb(db);
+    outage = await dbOutage(db);
+    t = await startTestRelay(outage.url, { STATS_MODE: mode, STATS_FLUSH_INTERVAL_MS: '100', ...outage.env });
+  });
+  afterAll(async () => {
+    await closeAll(clients);
+    await outage?.end();
+    await t?.stop();
+    await outage?.close();
+  });
+
+  it('refuses an upgrade during the outage with 503, accepts one once the database is back', async () => {
+    const relay = t!;
+    const ep = await relay.createEndpoint('upgrade');
+    const url = relay.wsUrl(ep.id, ep.token);
+    const early = await connect(url, {}, 'early');
+    clients.push(early);
+    // Its connect is written (immediate) or flushed (batched) before the outage cuts in.
+    await eventually(
+      () => relay.relay.db.prisma.endpointStats.findUnique({ where: { endpointId: ep.id } }),
+      (row) => row?.totalConnections === 1,
+      { what: 'the first connect persisted', timeoutMs: 10_000, intervalMs: 50 },
+    );
+
+    await outage!.begin();
+    // A clear refusal, not a hang (the pool gives up after its acquire timeout).
+    const refused = await within(expectRefused(url), 15_000, 'upgrade neither accepted nor refused');
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toEqual({ error: 'database unavailable' });
+    await outage!.end();
+
+    // The pool reconnects on its own; the first upgrade that gets through must be a real one.
+    const late = await eventually(
+      () => connect(url, {}, 'late').catch((err: Error) => err),
+      (c) => !(c instanceof Error),
+      { what: 'an accepted upgrade after recovery', timeoutMs: 20_000, intervalMs: 200 },
+    );
+    const lateClient = late as Client;
+    clients.push(lateClient);
+    await lateClient.send('hello from late');
+    await early.waitForCount(1);
+    expect(early.frames.map((f) => f.data.toString())).toEqual(['hello from late']);
+    await eventually(
+      () => relay.stats(ep.id),
+      (s) => s.currentConnections === 2 && s.totalConnections === 2,
+      { what: 'both connections counted', timeoutMs: 10_000, intervalMs: 100 },
+    );
+  });
+});
