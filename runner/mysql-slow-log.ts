@@ -60,14 +60,18 @@ export class MysqlSlowLog {
     }
   }
 
-  /** Never throws: a missing privilege is recorded and reported instead of failing the run. */
+  /**
+   * Never throws: a missing privilege is recorded and reported instead of failing the run.
+   * If it fails after changing a setting, the settings read first are put back before it returns.
+   */
   async enable(): Promise<void> {
+    let saved: Saved | undefined;
     try {
       await this.withConnection(async (c) => {
         const rows = (await c.query(
           "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('slow_query_log', 'long_query_time', 'log_output')",
         )) as { Variable_name: keyof Saved; Value: string }[];
-        const saved = Object.fromEntries(rows.map((r) => [r.Variable_name, r.Value])) as unknown as Saved;
+        saved = Object.fromEntries(rows.map((r) => [r.Variable_name, r.Value])) as unknown as Saved;
         const now = (await c.query('SELECT NOW(6) AS now')) as { now: Date }[];
         await c.query("SET GLOBAL log_output = 'TABLE'");
         await c.query(`SET GLOBAL long_query_time = ${Number(this.thresholdMs / 1000).toFixed(6)}`);
@@ -77,6 +81,8 @@ export class MysqlSlowLog {
       });
     } catch (err) {
       this.failure = `could not enable the slow query log (${(err as Error).message.split('\n')[0]}); it needs SUPER or SYSTEM_VARIABLES_ADMIN`;
+      // One of the SETs may have gone through before the failure: a shared server must not keep it.
+      if (saved) await this.restore(saved);
     }
   }
 
@@ -125,12 +131,30 @@ export class MysqlSlowLog {
     }
   }
 
+  /**
+   * Puts each setting back on its own, so one failure does not leave the others changed.
+   * Never throws: a setting it could not restore is printed with the value to set by hand.
+   */
   private async restore(saved: Saved): Promise<void> {
-    await this.withConnection(async (c) => {
-      await c.query(`SET GLOBAL slow_query_log = ${saved.slow_query_log === 'ON' ? 1 : 0}`);
-      await c.query(`SET GLOBAL long_query_time = ${Number(saved.long_query_time)}`);
-      await c.query('SET GLOBAL log_output = ?', [saved.log_output]);
-    }).catch(() => undefined);
+    const statements: [string, string, unknown[]][] = [
+      ['slow_query_log', `SET GLOBAL slow_query_log = ${saved.slow_query_log === 'ON' ? 1 : 0}`, []],
+      ['long_query_time', `SET GLOBAL long_query_time = ${Number(saved.long_query_time)}`, []],
+      ['log_output', 'SET GLOBAL log_output = ?', [saved.log_output]],
+    ];
+    const failed: string[] = [];
+    try {
+      await this.withConnection(async (c) => {
+        for (const [name, sql, params] of statements) {
+          await c.query(sql, params).catch((err: Error) => {
+            failed.push(`${name}=${saved[name as keyof Saved]} (${err.message.split('\n')[0]})`);
+          });
+        }
+      });
+    } catch (err) {
+      failed.push(`all of ${JSON.stringify(saved)} (${(err as Error).message.split('\n')[0]})`);
+    }
+    if (failed.length > 0)
+      console.warn(`warning: could not restore the MySQL slow-log settings: ${failed.join('; ')}`);
     this.saved = undefined;
   }
 }

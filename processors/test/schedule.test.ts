@@ -39,8 +39,8 @@ describe('SendSchedule', () => {
     const s = new SendSchedule(parseRatePlan('10x2,40x2', 1), start, 1, 0.25);
     for (let k = 1; k <= s.dueBy(s.endMs); k++) {
       const t = s.timeOf(k);
-      expect(s.dueBy(t + 1e-6)).toBeGreaterThanOrEqual(k);
-      expect(s.dueBy(t - 1e-3)).toBeLessThan(k);
+      expect(s.dueBy(t + 1e-6)).toBe(k);
+      expect(s.dueBy(t - 1e-3)).toBe(k - 1);
     }
     expect(s.timeOf(s.dueBy(s.endMs) + 1)).toBe(Infinity);
     // 10/s for 2 s then 40/s for 2 s

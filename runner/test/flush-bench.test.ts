@@ -23,9 +23,14 @@ test('flush-bench times real flushes of the relay code on a scratch SQLite file'
   expect(result.provider).toBe('sqlite');
   expect(result.rows.map((r) => r.endpoints)).toEqual([3, 40]);
   for (const row of result.rows) {
+    // At least 5 timed flushes, at most 200, whatever the machine's speed (how many is the budget's business).
     expect(row.flushes).toBeGreaterThanOrEqual(5);
+    expect(row.flushes).toBeLessThanOrEqual(200);
     expect(row.avgMs).toBeGreaterThan(0);
-    expect(row.p95Ms).toBeGreaterThanOrEqual(row.avgMs * 0.5);
+    expect(row.p95Ms).toBeGreaterThan(0);
   }
-  expect(flushBenchTable([result])).toContain('| sqlite | 40 |');
+  const row40 = result.rows[1];
+  expect(flushBenchTable([result]).split('\n')).toContain(
+    `| sqlite | 40 | ${row40.flushes} | ${row40.avgMs} | ${row40.p95Ms} | ${row40.perEndpointUs} |`,
+  );
 });

@@ -99,7 +99,18 @@ describe('bucketRows', () => {
     if (!ramp) throw new Error('fixture lacks the ramp');
     const rows = bucketRows(ramp);
     expect(rows).toHaveLength(ramp.series.t.length);
-    expect(rows.filter((r) => r.relayCpu !== null).length).toBeGreaterThan(rows.length / 2);
+    // Every 10 s bucket of the fixture has resource samples.
+    expect(rows.map((r) => r.relayCpu === null)).toEqual(ramp.series.t.map(() => false));
+    // The resources start 3 s before the latency series: bucket k holds resource seconds 3+10k .. 12+10k.
+    const offset = (ramp.series.start - ramp.resources.start) / 1000;
+    expect(offset).toBe(3);
+    for (const k of [0, 1]) {
+      const inBucket = ramp.resources.relayCpu.filter((cpu, i) => {
+        const t = ramp.resources.t[i] - offset;
+        return cpu !== null && t >= 10 * k && t < 10 * k + 10;
+      }) as number[];
+      expect(rows[k].relayCpuPeak).toBe(Math.max(...inBucket));
+    }
   });
 });
 
