@@ -129,7 +129,10 @@ export async function runPass(
   const sharedGates = applyOverrides(loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG)), opts.gates);
   // Enabled before the relay starts: long_query_time applies to connections opened afterwards.
   const slowLog = opts.slowLog && opts.db ? new MysqlSlowLog(opts.db, 50) : undefined;
-  const { target, apiKey, relay } = await relayFor(opts, passDir, slowLog);
+  const { target, apiKey, relay } = await relayFor(opts, passDir, slowLog).catch(async (err: unknown) => {
+    await slowLog?.collect(); // puts the server's slow-log settings back
+    throw err;
+  });
   const meta = buildRunMeta({
     runId,
     argv,
@@ -149,6 +152,7 @@ export async function runPass(
   });
 
   const results: ScenarioResult[] = [];
+  let slow: SlowLogResult | null = null;
   try {
     for (const [i, spec] of scenarios.entries()) {
       const relayPid = relay?.pid ?? opts.relayPid;
@@ -177,15 +181,13 @@ export async function runPass(
           `warning: relay exited with code ${code} on SIGTERM (expected 0); see ${passFiles.relayLog(passDir)}`,
         );
     }
+    // Also when a scenario threw: collecting restores the server's slow-log settings.
+    if (slowLog) slow = await slowLog.collect();
   }
 
   meta.finishedAt = new Date().toISOString();
   const cpuProfile = cpuProfileOf(opts, passDir);
-  let slow: SlowLogResult | null = null;
-  if (slowLog) {
-    slow = await slowLog.collect();
-    if (!slow.available) console.log(`warning: ${slow.reason}`);
-  }
+  if (slow && !slow.available) console.log(`warning: ${slow.reason}`);
   const passed = results.length > 0 && results.every((r) => r.status === 'passed');
   writeFileSync(
     passFiles.run(passDir),
