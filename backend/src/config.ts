@@ -53,6 +53,12 @@ const schema = z.object({
   HEARTBEAT_INTERVAL_MS: int(100).default(30000),
   /** Largest accepted WebSocket frame in bytes; larger ones close the socket with 1009. */
   WS_MAX_PAYLOAD_BYTES: int(1).default(64 * 1024),
+  /**
+   * Most bytes the relay holds unsent for one socket (frames its client has not read yet). A
+   * broadcast that leaves more queued terminates the socket (client sees 1006), counted in
+   * relay_disconnects_total{reason="slow_consumer"}; its peers are unaffected.
+   */
+  WS_MAX_BUFFERED_BYTES: int(1).default(1024 * 1024),
   /** Base URL put in `wsUrl` of created endpoints; defaults to ws://<Host header>. */
   PUBLIC_WS_URL: z.string().url().optional(),
   /** winston level: error, warn, info, debug. */

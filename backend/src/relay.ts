@@ -44,7 +44,7 @@ export interface RelayOptions {
 /** Migrates the database, wires every part and starts listening. */
 export async function startRelay({ config, apiKey }: RelayOptions): Promise<Relay> {
   await migrate(config.DATABASE_URL);
-  const connections = new ConnectionManager();
+  const connections = new ConnectionManager(config.WS_MAX_BUFFERED_BYTES);
   const metrics = new RelayMetrics(connections);
   const logIfSlow = slowQueryLogger(config.SLOW_QUERY_MS);
   const db = createDb({

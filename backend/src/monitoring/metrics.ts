@@ -1,6 +1,13 @@
 import client from 'prom-client';
 
 /**
+ * Why the relay lost a socket: relay_disconnects_total's `reason` label. `slow_consumer`: it
+ * held more than WS_MAX_BUFFERED_BYTES unsent for a client that stopped reading.
+ */
+export const DISCONNECT_REASONS = ['slow_consumer'] as const;
+export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+
+/**
  * Counters the message path bumps as plain numbers; prom-client reads them only when
  * /metrics is scraped, so a frame costs an addition, not a label lookup.
  */
@@ -12,6 +19,7 @@ export class RelayCounters {
   connectionsOpened = 0;
   connectionsRefused = 0;
   heartbeatTerminations = 0;
+  readonly disconnects: Record<DisconnectReason, number> = { slow_consumer: 0 };
 }
 
 /** Seconds; forwarding is sub-millisecond when healthy and seconds when an overloaded pool makes it wait. */
@@ -86,6 +94,16 @@ export class RelayMetrics implements GaugeRegistry {
       'Sockets terminated for missing a heartbeat pong',
       () => c.heartbeatTerminations,
     );
+    new client.Counter({
+      name: 'relay_disconnects_total',
+      help: 'Sockets disconnected, by reason (slow_consumer: dropped for exceeding WS_MAX_BUFFERED_BYTES)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const reason of DISCONNECT_REASONS) this.inc({ reason }, c.disconnects[reason]);
+      },
+    });
     new client.Gauge({
       name: 'relay_connections',
       help: 'Open WebSocket connections per endpoint',

@@ -1,8 +1,17 @@
 import WebSocket from 'ws';
+import { logger } from '../logger';
+import type { DisconnectReason } from '../monitoring/metrics';
 import type { Broadcaster } from './broadcaster';
 
 /** How long a deleted endpoint refuses sockets whose upgrade was authorised just before the delete. */
 const DELETED_MEMORY_MS = 60_000;
+
+/**
+ * Told once per socket the manager dropped, after it was terminated and forgotten (its later
+ * 'close' finds it unregistered, so nothing is counted twice). `bufferedBytes`: what the relay
+ * held for it at the drop.
+ */
+export type DropListener = (endpointId: string, reason: DisconnectReason, bufferedBytes: number) => void;
 
 /**
  * This process's open sockets grouped by endpoint (`Map<endpointId, Set<WebSocket>>`), and the
@@ -11,6 +20,18 @@ const DELETED_MEMORY_MS = 60_000;
 export class ConnectionManager implements Broadcaster {
   private readonly pools = new Map<string, Set<WebSocket>>();
   private readonly deleted = new Set<string>();
+  private dropListener: DropListener = () => undefined;
+
+  /**
+   * @param maxBufferedBytes most bytes (WS_MAX_BUFFERED_BYTES) the relay holds for one socket
+   *   that is not reading; a broadcast that leaves more queued for it drops the socket.
+   */
+  constructor(private readonly maxBufferedBytes = Number.POSITIVE_INFINITY) {}
+
+  /** Where drops are reported (stats, metrics); one listener, set by the WebSocket server. */
+  onDrop(listener: DropListener): void {
+    this.dropListener = listener;
+  }
 
   /** False when the endpoint was deleted while this socket's upgrade was being authorised. */
   add(endpointId: string, ws: WebSocket): boolean {
@@ -37,7 +58,11 @@ export class ConnectionManager implements Broadcaster {
     return this.pools.get(endpointId)?.size ?? 0;
   }
 
-  /** Sends the same bytes, with the same frame type, to every other open socket of the endpoint. */
+  /**
+   * Sends the same bytes, with the same frame type, to every other open socket of the endpoint.
+   * A socket left holding more than maxBufferedBytes by this frame is dropped (see drop) and not
+   * counted as delivered.
+   */
   broadcast(endpointId: string, sender: WebSocket | null, data: Buffer | string, isBinary: boolean): number {
     const pool = this.pools.get(endpointId);
     if (!pool) return 0;
@@ -45,10 +70,33 @@ export class ConnectionManager implements Broadcaster {
     for (const client of pool) {
       if (client !== sender && client.readyState === WebSocket.OPEN) {
         client.send(data, { binary: isBinary });
-        delivered++;
+        // Checked after the send: the frame that takes the backlog past the cap drops the socket
+        // at once (and is freed with it), a backlog at or under the cap is left alone.
+        // bufferedAmount is two field reads (ws's queue + the socket's writableLength); a
+        // reading client's kernel takes the frame at once, so it reads 0.
+        const buffered = client.bufferedAmount;
+        if (buffered > this.maxBufferedBytes) this.drop(endpointId, client, buffered);
+        else delivered++;
       }
     }
     return delivered;
+  }
+
+  /**
+   * terminate(), not close(code): a close frame would queue behind the very backlog we want
+   * rid of (freed only when ws's 30 s close timeout fires), while destroying the TCP socket
+   * frees the buffered bytes at once. The client sees 1006, as for a missed heartbeat.
+   * Deleting from the Set being iterated is safe: iteration goes on with the next socket.
+   */
+  private drop(endpointId: string, ws: WebSocket, bufferedBytes: number): void {
+    ws.terminate();
+    this.remove(endpointId, ws);
+    logger.warn('slow consumer dropped', {
+      endpointId,
+      bufferedBytes,
+      maxBufferedBytes: this.maxBufferedBytes,
+    });
+    this.dropListener(endpointId, 'slow_consumer', bufferedBytes);
   }
 
   /** Closes and forgets every socket of a deleted endpoint, and refuses late arrivals for a while. */

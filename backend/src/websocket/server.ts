@@ -51,6 +51,11 @@ export class RelayWsServer {
   constructor(private readonly deps: WsServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload, perMessageDeflate: false });
     this.heartbeat = new Heartbeat(deps.heartbeatIntervalMs, () => deps.connections.sockets(), deps.counters);
+    // The manager already forgot the socket, so its later 'close' records nothing: counted here once.
+    deps.connections.onDrop((endpointId, reason) => {
+      deps.counters.disconnects[reason]++;
+      void deps.stats.recordDisconnect(endpointId);
+    });
     deps.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.heartbeat.start();
   }
