@@ -146,7 +146,10 @@ describe.each(databases())('identifiers compare exactly on $name', (db) => {
       const got = res.body.map((row) => [row.deviceId, row.payload]);
       expect([JSON.stringify(id), got]).toEqual([JSON.stringify(id), [[id, payload]]]);
     }
-    const absent = await t.request<unknown[]>('GET', `/api/endpoints/${ep.id}/devices/${encodeURIComponent('Sensor-é')}/data`);
+    const absent = await t.request<unknown[]>(
+      'GET',
+      `/api/endpoints/${ep.id}/devices/${encodeURIComponent('Sensor-é')}/data`,
+    );
     expect(absent.body).toEqual([]);
   });
 
