@@ -153,6 +153,17 @@ describe.each(databases())('identifiers compare exactly on $name', (db) => {
     expect(absent.body).toEqual([]);
   });
 
+  it('the database itself compares ids exactly (no collation folds case, trailing space or accents)', async () => {
+    const prisma = relay().relay.db.prisma;
+    for (const [label, variant] of variantsOf(ep.id)) {
+      const row = await prisma.endpoint.findUnique({ where: { id: variant }, select: { id: true } });
+      expect([label, row]).toEqual([label, null]);
+      const stats = await prisma.endpointStats.count({ where: { endpointId: variant } });
+      expect([label, stats]).toEqual([label, 0]);
+    }
+    expect(await prisma.endpointStats.count({ where: { endpointId: ep.id } })).toBe(1);
+  });
+
   it('stats never drift: variant attempts leave the counters exact after the clients leave', async () => {
     const t = relay();
     const other = await accentableEndpoint(t, 'identity-stats');
