@@ -8,7 +8,15 @@ import type { StatsStore } from '../services/stats/stats-store';
 import { notFound } from '../util/http-error';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
-import { alertsQuery, createEndpointBody, createRuleBody, deviceDataQuery, ruleParams } from './schemas';
+import {
+  alertsQuery,
+  createEndpointBody,
+  createRuleBody,
+  deviceDataQuery,
+  deviceParams,
+  noQuery,
+  ruleParams,
+} from './schemas';
 
 export interface AppDeps {
   db: DbHandle;
@@ -64,6 +72,12 @@ export function createApp(deps: AppDeps): express.Express {
 
   const api = express.Router();
   api.use(apiKeyCheck);
+  // Routes that take no query parameters refuse any (a misspelt one would otherwise be ignored).
+  const takesQuery = /\/(alerts|data)$/;
+  api.use((req, _res, next) => {
+    if (!takesQuery.test(req.path)) noQuery.parse(req.query);
+    next();
+  });
 
   /** Loads the endpoint named in the path or answers 404. */
   const endpointOf = async (req: Request) => {
@@ -104,8 +118,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   api.get('/endpoints/:id/devices/:deviceId/data', async (req, res) => {
     const endpoint = await endpointOf(req);
+    const { deviceId } = deviceParams.parse(req.params);
     const query = deviceDataQuery.parse(req.query);
-    res.json(await deviceData.query(endpoint.id, String(req.params.deviceId), query));
+    res.json(await deviceData.query(endpoint.id, deviceId, query));
   });
 
   api.post('/endpoints/:id/alert-rules', async (req, res) => {

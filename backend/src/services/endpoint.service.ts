@@ -10,6 +10,17 @@ export interface EndpointSummary {
 
 export type TokenCheck = 'ok' | 'unknown-endpoint' | 'bad-token';
 
+const CANONICAL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * True for an id in the one form `create` issues (a lower-case UUID). Anything else names no
+ * endpoint: it is answered as unknown without asking the database, so no collation can make an
+ * upper-case or padded variant match a row the relay's in-memory maps would not.
+ */
+export function isEndpointId(id: string): boolean {
+  return CANONICAL_ID.test(id);
+}
+
 export class EndpointService {
   constructor(private readonly prisma: Db) {}
 
@@ -31,7 +42,9 @@ export class EndpointService {
     });
   }
 
-  find(id: string): Promise<EndpointSummary | null> {
+  /** null for an unknown or non-canonical id (see isEndpointId). */
+  async find(id: string): Promise<EndpointSummary | null> {
+    if (!isEndpointId(id)) return null;
     return this.prisma.endpoint.findUnique({
       where: { id },
       select: { id: true, name: true, createdAt: true },
@@ -40,11 +53,13 @@ export class EndpointService {
 
   /** Deletes the endpoint and, by cascade, its stats, device data, rules and alerts. */
   async remove(id: string): Promise<boolean> {
+    if (!isEndpointId(id)) return false;
     const { count } = await this.prisma.endpoint.deleteMany({ where: { id } });
     return count > 0;
   }
 
   async checkToken(id: string, token: string | undefined): Promise<TokenCheck> {
+    if (!isEndpointId(id)) return 'unknown-endpoint';
     const row = await this.prisma.endpoint.findUnique({ where: { id }, select: { tokenHash: true } });
     if (!row) return 'unknown-endpoint';
     return token && tokenMatchesHash(token, row.tokenHash) ? 'ok' : 'bad-token';

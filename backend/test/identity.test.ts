@@ -1,0 +1,184 @@
+import { databases } from './helpers/databases';
+import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
+import { closeAll, connect, eventually, expectRefused, sleep, type Client } from './helpers/ws';
+
+/**
+ * An identifier means one thing in memory (Map keys, ===) and in the database. MariaDB's
+ * default collation (utf8mb4_unicode_ci, PAD SPACE) would call these variants equal to the
+ * original; the relay's maps would not, so an id must match in both or in neither.
+ */
+function variantsOf(id: string): Array<[string, string]> {
+  const accented = id.replace(/[ae]/, (c) => (c === 'a' ? 'á' : 'é'));
+  const combining = id.replace(/[ae]/, (c) => `${c}\u0301`);
+  return [
+    ['upper case', id.toUpperCase()],
+    ['trailing space', `${id} `],
+    ['trailing tab', `${id}\t`],
+    ['leading space', ` ${id}`],
+    ['precomposed accent', accented],
+    ['combining accent', combining],
+  ];
+}
+
+/** An endpoint whose id has an `a` or `e` to accent (nearly every UUID; retried otherwise). */
+async function accentableEndpoint(t: TestRelay, label: string): Promise<CreatedEndpoint> {
+  for (;;) {
+    const ep = await t.createEndpoint(label);
+    if (/[ae]/.test(ep.id)) return ep;
+  }
+}
+
+const rawWsUrl = (t: TestRelay, id: string, token: string) =>
+  `ws://127.0.0.1:${t.port}/ws/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`;
+
+describe.each(databases())('identifiers compare exactly on $name', (db) => {
+  const relay = useRelay(db);
+  let ep: CreatedEndpoint;
+  let a: Client;
+  let b: Client;
+
+  beforeAll(async () => {
+    const t = relay();
+    ep = await accentableEndpoint(t, 'identity');
+    a = await connect(t.wsUrl(ep.id, ep.token), {}, 'a');
+    b = await connect(t.wsUrl(ep.id, ep.token), {}, 'b');
+  });
+  afterAll(async () => {
+    await closeAll([a, b].filter(Boolean));
+  });
+
+  /** a's frame reaches b: the canonical clients still relay to each other. */
+  async function stillRelaying(text: string) {
+    const before = b.frames.length;
+    await a.send(text, false);
+    await b.waitForCount(before + 1);
+    expect(b.frames[before].data.toString('utf8')).toBe(text);
+  }
+
+  it('the canonical id works (control)', async () => {
+    const res = await relay().request('GET', `/api/endpoints/${ep.id}`);
+    expect(res.status).toBe(200);
+    await stillRelaying('control');
+  });
+
+  it.each(['', '/stats', '/alert-rules', '/alerts', '/devices/d1/data'])(
+    'GET /api/endpoints/<variant>%s is 404 for every variant of the id',
+    async (suffix) => {
+      for (const [label, variant] of variantsOf(ep.id)) {
+        const res = await relay().request('GET', `/api/endpoints/${encodeURIComponent(variant)}${suffix}`);
+        expect([label, res.status]).toEqual([label, 404]);
+      }
+    },
+  );
+
+  it('POST alert-rules on a variant id is 404 and creates nothing', async () => {
+    for (const [label, variant] of variantsOf(ep.id)) {
+      const res = await relay().request('POST', `/api/endpoints/${encodeURIComponent(variant)}/alert-rules`, {
+        body: { field: 'x', operator: '>', threshold: 1 },
+      });
+      expect([label, res.status]).toEqual([label, 404]);
+    }
+    const rules = await relay().request<unknown[]>('GET', `/api/endpoints/${ep.id}/alert-rules`);
+    expect(rules.body).toEqual([]);
+  });
+
+  it('a WebSocket upgrade with a variant id and the right token is refused with 404', async () => {
+    for (const [label, variant] of variantsOf(ep.id)) {
+      const refused = await expectRefused(rawWsUrl(relay(), variant, ep.token));
+      expect([label, refused.status]).toEqual([label, 404]);
+    }
+    // No ghost connection was counted and the canonical clients are untouched.
+    expect(relay().relay.connections.count(ep.id)).toBe(2);
+    await eventually(
+      () => relay().stats(ep.id),
+      (s) => s.currentConnections === 2,
+      { what: 'currentConnections back to 2' },
+    );
+    await stillRelaying('after refused variants');
+  });
+
+  it('a variant of the token is refused with 401', async () => {
+    const token = ep.token;
+    const tokenVariants: Array<[string, string]> = [
+      ['upper case', token.toUpperCase()],
+      ['lower case', token.toLowerCase()],
+      ['trailing space', `${token} `],
+      ['accented', token.replace(/[a-z]/, (c) => `${c}\u0301`)],
+    ];
+    for (const [label, variant] of tokenVariants) {
+      if (variant === token) continue;
+      const refused = await expectRefused(rawWsUrl(relay(), ep.id, variant));
+      expect([label, refused.status]).toEqual([label, 401]);
+    }
+  });
+
+  it('DELETE with a variant id is 404 and leaves the endpoint, its clients and its relaying alone', async () => {
+    for (const [label, variant] of variantsOf(ep.id)) {
+      const res = await relay().request('DELETE', `/api/endpoints/${encodeURIComponent(variant)}`);
+      expect([label, res.status]).toEqual([label, 404]);
+    }
+    expect((await relay().request('GET', `/api/endpoints/${ep.id}`)).status).toBe(200);
+    expect(a.isOpen && b.isOpen).toBe(true);
+    await stillRelaying('after variant deletes');
+    const stats = await relay().stats(ep.id);
+    expect(stats.currentConnections).toBe(2);
+  });
+
+  it('device data is looked up by the exact deviceId (case, trailing space, accents)', async () => {
+    const t = relay();
+    const deviceId = 'sensor-é';
+    const payloads = [
+      [deviceId, { v: 'exact' }],
+      ['sensor-e', { v: 'plain e' }],
+      ['sensor-e\u0301', { v: 'combining' }],
+      ['SENSOR-É', { v: 'upper' }],
+      [`${deviceId} `, { v: 'trailing space' }],
+    ] as const;
+    for (const [id, payload] of payloads) {
+      await t.relay.db.prisma.deviceData.create({ data: { endpointId: ep.id, deviceId: id, payload } });
+    }
+    for (const [id, payload] of payloads) {
+      const res = await t.request<Array<{ deviceId: string; payload: unknown }>>(
+        'GET',
+        `/api/endpoints/${ep.id}/devices/${encodeURIComponent(id)}/data`,
+      );
+      expect(res.status).toBe(200);
+      const got = res.body.map((row) => [row.deviceId, row.payload]);
+      expect([JSON.stringify(id), got]).toEqual([JSON.stringify(id), [[id, payload]]]);
+    }
+    const absent = await t.request<unknown[]>(
+      'GET',
+      `/api/endpoints/${ep.id}/devices/${encodeURIComponent('Sensor-é')}/data`,
+    );
+    expect(absent.body).toEqual([]);
+  });
+
+  it('the database itself compares ids exactly (no collation folds case, trailing space or accents)', async () => {
+    const prisma = relay().relay.db.prisma;
+    for (const [label, variant] of variantsOf(ep.id)) {
+      const row = await prisma.endpoint.findUnique({ where: { id: variant }, select: { id: true } });
+      expect([label, row]).toEqual([label, null]);
+      const stats = await prisma.endpointStats.count({ where: { endpointId: variant } });
+      expect([label, stats]).toEqual([label, 0]);
+    }
+    expect(await prisma.endpointStats.count({ where: { endpointId: ep.id } })).toBe(1);
+  });
+
+  it('stats never drift: variant attempts leave the counters exact after the clients leave', async () => {
+    const t = relay();
+    const other = await accentableEndpoint(t, 'identity-stats');
+    const c = await connect(t.wsUrl(other.id, other.token), {}, 'c');
+    for (const [, variant] of variantsOf(other.id)) {
+      await expectRefused(rawWsUrl(t, variant, other.token)).catch(() => undefined);
+    }
+    await c.close();
+    const final = await eventually(
+      () => t.stats(other.id),
+      (s) => s.currentConnections === 0,
+      { what: 'currentConnections back to 0' },
+    );
+    await sleep(100);
+    expect(await t.stats(other.id)).toMatchObject({ currentConnections: 0, totalConnections: 1 });
+    expect(final.totalConnections).toBe(1);
+  });
+});
