@@ -287,6 +287,11 @@ onMysql('database outage through a TCP forwarder', (mysql) => {
     expect((await t.request('GET', '/health', { auth: null })).status).toBe(200);
   });
 
+  // Each test cuts the link itself and restores it afterwards, so any order works.
+  afterEach(async () => {
+    if (!proxy.listening) await proxy.start(proxy.port);
+  });
+
   it('reports 503 (never 500) for /health, /api and the WebSocket upgrade when the database is unreachable', async () => {
     await proxy.stop();
     const timed = async <T>(p: Promise<T>) => {
@@ -309,6 +314,8 @@ onMysql('database outage through a TCP forwarder', (mysql) => {
   });
 
   it('recovers once the database is back', async () => {
+    await proxy.stop();
+    expect((await t.request('GET', '/health', { auth: null })).status).toBe(503);
     await proxy.start(proxy.port);
     const deadline = Date.now() + 10000;
     let status = 0;

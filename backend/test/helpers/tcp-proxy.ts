@@ -57,6 +57,10 @@ export class TcpProxy {
     for (const deliver of held) deliver();
   }
 
+  get listening(): boolean {
+    return this.server !== undefined;
+  }
+
   /** Refuses new connections and cuts the existing ones. */
   async stop(): Promise<void> {
     const server = this.server;
