@@ -1,4 +1,4 @@
-import { databases, requireDb } from './helpers/databases';
+import { eachDb, requireDb } from './helpers/databases';
 import { metricValue } from './helpers/db-outage';
 import { startTestRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, type Client } from './helpers/ws';
@@ -30,7 +30,7 @@ async function rows(t: TestRelay, endpointId: string, deviceId: string): Promise
  * timer is an hour long, so only a full batch (DEVICE_DATA_BATCH_SIZE rows) starts a flush:
  * what is written, and when, is decided by the test alone.
  */
-describe.each(databases())('device data of an endpoint deleted while queued, on $name', (db) => {
+eachDb('device data of an endpoint deleted while queued', (db) => {
   let url: string;
   let t: TestRelay | undefined;
   const clients: Client[] = [];

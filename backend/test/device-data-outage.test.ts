@@ -1,4 +1,4 @@
-import { databases, requireDb } from './helpers/databases';
+import { eachDb, requireDb } from './helpers/databases';
 import { dbOutage, metricValue, type DbOutage } from './helpers/db-outage';
 import { startTestRelay, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually } from './helpers/ws';
@@ -25,7 +25,7 @@ const OK = 'relay_flush_rows_total{kind="device_data",outcome="ok"}';
  * Batched device data while the database refuses writes: a failed batch stays queued and is
  * written, in order and exactly once, when the database is back.
  */
-describe.each(databases())('device data across a database outage on $name', (db) => {
+eachDb('device data across a database outage', (db) => {
   let outage: DbOutage | undefined;
   let t: TestRelay | undefined;
 

@@ -1,4 +1,4 @@
-import { databases } from './helpers/databases';
+import { eachTarget } from './helpers/databases';
 import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, sleep, type Client } from './helpers/ws';
 
@@ -18,8 +18,11 @@ interface AlertMsg {
 
 const frame = (deviceId: unknown, data: unknown) => JSON.stringify({ type: 'device_data', deviceId, data });
 
-describe.each(databases())('device data and alerts on $name', (db) => {
-  const relay = useRelay(db);
+/** Cached rules outlive every test here: only invalidation can make a rule change show. */
+const RULES_CACHE_MS = 600_000;
+
+eachTarget('device data and alerts', (target) => {
+  const relay = useRelay(target, { ALERT_RULES_CACHE_MS: String(RULES_CACHE_MS) });
   let ep: CreatedEndpoint;
   let otherEp: CreatedEndpoint;
   let sender: Client;
@@ -38,18 +41,17 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     return res.body;
   };
   const alertsIn = (c: Client) => c.json<AlertMsg>().filter((m) => m.type === 'alert');
-  const clearAll = () => [sender, peer1, peer2, outsider].forEach((c) => (c.frames.length = 0));
 
-  beforeAll(async () => {
+  // Fresh endpoints and clients per test: every test sends the readings and rules it needs.
+  beforeEach(async () => {
     const t = relay();
-    ep = await t.createEndpoint('dev');
-    otherEp = await t.createEndpoint('dev-other');
-    sender = await connect(t.wsUrl(ep.id, ep.token), {}, 'sender');
-    peer1 = await connect(t.wsUrl(ep.id, ep.token), {}, 'peer1');
-    peer2 = await connect(t.wsUrl(ep.id, ep.token), {}, 'peer2');
+    [ep, otherEp] = await Promise.all([t.createEndpoint('dev'), t.createEndpoint('dev-other')]);
+    [sender, peer1, peer2] = await Promise.all(
+      ['sender', 'peer1', 'peer2'].map((label) => connect(t.wsUrl(ep.id, ep.token), {}, label)),
+    );
     outsider = await connect(t.wsUrl(otherEp.id, otherEp.token), {}, 'outsider');
   });
-  afterAll(() => closeAll([sender, peer1, peer2, outsider].filter(Boolean)));
+  afterEach(() => closeAll([sender, peer1, peer2, outsider].filter(Boolean)));
 
   describe('storage', () => {
     const payloads = [1, 2, 3, 4, 5].map((seq) => ({
@@ -65,7 +67,6 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     }));
 
     it('forwards a device_data frame as-is and stores it', async () => {
-      clearAll();
       const text = frame('dev-1', payloads[0]);
       await sender.send(text, false);
       await Promise.all([peer1.waitForCount(1), peer2.waitForCount(1)]);
@@ -91,7 +92,7 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     });
 
     it('returns readings newest first, honours limit and from/to (inclusive, ISO or epoch ms)', async () => {
-      for (const p of payloads.slice(1)) {
+      for (const p of payloads) {
         await sleep(15); // distinct createdAt at millisecond precision
         await sender.send(frame('dev-1', p), false);
         await eventually(
@@ -129,6 +130,7 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     });
 
     it('keeps devices and endpoints apart', async () => {
+      for (const seq of [1, 2]) await sender.send(frame('dev-1', { seq }), false);
       await sender.send(frame('dev-2', { seq: 99 }), false);
       await outsider.send(frame('dev-1', { seq: 1000 }), false);
       await eventually(
@@ -142,8 +144,14 @@ describe.each(databases())('device data and alerts on $name', (db) => {
         (r) => r.length === 1,
         { what: 'other endpoint row' },
       );
-      expect((await rowsOf('dev-1')).map((r) => r.payload.seq)).toEqual([5, 4, 3, 2, 1]);
+      await eventually(
+        () => rowsOf('dev-1'),
+        (r) => r.length === 2,
+        { what: 'dev-1 rows' },
+      );
+      expect((await rowsOf('dev-1')).map((r) => r.payload.seq).sort()).toEqual([1, 2]);
       expect((await rowsOf('dev-2')).map((r) => r.payload.seq)).toEqual([99]);
+      expect((await dataOf(t, 'dev-1', '', otherEp.id)).body.map((r) => r.payload.seq)).toEqual([1000]);
       expect(await rowsOf('never-seen')).toEqual([]);
     });
 
@@ -171,7 +179,6 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     });
 
     it('does not store binary frames, non-JSON text or other JSON types, but forwards them', async () => {
-      clearAll();
       const binary = Buffer.from(frame('dev-3', { seq: 1 }));
       await sender.send(binary, true);
       await sender.send('not json but mentions "device_data"', false);
@@ -194,8 +201,10 @@ describe.each(databases())('device data and alerts on $name', (db) => {
           createdAt: new Date(base + i * 1000),
         })),
       });
-      const rows = await rowsOf('dev-many');
-      expect(rows.map((r) => r.payload.i)).toEqual(Array.from({ length: 100 }, (_, k) => 119 - k));
+      const newest100 = Array.from({ length: 100 }, (_, k) => 119 - k);
+      expect((await rowsOf('dev-many')).map((r) => r.payload.i)).toEqual(newest100);
+      // An empty limit is no limit.
+      expect((await rowsOf('dev-many', '?limit=')).map((r) => r.payload.i)).toEqual(newest100);
 
       const rule = await p.alertRule.create({
         data: { endpointId: otherEp.id, field: 'x', operator: '>', threshold: 0, enabled: false },
@@ -244,7 +253,6 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       ['data is null', frame('bad-1', null), 'data'],
       ['data is an array', frame('bad-1', [1, 2]), 'data'],
     ])('%s: error to the sender only, frame still forwarded, socket usable', async (_name, text, field) => {
-      clearAll();
       await sender.send(text, false);
       await sender.waitForCount(1);
       await Promise.all([peer1.waitForCount(1), peer2.waitForCount(1)]);
@@ -257,16 +265,22 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       // Still usable: a plain frame and a valid reading go through.
       await sender.send('after-error', false);
       await peer1.waitForCount(2);
-      expect(peer1.frames.map((f) => f.data.toString())).toEqual([text, 'after-error']);
+      expect(peer1.frames.slice(0, 2).map((f) => f.data.toString())).toEqual([text, 'after-error']);
       expect(sender.isOpen).toBe(true);
-      await sleep(100);
-      expect(sender.frames).toHaveLength(1);
+      // A frame from peer1, sent only now, reaches the sender after anything the relay sent it
+      // for its own frames (one ordered socket): then no second error can still be on the way.
+      await peer1.send('sentinel', false);
+      await sender.waitForCount(2);
+      expect(sender.frames.map((f) => f.data.toString()).slice(1)).toEqual(['sentinel']);
       expect(peer1.json().filter((m) => m.type === 'error')).toHaveLength(0);
       expect(outsider.frames).toHaveLength(0);
       expect(await rowsOf('bad-1')).toEqual([]);
     });
 
     it('stores a valid reading sent right after an error', async () => {
+      await sender.send(frame('bad-1', null), false);
+      await sender.waitForCount(1);
+      expect(sender.json()[0]).toMatchObject({ type: 'error' });
       await sender.send(frame('bad-1', { ok: true }), false);
       const rows = await eventually(
         () => rowsOf('bad-1'),
@@ -278,8 +292,6 @@ describe.each(databases())('device data and alerts on $name', (db) => {
   });
 
   describe('alert rules', () => {
-    let ruleId: number;
-
     const alerts = async (query = '') => {
       const res = await relay().request<
         Array<{ id: number; ruleId: number; deviceId: string; value: number }>
@@ -287,15 +299,33 @@ describe.each(databases())('device data and alerts on $name', (db) => {
       expect(res.status).toBe(200);
       return res.body;
     };
-    /** Sends a reading and waits until it is stored (evaluation follows storage). */
-    const reading = async (deviceId: string, data: Record<string, unknown>) => {
+    const createRule = async (body: Record<string, unknown>) => {
+      const res = await relay().request<{ id: number }>('POST', `/api/endpoints/${ep.id}/alert-rules`, {
+        body,
+      });
+      expect(res.status).toBe(201);
+      return res.body.id;
+    };
+    const tempRule = () => createRule({ field: 'temperature', operator: '>', threshold: 30 });
+    /**
+     * Sends a reading, then waits until it is stored and until the alerts it fires (evaluated
+     * after storing in immediate mode, after queueing in batched mode) have reached the sender.
+     */
+    const reading = async (deviceId: string, data: Record<string, unknown>, firing = 0) => {
       const before = (await rowsOf(deviceId)).length;
+      const alertsBefore = alertsIn(sender).length;
       await sender.send(frame(deviceId, data), false);
       await eventually(
         () => rowsOf(deviceId),
         (r) => r.length === before + 1,
         { what: `${deviceId} stored` },
       );
+      if (firing)
+        await sender.waitFor(
+          () => alertsIn(sender).length >= alertsBefore + firing,
+          5000,
+          `${firing} alert(s)`,
+        );
     };
 
     it('creates and lists a rule', async () => {
@@ -310,13 +340,12 @@ describe.each(databases())('device data and alerts on $name', (db) => {
         threshold: 30,
         enabled: true,
       });
-      ruleId = res.body.id;
       const list = await relay().request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
-      expect(list.body.map((r) => r.id)).toEqual([ruleId]);
+      expect(list.body.map((r) => r.id)).toEqual([res.body.id]);
     });
 
     it('fires exactly once per matching frame, to every client of the endpoint including the sender', async () => {
-      clearAll();
+      const ruleId = await tempRule();
       await sender.send(frame('dev-a', { temperature: 31.5 }), false);
       for (const c of [sender, peer1, peer2]) await c.waitFor(() => alertsIn(c).length >= 1, 5000, 'alert');
       await sleep(300);
@@ -347,66 +376,94 @@ describe.each(databases())('device data and alerts on $name', (db) => {
     });
 
     it('fires nothing for non-matching frames', async () => {
-      clearAll();
+      await tempRule();
       await reading('dev-a', { temperature: 30 }); // not > 30
       await reading('dev-a', { temperature: 12 });
       await reading('dev-a', { humidity: 99 }); // field missing
       await reading('dev-a', { temperature: '45' }); // not a number
       await reading('dev-a', { temperature: { value: 45 } });
-      await sleep(400);
-      for (const c of [sender, peer1, peer2]) expect(alertsIn(c)).toHaveLength(0);
-      expect(await alerts()).toHaveLength(2);
+      // A matching reading last: once its alert is here, the earlier ones were evaluated too.
+      await reading('dev-a', { temperature: 31 }, 1);
+      await sleep(200);
+      for (const c of [sender, peer1, peer2]) expect(alertsIn(c).map((a) => a.value)).toEqual([31]);
+      expect((await alerts()).map((a) => a.value)).toEqual([31]);
     });
 
     it('scopes a rule with deviceId to that device', async () => {
-      const res = await relay().request<{ id: number }>('POST', `/api/endpoints/${ep.id}/alert-rules`, {
-        body: { deviceId: 'dev-b', field: 'sensors.humidity', operator: '<', threshold: 10 },
+      const scoped = await createRule({
+        deviceId: 'dev-b',
+        field: 'sensors.humidity',
+        operator: '<',
+        threshold: 10,
       });
-      expect(res.status).toBe(201);
-      const scoped = res.body.id;
-      clearAll();
       await reading('dev-c', { sensors: { humidity: 5 } });
-      await sleep(300);
-      expect(alertsIn(sender)).toHaveLength(0);
-      await sender.send(frame('dev-b', { sensors: { humidity: 5 } }), false);
-      await peer1.waitFor(() => alertsIn(peer1).length >= 1, 5000, 'scoped alert');
-      await sleep(300);
-      expect(alertsIn(peer1)).toEqual([
-        expect.objectContaining({ ruleId: scoped, deviceId: 'dev-b', value: 5 }),
-      ]);
-      expect(alertsIn(sender)).toHaveLength(1);
-      expect((await alerts()).filter((a) => a.ruleId === scoped)).toHaveLength(1);
+      await reading('dev-b', { sensors: { humidity: 5 } }, 1);
+      await sleep(200);
+      for (const c of [sender, peer1, peer2])
+        expect(alertsIn(c)).toEqual([
+          expect.objectContaining({ ruleId: scoped, deviceId: 'dev-b', value: 5 }),
+        ]);
+      expect((await alerts()).map((a) => [a.ruleId, a.deviceId])).toEqual([[scoped, 'dev-b']]);
     });
 
     it('does not fire a disabled rule', async () => {
-      const res = await relay().request<{ id: number }>('POST', `/api/endpoints/${ep.id}/alert-rules`, {
-        body: { field: 'pressure', operator: '>=', threshold: 1, enabled: false },
-      });
-      expect(res.status).toBe(201);
-      clearAll();
-      await reading('dev-a', { pressure: 5 });
-      await sleep(300);
-      expect(alertsIn(sender)).toHaveLength(0);
+      await createRule({ field: 'pressure', operator: '>=', threshold: 1, enabled: false });
+      const enabled = await createRule({ field: 'pressure', operator: '>=', threshold: 2 });
+      await reading('dev-a', { pressure: 5 }, 1);
+      await sleep(200);
+      expect(alertsIn(sender).map((a) => a.ruleId)).toEqual([enabled]);
+      expect((await alerts()).map((a) => a.ruleId)).toEqual([enabled]);
     });
 
     it('deletes a rule: it stops firing, is no longer listed, and a second delete is 404', async () => {
       const t = relay();
+      const ruleId = await tempRule();
+      const other = await createRule({ field: 'humidity', operator: '>', threshold: 50 });
+      await reading('dev-a', { temperature: 100 }, 1); // rules read (and cached in batched mode)
       const del = await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/${ruleId}`);
       expect(del.status).toBe(204);
       const list = await t.request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
-      expect(list.body.map((r) => r.id)).not.toContain(ruleId);
-      clearAll();
-      await reading('dev-a', { temperature: 100 });
-      await sleep(300);
-      expect(alertsIn(sender)).toHaveLength(0);
+      expect(list.body.map((r) => r.id)).toEqual([other]);
+      await reading('dev-a', { temperature: 100, humidity: 60 }, 1);
+      await sleep(200);
+      expect(alertsIn(sender).map((a) => a.ruleId)).toEqual([ruleId, other]);
       expect((await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/${ruleId}`)).status).toBe(404);
       // A rule of this endpoint cannot be deleted through another endpoint.
-      const rules = await t.request<Array<{ id: number }>>('GET', `/api/endpoints/${ep.id}/alert-rules`);
-      const someRule = rules.body[0].id;
-      expect((await t.request('DELETE', `/api/endpoints/${otherEp.id}/alert-rules/${someRule}`)).status).toBe(
+      expect((await t.request('DELETE', `/api/endpoints/${otherEp.id}/alert-rules/${other}`)).status).toBe(
         404,
       );
       expect((await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/abc`)).status).toBe(400);
+    });
+
+    // Batched mode caches an endpoint's rules (here for longer than any test runs); creating or
+    // deleting a rule through the API must drop that cache, so the change shows on the very next
+    // frame. Immediate mode reads the rules per frame and must behave the same.
+    it('fires a rule created after the rules were cached on the very next frame', async () => {
+      const first = await tempRule();
+      await reading('dev-a', { temperature: 35, humidity: 80 }, 1); // caches [first]
+      const added = await createRule({ field: 'humidity', operator: '>', threshold: 50 });
+      await reading('dev-a', { temperature: 36, humidity: 81 }, 2);
+      await sleep(200);
+      const fired = alertsIn(peer1).map((a) => `${a.ruleId}:${a.value}`);
+      expect(fired.sort()).toEqual([`${first}:35`, `${first}:36`, `${added}:81`].sort());
+      expect(sender.json().filter((m) => m.type === 'error')).toEqual([]);
+    });
+
+    it('stops a rule deleted after the rules were cached at once', async () => {
+      const t = relay();
+      const kept = await tempRule();
+      const doomed = await createRule({ field: 'humidity', operator: '>', threshold: 50 });
+      await reading('dev-a', { temperature: 35, humidity: 80 }, 2); // caches [kept, doomed]
+      expect((await t.request('DELETE', `/api/endpoints/${ep.id}/alert-rules/${doomed}`)).status).toBe(204);
+      await reading('dev-a', { temperature: 36, humidity: 81 }, 1);
+      await sleep(200);
+      const fired = alertsIn(peer1).map((a) => `${a.ruleId}:${a.value}`);
+      expect(fired.sort()).toEqual([`${kept}:35`, `${doomed}:80`, `${kept}:36`].sort());
+      expect(sender.json().filter((m) => m.type === 'error')).toEqual([]);
+      expect((await alerts()).map((a) => [a.ruleId, a.value])).toEqual([
+        [kept, 36],
+        [kept, 35],
+      ]);
     });
 
     it('rejects bad rule bodies with 400 naming the field', async () => {

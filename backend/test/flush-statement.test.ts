@@ -5,7 +5,7 @@ import { migrate } from '../src/db/migrator';
 import { setLogLevel } from '../src/logger';
 import { BatchedStats } from '../src/services/stats/batched-stats';
 import { statsFlushStatement, type StatsDelta } from '../src/services/stats/flush-statement';
-import { databases, requireDb } from './helpers/databases';
+import { eachDb, requireDb } from './helpers/databases';
 
 /**
  * The batched stats flush statement: its exact SQL text and parameter order in both dialects,
@@ -130,7 +130,7 @@ describe('BatchedStats cuts a flush at maxRowsPerStatement', () => {
   });
 });
 
-describe.each(databases())('the flush statement on a real $name database', (db) => {
+eachDb('the flush statement on a real database', (db) => {
   let handle: DbHandle;
   const ids = [randomUUID(), randomUUID(), randomUUID()];
 

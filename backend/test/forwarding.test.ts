@@ -1,11 +1,11 @@
-import { databases } from './helpers/databases';
+import { eachTarget } from './helpers/databases';
 import { useRelay, type CreatedEndpoint } from './helpers/relay';
 import { closeAll, connect, sleep, type Client } from './helpers/ws';
 
 const MAX_PAYLOAD = 1024;
 
-describe.each(databases())('forwarding on $name', (db) => {
-  const relay = useRelay(db, { WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD) });
+eachTarget('forwarding', (target) => {
+  const relay = useRelay(target, { WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD) });
 
   interface Member {
     endpoint: number;
@@ -18,7 +18,8 @@ describe.each(databases())('forwarding on $name', (db) => {
   let endpoints: CreatedEndpoint[];
   let members: Member[];
 
-  beforeAll(async () => {
+  // Fresh endpoints and clients per test: no test sees another's frames or closed sockets.
+  beforeEach(async () => {
     const t = relay();
     endpoints = [
       await t.createEndpoint('fwd-a'),
@@ -38,7 +39,7 @@ describe.each(databases())('forwarding on $name', (db) => {
     }
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await closeAll(members?.map((m) => m.client) ?? []);
   });
 
@@ -73,23 +74,20 @@ describe.each(databases())('forwarding on $name', (db) => {
   // mode each frame waits for its own stats write; on a connection pool those finish out of order.)
   it('preserves per-sender order under a burst of 300 frames (text and binary interleaved)', async () => {
     const [a, b, c] = members.filter((m) => m.endpoint === 1);
-    const before = b.client.frames.length;
-    const beforeC = c.client.frames.length;
     const burst = Array.from({ length: 300 }, (_, i) =>
       i % 3 === 0 ? Buffer.from([0xff, i & 0xff, i >> 8]) : `burst-${i}`,
     );
     await Promise.all(burst.map((f) => a.client.send(f)));
-    await b.client.waitForCount(before + burst.length, 15000);
-    await c.client.waitForCount(beforeC + burst.length, 15000);
-    const got = b.client.frames.slice(before);
+    await b.client.waitForCount(burst.length, 15000);
+    await c.client.waitForCount(burst.length, 15000);
     const index = (f: { data: Buffer; isBinary: boolean }) =>
       f.isBinary ? f.data[1] + (f.data[2] << 8) : Number(f.data.toString().slice(6));
-    expect(got.map(index)).toEqual(burst.map((_, i) => i));
+    for (const m of [b, c]) expect(m.client.frames.map(index)).toEqual(burst.map((_, i) => i));
+    expect(a.client.frames).toHaveLength(0);
   });
 
   it('forwards empty frames and frames exactly at the payload limit', async () => {
     const [a, b, c] = members.filter((m) => m.endpoint === 1);
-    for (const m of [a, b, c]) m.client.frames.length = 0;
     const atLimit = Buffer.alloc(MAX_PAYLOAD, 0xab);
     await a.client.send(Buffer.alloc(0), true);
     await a.client.send('', false);
@@ -111,7 +109,6 @@ describe.each(databases())('forwarding on $name', (db) => {
   it('closes the sender of an oversize frame with 1009, forwards nothing of it, and keeps serving the others', async () => {
     const t = relay();
     const [a, b, c] = members.filter((m) => m.endpoint === 2);
-    for (const m of members) m.client.frames.length = 0;
 
     await a.client.send(Buffer.alloc(MAX_PAYLOAD + 1, 0x41), true).catch(() => undefined);
     const closed = await a.client.waitClosed();

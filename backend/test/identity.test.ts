@@ -1,4 +1,4 @@
-import { databases } from './helpers/databases';
+import { eachTarget } from './helpers/databases';
 import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, expectRefused, sleep, type Client } from './helpers/ws';
 
@@ -31,8 +31,8 @@ async function accentableEndpoint(t: TestRelay, label: string): Promise<CreatedE
 const rawWsUrl = (t: TestRelay, id: string, token: string) =>
   `ws://127.0.0.1:${t.port}/ws/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`;
 
-describe.each(databases())('identifiers compare exactly on $name', (db) => {
-  const relay = useRelay(db);
+eachTarget('identifiers compare exactly', (target) => {
+  const relay = useRelay(target);
   let ep: CreatedEndpoint;
   let a: Client;
   let b: Client;

@@ -1,4 +1,4 @@
-import { databases, requireDb } from './helpers/databases';
+import { eachDb, requireDb } from './helpers/databases';
 import { dbOutage, metricValue, type DbOutage } from './helpers/db-outage';
 import { startTestRelay, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, type Client } from './helpers/ws';
@@ -10,7 +10,7 @@ const ERRORS = 'relay_db_query_errors_total{model="EndpointStats",operation="upd
  * the database refusing those writes every frame must still reach every peer, once and in
  * order, and every refused write must show in /metrics.
  */
-describe.each(databases())('immediate mode with failing stats writes on $name', (db) => {
+eachDb('immediate mode with failing stats writes', (db) => {
   let outage: DbOutage | undefined;
   let t: TestRelay | undefined;
   const clients: Client[] = [];

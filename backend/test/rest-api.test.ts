@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { databases, MYSQL_URL } from './helpers/databases';
+import { eachTarget, MYSQL_URL, onMysql, requireDb } from './helpers/databases';
 import { startTestRelay, useRelay, type CreatedEndpoint } from './helpers/relay';
 import { TcpProxy } from './helpers/tcp-proxy';
 import { expectRefused } from './helpers/ws';
@@ -8,8 +8,8 @@ interface ErrorBody {
   error: string;
 }
 
-describe.each(databases())('REST API on $name', (db) => {
-  const relay = useRelay(db);
+eachTarget('REST API', (target) => {
+  const relay = useRelay(target);
 
   describe('auth', () => {
     it('answers 401 without an Authorization header', async () => {
@@ -52,13 +52,16 @@ describe.each(databases())('REST API on $name', (db) => {
         auth: null,
       });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ status: 'ok', db: 'up', provider: db.name });
+      expect(res.body).toMatchObject({
+        status: 'ok',
+        db: 'up',
+        provider: target.db.name,
+        statsMode: target.statsMode,
+      });
     });
   });
 
   describe('endpoints', () => {
-    let created: CreatedEndpoint;
-
     it('creates an endpoint: 201 with id, name, one-time token, wsUrl and createdAt', async () => {
       const t = relay();
       const before = Date.now();
@@ -66,7 +69,7 @@ describe.each(databases())('REST API on $name', (db) => {
         body: { name: `  rest-${t.runId}  ` },
       });
       expect(res.status).toBe(201);
-      created = res.body;
+      const created = res.body;
       t.created.add(created.id);
       expect(created).toEqual({
         id: expect.any(String),
@@ -82,6 +85,7 @@ describe.each(databases())('REST API on $name', (db) => {
     });
 
     it('stores only the token hash', async () => {
+      const created = await relay().createEndpoint('hash');
       const row = await relay().relay.db.prisma.endpoint.findUnique({ where: { id: created.id } });
       expect(row).not.toBeNull();
       expect(JSON.stringify(row)).not.toContain(created.token);
@@ -89,6 +93,7 @@ describe.each(databases())('REST API on $name', (db) => {
 
     it('gets one endpoint and lists it, never showing the token', async () => {
       const t = relay();
+      const created = await t.createEndpoint('get');
       const one = await t.request<Record<string, unknown>>('GET', `/api/endpoints/${created.id}`);
       expect(one.status).toBe(200);
       expect(one.body).toEqual({
@@ -113,6 +118,8 @@ describe.each(databases())('REST API on $name', (db) => {
 
     it('deletes an endpoint: 204, then 404 for get, delete and stats', async () => {
       const t = relay();
+      const created = await t.createEndpoint('delete');
+      expect((await t.request('GET', `/api/endpoints/${created.id}`)).status).toBe(200);
       expect((await t.request('DELETE', `/api/endpoints/${created.id}`)).status).toBe(204);
       expect((await t.request('GET', `/api/endpoints/${created.id}`)).status).toBe(404);
       expect((await t.request('DELETE', `/api/endpoints/${created.id}`)).status).toBe(404);
@@ -123,7 +130,7 @@ describe.each(databases())('REST API on $name', (db) => {
   });
 
   describe('PUBLIC_WS_URL', () => {
-    const publicRelay = useRelay(db, { PUBLIC_WS_URL: 'wss://relay.example.com/' });
+    const publicRelay = useRelay(target, { PUBLIC_WS_URL: 'wss://relay.example.com/' });
     it('builds wsUrl from PUBLIC_WS_URL instead of the Host header', async () => {
       const ep = await publicRelay().createEndpoint('public-url');
       expect(ep.wsUrl).toBe(`wss://relay.example.com/ws/${ep.id}`);
@@ -188,19 +195,20 @@ describe.each(databases())('REST API on $name', (db) => {
       expect(res.body.error).toContain('name');
     });
 
-    it('validates limit on alerts and device data (0, 1001, abc -> 400; 1 and 1000 ok)', async () => {
+    it('validates limit on alerts and device data (0, 1001, abc, -1, 1.5 -> 400; 1, 1000 and empty ok)', async () => {
       const t = relay();
       const ep = await t.createEndpoint('limits');
       for (const base of [`/api/endpoints/${ep.id}/alerts`, `/api/endpoints/${ep.id}/devices/d1/data`]) {
-        for (const limit of ['0', '1001', 'abc', '-1', '']) {
+        for (const limit of ['0', '1001', 'abc', '-1', '1.5', '%20']) {
           const res = await t.request<ErrorBody>('GET', `${base}?limit=${limit}`);
-          if (limit === '') continue; // empty means "not given"? either 200 or 400 is defensible
           expect([base, limit, res.status]).toEqual([base, limit, 400]);
           expect(res.body.error).toContain('limit');
         }
-        for (const limit of ['1', '1000']) {
+        // The contract: an empty `limit=` is the same as no limit (the default, 100), like any
+        // other empty query value; device-data.test shows the default in effect.
+        for (const limit of ['1', '1000', '']) {
           const res = await t.request('GET', `${base}?limit=${limit}`);
-          expect([base, limit, res.status]).toEqual([base, limit, 200]);
+          expect([base, limit, res.status, res.body]).toEqual([base, limit, 200, []]);
         }
       }
     });
@@ -253,15 +261,14 @@ describe.each(databases())('REST API on $name', (db) => {
  * server failure would. SQLite is an embedded file opened once at start: there is no honest
  * way to make it "unreachable" while the process holds the handle, so it is not tested there.
  */
-const mysql = databases().find((d) => d.name === 'mysql');
-(mysql ? describe : describe.skip)('database outage (MySQL through a TCP forwarder)', () => {
+onMysql('database outage through a TCP forwarder', (mysql) => {
   const target = new URL(MYSQL_URL);
   const proxy = new TcpProxy(target.hostname, Number(target.port || 3306));
   let t: Awaited<ReturnType<typeof startTestRelay>>;
   let ep: CreatedEndpoint;
 
   beforeAll(async () => {
-    if (mysql?.unavailable) throw new Error(mysql.unavailable);
+    requireDb(mysql);
     const port = await proxy.start();
     const url = new URL(MYSQL_URL);
     url.port = String(port);
@@ -278,6 +285,11 @@ const mysql = databases().find((d) => d.name === 'mysql');
 
   it('reports 200 while the database is reachable', async () => {
     expect((await t.request('GET', '/health', { auth: null })).status).toBe(200);
+  });
+
+  // Each test cuts the link itself and restores it afterwards, so any order works.
+  afterEach(async () => {
+    if (!proxy.listening) await proxy.start(proxy.port);
   });
 
   it('reports 503 (never 500) for /health, /api and the WebSocket upgrade when the database is unreachable', async () => {
@@ -302,6 +314,8 @@ const mysql = databases().find((d) => d.name === 'mysql');
   });
 
   it('recovers once the database is back', async () => {
+    await proxy.stop();
+    expect((await t.request('GET', '/health', { auth: null })).status).toBe(503);
     await proxy.start(proxy.port);
     const deadline = Date.now() + 10000;
     let status = 0;

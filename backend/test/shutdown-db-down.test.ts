@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createDb } from '../src/db/client';
 import { spawnBuiltRelay } from './helpers/built-relay';
-import { databases, requireDb, type DbTarget } from './helpers/databases';
+import { eachDb, requireDb, type DbTarget } from './helpers/databases';
 import { dbOutage, metricValue, type DbOutage } from './helpers/db-outage';
 import { freePort, waitHealthy, within, type RelayProcess } from './helpers/process';
 import { startTestRelay, type TestRelay } from './helpers/relay';
@@ -45,7 +45,7 @@ async function removeEndpoint(url: string, endpointId: string): Promise<void> {
  * relay.stop() while the database refuses every write. Stats and device data are batched
  * with an hour-long timer, so only the shutdown drain can write them.
  */
-describe.each(databases())('relay.stop() with the database down on $name', (db: DbTarget) => {
+eachDb('relay.stop() with the database down', (db: DbTarget) => {
   let outage: DbOutage | undefined;
   let t: TestRelay | undefined;
   let stopped = false;
@@ -123,7 +123,7 @@ describe.each(databases())('relay.stop() with the database down on $name', (db: 
 });
 
 /** The built entry point (what PM2 runs): SIGTERM with the database gone for good. */
-describe.each(databases())('dist main.js, SIGTERM with the database down on $name', (db: DbTarget) => {
+eachDb('dist main.js, SIGTERM with the database down', (db: DbTarget) => {
   let proc: RelayProcess | undefined;
   let outage: DbOutage | undefined;
   let endpointId: string | undefined;

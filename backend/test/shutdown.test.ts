@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { createDb } from '../src/db/client';
-import { databases, requireDb, tempSqliteUrl } from './helpers/databases';
+import { eachDb, requireDb, tempSqliteUrl } from './helpers/databases';
 import { startTestRelay } from './helpers/relay';
 import { freePort, spawnRelay, waitHealthy, within, type RelayProcess } from './helpers/process';
 import { connect, type Client } from './helpers/ws';
@@ -128,7 +128,7 @@ describe('graceful shutdown of the real entry point', () => {
 });
 
 /** The same shutdown path in-process (relay.stop), on every database: the DB must hold the final counts. */
-describe.each(databases())('relay.stop() on $name', (db) => {
+eachDb('relay.stop()', (db) => {
   it('closes clients with 1001 and writes every pending stats update before disconnecting the DB', async () => {
     requireDb(db);
     const url = db.url();

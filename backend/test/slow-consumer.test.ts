@@ -1,7 +1,6 @@
 import type net from 'node:net';
 import type WebSocket from 'ws';
-import { STATS_MODES } from '../src/config';
-import { databases } from './helpers/databases';
+import { eachTarget } from './helpers/databases';
 import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, type Client } from './helpers/ws';
 
@@ -46,9 +45,9 @@ async function join(t: TestRelay, ep: CreatedEndpoint, label: string) {
   return { client, server: server[0] };
 }
 
-describe.each(databases())('slow consumer on $name', (db) => {
-  describe.each(STATS_MODES)('STATS_MODE=%s', (mode) => {
-    const relay = useRelay(db, { STATS_MODE: mode, WS_MAX_BUFFERED_BYTES: String(CAP) });
+eachTarget('slow consumer', (target) => {
+  {
+    const relay = useRelay(target, { WS_MAX_BUFFERED_BYTES: String(CAP) });
     const clients: Client[] = [];
     afterEach(async () => {
       for (const c of clients) tcp(c.ws)?.resume();
@@ -158,5 +157,5 @@ describe.each(databases())('slow consumer on $name', (db) => {
       await expectDroppedOnce(t, ep, slow.server, dropsBefore);
       expect((await slow.client.waitClosed()).code).toBe(1006);
     });
-  });
+  }
 });

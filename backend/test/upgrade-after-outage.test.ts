@@ -1,15 +1,11 @@
-import { databases, requireDb } from './helpers/databases';
+import { eachTarget, requireDb } from './helpers/databases';
 import { dbOutage, type DbOutage } from './helpers/db-outage';
 import { within } from './helpers/process';
 import { startTestRelay, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, expectRefused, type Client } from './helpers/ws';
 
-const cases = databases().flatMap((db) =>
-  (['batched', 'immediate'] as const).map((mode) => [db.name, mode, db] as const),
-);
-
 /** A WebSocket upgrade needs the endpoint's token hash from the database. */
-describe.each(cases)('upgrades across a database outage on %s, STATS_MODE=%s', (_name, mode, db) => {
+eachTarget('upgrades across a database outage', ({ db, statsMode: mode }) => {
   let outage: DbOutage | undefined;
   let t: TestRelay | undefined;
   const clients: Client[] = [];

@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { databases } from './helpers/databases';
+import { eachTarget } from './helpers/databases';
 import { useRelay, type CreatedEndpoint } from './helpers/relay';
-import { closeAll, connect, expectRefused, type Client } from './helpers/ws';
+import { closeAll, connect, eventually, expectRefused, type Client } from './helpers/ws';
 
-describe.each(databases())('WebSocket upgrade auth on $name', (db) => {
-  const relay = useRelay(db);
+eachTarget('WebSocket upgrade auth', (target) => {
+  const relay = useRelay(target);
   let ep: CreatedEndpoint;
   let other: CreatedEndpoint;
-  const open: Client[] = [];
+  let open: Client[] = [];
 
-  beforeAll(async () => {
+  // Fresh endpoints per test: what one test connects or refuses never shows in another's counts.
+  beforeEach(async () => {
     ep = await relay().createEndpoint('auth');
     other = await relay().createEndpoint('auth-other');
   });
-  afterAll(() => closeAll(open));
+  afterEach(async () => {
+    await closeAll(open);
+    open = [];
+  });
 
   const port = () => relay().port;
 
@@ -69,18 +73,31 @@ describe.each(databases())('WebSocket upgrade auth on $name', (db) => {
   });
 
   it('never registers or counts a refused connection', async () => {
-    expect(relay().relay.connections.count(ep.id)).toBe(0);
-    const stats = await relay().stats(ep.id);
-    expect(stats).toMatchObject({ currentConnections: 0, totalConnections: 0 });
+    const t = relay();
+    const refusedBefore = await t.metric('relay_connections_refused_total');
+    for (const url of [t.wsUrl(ep.id), t.wsUrl(ep.id, 'wrong'), t.wsUrl(ep.id, other.token)])
+      expect((await expectRefused(url)).status).toBe(401);
+    expect((await t.metric('relay_connections_refused_total')) - refusedBefore).toBe(3);
+    // A socket that is accepted afterwards is counted, so the zero below is not a stale read.
+    open.push(await connect(t.wsUrl(other.id, other.token)));
+    await eventually(
+      () => t.stats(other.id),
+      (s) => s.totalConnections === 1,
+      { what: 'the accepted socket counted' },
+    );
+    expect(t.relay.connections.count(ep.id)).toBe(0);
+    expect(await t.stats(ep.id)).toMatchObject({ currentConnections: 0, totalConnections: 0 });
   });
 
   it('accepts the token in the query string', async () => {
     const c = await connect(relay().wsUrl(ep.id, ep.token));
     open.push(c);
     expect(c.isOpen).toBe(true);
+    expect(relay().relay.connections.count(ep.id)).toBe(1);
   });
 
-  it('accepts the token as Authorization: Bearer on the upgrade request, and both clients talk', async () => {
+  it('accepts the token as Authorization: Bearer on the upgrade request, and it talks to a query-token client', async () => {
+    open.push(await connect(relay().wsUrl(ep.id, ep.token)));
     const c = await connect(relay().wsUrl(ep.id), { headers: { Authorization: `Bearer ${ep.token}` } });
     open.push(c);
     expect(relay().relay.connections.count(ep.id)).toBe(2);
@@ -93,5 +110,6 @@ describe.each(databases())('WebSocket upgrade auth on $name', (db) => {
     const c = await connect(`ws://127.0.0.1:${port()}/ws/${ep.id}/?token=${encodeURIComponent(ep.token)}`);
     open.push(c);
     expect(c.isOpen).toBe(true);
+    expect(relay().relay.connections.count(ep.id)).toBe(1);
   });
 });

@@ -6,7 +6,7 @@
  */
 import * as mariadb from 'mariadb';
 import { mysqlConnectionOptions } from '../../backend/src/db/mysql-url';
-import { databases, requireDb } from '../../backend/test/helpers/databases';
+import { onMysql, requireDb } from '../../backend/test/helpers/databases';
 import { MysqlSlowLog, normalizeStatement } from '../mysql-slow-log';
 
 test('normalizeStatement folds literals and IN lists', () => {
@@ -64,12 +64,7 @@ async function guardingSettings(url: string, body: () => Promise<void>): Promise
   expect(await readSettings(url)).toEqual(original);
 }
 
-const mysql = databases().find((d) => d.name === 'mysql');
-const describeMysql = mysql ? describe : describe.skip;
-
-describeMysql('slow query log on MySQL', () => {
-  // Only reached when `mysql` is set (describe.skip otherwise).
-  const db = mysql!;
+onMysql('slow query log', (db) => {
   beforeAll(() => requireDb(db));
 
   test('captures a slow statement and restores the server settings', async () => {

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as mariadb from 'mariadb';
 import { mysqlConnectionOptions } from '../../backend/src/db/mysql-url';
-import { databases, requireDb } from '../../backend/test/helpers/databases';
+import { eachDb, requireDb } from '../../backend/test/helpers/databases';
 import { withScratchDatabase } from '../scratch-db';
 
 async function mysqlDatabases(url: string): Promise<string[]> {
@@ -14,7 +14,7 @@ async function mysqlDatabases(url: string): Promise<string[]> {
   }
 }
 
-describe.each(databases())('scratch database on $name', (db) => {
+eachDb('scratch database', (db) => {
   test('exists while in use and is gone afterwards, also when the use throws', async () => {
     requireDb(db);
     const base = db.name === 'sqlite' ? 'file:' : db.url();

@@ -3,13 +3,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as mariadb from 'mariadb';
+import type { StatsMode } from '../../src/config';
 import { maskUrl } from '../../src/db/database-url';
 
 /**
  * The databases the DB-touching suites run on. SQLite always; MySQL/MariaDB (MYSQL_URL,
  * default mysql://root@127.0.0.1:3306/test) when reachable. With REQUIRE_MYSQL=1 an
  * unreachable MySQL makes every MySQL test FAIL (the provider carries `unavailable` and
- * `requireDb` throws in beforeAll); without it the MySQL provider is skipped with a warning.
+ * `requireDb` throws in beforeAll); without it the MySQL suites are registered as skipped.
  */
 export interface DbTarget {
   name: 'sqlite' | 'mysql';
@@ -17,6 +19,8 @@ export interface DbTarget {
   url(): string;
   /** Set when the provider is required but unreachable; tests must fail with this message. */
   unavailable?: string;
+  /** Set when the provider is unreachable and not required: its suites are reported as skipped. */
+  skip?: string;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -62,7 +66,12 @@ function probeMysql(url: string): string | undefined {
 
 let cached: DbTarget[] | undefined;
 
-export function databases(): DbTarget[] {
+/**
+ * Every database target, MySQL included even when it cannot run: an unreachable MySQL without
+ * REQUIRE_MYSQL=1 carries `skip` (its suites are registered with describe.skip and show up in
+ * Jest's summary as skipped); with REQUIRE_MYSQL=1 it carries `unavailable` (its suites fail).
+ */
+export function dbTargets(): DbTarget[] {
   if (cached) return cached;
   const list: DbTarget[] = [{ name: 'sqlite', url: () => tempSqliteUrl() }];
   const problem = probeMysql(MYSQL_URL);
@@ -76,12 +85,95 @@ export function databases(): DbTarget[] {
       unavailable: `REQUIRE_MYSQL=1 but MySQL at ${masked} is unreachable: ${problem}`,
     });
   } else {
-    console.warn(
-      `MySQL at ${masked} unreachable (${problem}); MySQL tests skipped. Set REQUIRE_MYSQL=1 to fail instead.`,
-    );
+    list.push({
+      name: 'mysql',
+      url: () => MYSQL_URL,
+      skip: `MySQL at ${masked} unreachable; set REQUIRE_MYSQL=1 to fail instead`,
+    });
   }
   cached = list;
   return list;
+}
+
+/** The stats modes every relay-level suite runs in: production's default and the legacy path. */
+export const STATS_MODES = ['immediate', 'batched'] as const satisfies readonly StatsMode[];
+
+/** One database in one stats mode, named like `sqlite/batched`. */
+export interface RelayTarget {
+  name: string;
+  db: DbTarget;
+  statsMode: StatsMode;
+  skip?: string;
+}
+
+/** Every database in every stats mode. */
+export function relayTargets(): RelayTarget[] {
+  return dbTargets().flatMap((db) =>
+    STATS_MODES.map((statsMode) => ({ name: `${db.name}/${statsMode}`, db, statsMode, skip: db.skip })),
+  );
+}
+
+/**
+ * One describe block per item, titled `<title> on <item.name>`; an item with `skip` becomes a
+ * describe.skip whose title says why, so its tests are counted as skipped, never as passed.
+ */
+export function describeEach<T extends { name: string; skip?: string }>(
+  title: string,
+  items: T[],
+  body: (item: T) => void,
+): void {
+  for (const item of items) {
+    if (item.skip) describe.skip(`${title} on ${item.name} (skipped: ${item.skip})`, () => body(item));
+    else describe(`${title} on ${item.name}`, () => body(item));
+  }
+}
+
+/** `describeEach` over the databases (for suites where the stats mode plays no part). */
+export const eachDb = (title: string, body: (db: DbTarget) => void) => describeEach(title, dbTargets(), body);
+
+/** `describeEach` over every database x stats mode. */
+export const eachTarget = (title: string, body: (target: RelayTarget) => void) =>
+  describeEach(title, relayTargets(), body);
+
+/** `describeEach` over the MySQL target alone, for what only MySQL can show (a server to cut off). */
+export const onMysql = (title: string, body: (db: DbTarget) => void) =>
+  describeEach(
+    title,
+    dbTargets().filter((d) => d.name === 'mysql'),
+    body,
+  );
+
+/** An admin connection to the MySQL server of MYSQL_URL (no database selected). */
+async function mysqlServer<T>(fn: (conn: mariadb.Connection) => Promise<T>): Promise<T> {
+  const u = new URL(MYSQL_URL);
+  const conn = await mariadb.createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+  });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.end();
+  }
+}
+
+/**
+ * A database of its own for one test file: a fresh SQLite file, or a new MySQL database
+ * (named after MYSQL_URL's with a random suffix) on the same server. `drop()` removes the
+ * MySQL one; SQLite files go at process exit.
+ */
+export async function scratchDatabase(db: DbTarget): Promise<{ url: string; drop(): Promise<void> }> {
+  if (db.name === 'sqlite') return { url: tempSqliteUrl('scratch'), drop: async () => undefined };
+  const u = new URL(MYSQL_URL);
+  const name = `${u.pathname.slice(1)}_scratch_${randomBytes(4).toString('hex')}`;
+  await mysqlServer((c) => c.query(`CREATE DATABASE \`${name}\``));
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: () => mysqlServer((c) => c.query(`DROP DATABASE IF EXISTS \`${name}\``)).then(() => undefined),
+  };
 }
 
 /** Call first in a provider's beforeAll: a required-but-unreachable provider fails the suite. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import { setLogLevel } from '../../src/logger';
 import { startRelay, type Relay } from '../../src/relay';
-import { requireDb, type DbTarget } from './databases';
+import { requireDb, type RelayTarget } from './databases';
 
 export interface HttpResult<T = unknown> {
   status: number;
@@ -90,6 +90,24 @@ export class TestRelay {
     return res.body;
   }
 
+  /** The /metrics text (the exposition a scraper sees). */
+  async metricsText(): Promise<string> {
+    const res = await this.request('GET', '/metrics');
+    if (res.status !== 200) throw new Error(`metrics: ${res.status} ${res.text}`);
+    return res.text;
+  }
+
+  /**
+   * One unlabelled sample of /metrics (e.g. `relay_heartbeat_terminations_total`) as a number;
+   * throws when the series is missing, so a removed metric cannot read as 0.
+   */
+  async metric(name: string): Promise<number> {
+    const text = await this.metricsText();
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!m) throw new Error(`metric ${name} not in /metrics`);
+    return Number(m[1]);
+  }
+
   /** Removes every endpoint this relay created (cascade), then stops it. */
   async stop(): Promise<void> {
     try {
@@ -107,6 +125,9 @@ export class TestRelay {
 
 export type RelayEnv = Record<string, string>;
 
+/** Batched-mode flush interval of test relays unless a test sets its own. */
+export const TEST_FLUSH_INTERVAL_MS = 50;
+
 export async function startTestRelay(dbUrl: string, env: RelayEnv = {}): Promise<TestRelay> {
   setLogLevel(process.env.TEST_LOG_LEVEL || 'error');
   const apiKey = `test-key-${randomBytes(12).toString('hex')}`;
@@ -117,8 +138,10 @@ export async function startTestRelay(dbUrl: string, env: RelayEnv = {}): Promise
     API_KEY: apiKey,
     LOG_LEVEL: 'error',
     NODE_ENV: 'test',
-    // Issue 2's legacy baseline: every event written (and awaited) at once.
-    STATS_MODE: 'immediate',
+    // No STATS_MODE here: a caller that does not name one gets production's default (batched).
+    // Batched device data is queryable only after a flush; a short interval keeps waits short
+    // (stats reads merge pending deltas and never need it).
+    STATS_FLUSH_INTERVAL_MS: String(TEST_FLUSH_INTERVAL_MS),
     ...env,
   });
   const relay = await startRelay({ config, apiKey });
@@ -126,14 +149,15 @@ export async function startTestRelay(dbUrl: string, env: RelayEnv = {}): Promise
 }
 
 /**
- * beforeAll/afterAll around a relay on `db`. Returns a getter (the relay exists only once
- * beforeAll has run). A required-but-unreachable database fails every test of the block.
+ * beforeAll/afterAll around a relay on the target's database in the target's stats mode (`env`
+ * may not override the mode). Returns a getter (the relay exists only once beforeAll has run).
+ * A required-but-unreachable database fails every test of the block.
  */
-export function useRelay(db: DbTarget, env: RelayEnv = {}): () => TestRelay {
+export function useRelay(target: RelayTarget, env: RelayEnv = {}): () => TestRelay {
   let t: TestRelay | undefined;
   beforeAll(async () => {
-    requireDb(db);
-    t = await startTestRelay(db.url(), env);
+    requireDb(target.db);
+    t = await startTestRelay(target.db.url(), { ...env, STATS_MODE: target.statsMode });
   });
   afterAll(async () => {
     await t?.stop();

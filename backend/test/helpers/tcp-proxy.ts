@@ -10,6 +10,8 @@ export class TcpProxy {
   port = 0;
   /** Added latency on every chunk the database sends back (0 = pass-through). */
   delayMs = 0;
+  /** While paused, what the database sends back is held (in order) until `resume()`. */
+  private held: Array<() => void> | undefined;
 
   constructor(
     private readonly targetHost: string,
@@ -27,8 +29,10 @@ export class TcpProxy {
       }
       client.pipe(upstream);
       upstream.on('data', (chunk: Buffer) => {
-        if (this.delayMs <= 0) client.write(chunk);
-        else setTimeout(() => client.writable && client.write(chunk), this.delayMs);
+        const deliver = () => client.writable && client.write(chunk);
+        if (this.held) this.held.push(deliver);
+        else if (this.delayMs <= 0) deliver();
+        else setTimeout(deliver, this.delayMs);
       });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
@@ -39,6 +43,22 @@ export class TcpProxy {
     });
     this.port = (this.server.address() as net.AddressInfo).port;
     return this.port;
+  }
+
+  /** Holds every answer of the database: queries sent now do not complete until `resume()`. */
+  pause(): void {
+    this.held ??= [];
+  }
+
+  /** Delivers the held answers in order and passes traffic through again. */
+  resume(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const deliver of held) deliver();
+  }
+
+  get listening(): boolean {
+    return this.server !== undefined;
   }
 
   /** Refuses new connections and cuts the existing ones. */
