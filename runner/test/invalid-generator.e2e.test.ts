@@ -74,7 +74,8 @@ describe('a stalled load generator', () => {
 
     // --rate and --hold reached the plan and the generator.
     expect(s.plan).toMatchObject({ targetRatePerSec: 200, sendSeconds: 6 });
-    expect(s.frames.due).toBe(200 * 6);
+    // Each of the 500 connections owes its share of 1,200 frames with a random phase: +-1 each at the window's edges.
+    expect(Math.abs(s.frames.due - 200 * 6)).toBeLessThanOrEqual(500);
 
     const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as RunSummary;
     expect(summary.runId).toBe('stalled');
