@@ -32,6 +32,10 @@ export interface RunOptions {
   outDir: string;
   runId?: string;
   gates: GateOverrides;
+  /** --rate: aggregate msg/s of every throughput-style scenario (see THROUGHPUT_STYLE in pass.ts) */
+  rate?: number;
+  /** --hold: send window in seconds of every throughput-style scenario */
+  hold?: number;
   publish: boolean;
   build: boolean;
   /** relay entry point; a .ts file runs from source through tsx */
@@ -67,6 +71,31 @@ export interface FlushBenchOptions {
   dbs: string[];
   /** Dirty endpoints per flush, one measurement each. */
   sizes: number[];
+}
+
+export interface CapacityOptions {
+  command: 'capacity';
+  endpoints: number;
+  connectionsPerEndpoint: number;
+  /** p95 latency a probe must stay under, ms */
+  sloMs: number;
+  /** send window of each probe, s */
+  holdSeconds: number;
+  /** connection ramp of each probe, s */
+  rampSeconds: number;
+  /** the search never probes above this, msg/s */
+  maxRate: number;
+  /** bisection stops when the bracket is this narrow, msg/s */
+  resolution: number;
+  /** DATABASE_URL of the project relay (default: a fresh SQLite file per probe) */
+  db?: string;
+  statsMode: StatsMode;
+  /** also search the reference relay (default); false only with --no-reference */
+  reference: boolean;
+  outDir: string;
+  runId?: string;
+  build: boolean;
+  relayEntry: string;
 }
 
 /** Parsed flags of a command, or 'help' for -h/--help. */

@@ -1,9 +1,10 @@
 /** One pass of a run: one relay (one STATS_MODE), every scenario of the profile in order, run.json and the pass's reports. */
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { scenariosFor } from './catalog';
+import { scenariosFor, type ScenarioSpec } from './catalog';
 import { summarizeProfileFile, type ProfileSummary } from './cpu-profile';
 import { applyOverrides, loadSharedGates } from './gates';
+import { exitCodeOf, withGeneratorCheck } from './generator-health';
 import { buildRunMeta, type gitInfo } from './metadata';
 import { MysqlSlowLog, type SlowLogResult } from './mysql-slow-log';
 import type { RunOptions } from './options';
@@ -19,7 +20,26 @@ export interface PassOutcome {
   passDir: string;
   /** every scenario's status is 'passed' (informational ones included) */
   passed: boolean;
+  /** 0 pass, 1 fail/error, 3 INVALID (see generator-health.ts) */
+  exitCode: number;
+  /** the relay's database provider ('sqlite', 'mysql'); null for a relay at --target */
+  database: string | null;
   results: ScenarioResult[];
+}
+
+/** Families whose plan is one constant aggregate rate, so --rate/--hold mean the same thing for all of them. */
+export const THROUGHPUT_STYLE: readonly ScenarioSpec['family'][] = ['throughput', 'stability', 'acceptance'];
+
+/** config.variables that --rate/--hold put over a scenario's own; empty for other families or without the flags. */
+export function variablesFor(
+  spec: ScenarioSpec,
+  opts: Pick<RunOptions, 'rate' | 'hold'>,
+): Record<string, unknown> {
+  if (!THROUGHPUT_STYLE.includes(spec.family)) return {};
+  return {
+    ...(opts.rate !== undefined ? { ratePlan: String(opts.rate) } : {}),
+    ...(opts.hold !== undefined ? { holdSeconds: opts.hold } : {}),
+  };
 }
 
 /** The newest .cpuprofile node wrote into `dir`. */
@@ -58,13 +78,16 @@ function resultLine(result: ScenarioResult): string {
       ? 'ERROR'
       : result.informational
         ? 'INFO'
-        : result.status === 'passed'
-          ? 'PASS'
-          : 'FAIL';
+        : result.status === 'invalid'
+          ? 'INVALID'
+          : result.status === 'passed'
+            ? 'PASS'
+            : 'FAIL';
   return (
     `${verdict} ${result.name}: p95 ${result.latency?.p95 ?? '-'} ms, p99 ${result.latency?.p99 ?? '-'} ms, ` +
     `sent ${result.sentPerSec} msg/s, delivered ${result.deliveredPerSec}/s, lost ${result.frames.lost}` +
-    (result.error ? ` (${result.error})` : '')
+    (result.error ? ` (${result.error})` : '') +
+    (result.invalidReasons?.length ? ` (${result.invalidReasons.join('; ')})` : '')
   );
 }
 
@@ -156,18 +179,21 @@ export async function runPass(
   try {
     for (const [i, spec] of scenarios.entries()) {
       const relayPid = relay?.pid ?? opts.relayPid;
-      const result = await runScenario({
-        spec,
-        index: i + 1,
-        total: scenarios.length,
-        profile: opts.profile,
-        passDir,
-        runId,
-        target,
-        apiKey,
-        relayPid,
-        sharedGates,
-      });
+      const result = withGeneratorCheck(
+        await runScenario({
+          spec,
+          index: i + 1,
+          total: scenarios.length,
+          profile: opts.profile,
+          passDir,
+          runId,
+          target,
+          apiKey,
+          relayPid,
+          sharedGates,
+          variables: variablesFor(spec, opts),
+        }),
+      );
       results.push(result);
       console.log(resultLine(result));
       for (const w of result.warnings) console.log(`  warning: ${w}`);
@@ -189,11 +215,12 @@ export async function runPass(
   const cpuProfile = cpuProfileOf(opts, passDir);
   if (slow && !slow.available) console.log(`warning: ${slow.reason}`);
   const passed = results.length > 0 && results.every((r) => r.status === 'passed');
+  const exitCode = exitCodeOf(results.map((r) => r.status));
   writeFileSync(
     passFiles.run(passDir),
-    JSON.stringify({ meta, passed, scenarios: results, cpuProfile, slowLog: slow }, null, 2),
+    JSON.stringify({ meta, passed, exitCode, scenarios: results, cpuProfile, slowLog: slow }, null, 2),
   );
   renderRunReports(passDir);
   if (opts.publish && opts.modes.length === 1) publish('baseline', [passDir]);
-  return { passDir, passed, results };
+  return { passDir, passed, exitCode, database: relay?.dbProvider ?? null, results };
 }

@@ -86,8 +86,11 @@ export interface ScenarioResult {
   summary: string;
   informational: boolean;
   plan: ScenarioPlan;
-  status: 'passed' | 'failed' | 'error';
+  /** 'invalid': the generator fell behind its plan (see generator-health.ts), so neither pass nor fail */
+  status: 'passed' | 'failed' | 'error' | 'invalid';
   error?: string;
+  /** why the generator check found the scenario INVALID; empty when it kept up, absent in older runs */
+  invalidReasons?: string[];
   exitCode: number | null;
   durationSec: number;
   vusers: { created: number; completed: number; failed: number };

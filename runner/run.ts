@@ -1,17 +1,21 @@
 /** Orchestrates one `pnpm test:performance` run: one pass per STATS_MODE, then the side-by-side comparison. */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { exitCodeOf } from './generator-health';
 import { gitInfo } from './metadata';
 import type { RunOptions, StatsMode } from './options';
 import { comparisonFile, REPO_ROOT } from './paths';
 import { runPass, type PassOutcome } from './pass';
 import { publish } from './report/documents';
 import { renderComparison } from './report/views/comparison';
+import { runSummary } from './summary-json';
 
 export interface RunOutcome {
   runDir: string;
   /** every pass passed */
   passed: boolean;
+  /** 0 pass, 1 a scenario failed or errored, 3 none failed but one was INVALID (generator-health.ts) */
+  exitCode: number;
   passes: (PassOutcome & { mode: StatsMode })[];
 }
 
@@ -21,7 +25,8 @@ function timestampId(d = new Date()): string {
 
 /**
  * Runs every pass into `<outDir>/<runId>/` (one subdirectory per mode with --mode both) and, for
- * two passes, writes comparison.md (and with --publish the comparison document). Throws when the
+ * two passes, writes comparison.md (and with --publish the comparison document); always
+ * summary.json (summary-json.ts). Throws when the
  * run directory already holds files.
  */
 export async function runPerformance(opts: RunOptions, argv: string[]): Promise<RunOutcome> {
@@ -48,5 +53,18 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
     renderComparison(passDirs, comparisonFile(runDir));
     if (opts.publish) publish('comparison', [runDir]);
   }
-  return { runDir, passed: passes.every((p) => p.passed), passes };
+  writeFileSync(
+    path.join(runDir, 'summary.json'),
+    JSON.stringify(
+      runSummary(
+        runId,
+        git.commit,
+        passes.map((p) => ({ statsMode: p.mode, database: p.database, results: p.results })),
+      ),
+      null,
+      2,
+    ),
+  );
+  const exitCode = exitCodeOf(passes.flatMap((p) => p.results.map((r) => r.status)));
+  return { runDir, passed: passes.every((p) => p.passed), exitCode, passes };
 }

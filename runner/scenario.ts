@@ -23,12 +23,13 @@ import { buildScenarioResult } from './scenario-result';
 export function planFor(
   spec: ScenarioSpec,
   profile: ProfileName,
+  variables: Record<string, unknown> = {},
 ): ScenarioPlan & { settleAndDrainSeconds: number } {
   const doc = parse(readFileSync(path.join(REPO_ROOT, ARTILLERY_DIR, spec.file), 'utf8')) as {
     config?: { variables?: Record<string, unknown> };
   };
   const timing = timingFor(spec, profile);
-  const v = readSettings({ ...doc.config?.variables, ...timing });
+  const v = readSettings({ ...doc.config?.variables, ...timing, ...variables });
   const sendSeconds = planSeconds(v.steps);
   return {
     endpoints: v.endpoints,
@@ -44,11 +45,16 @@ export function planFor(
 }
 
 /** The --overrides Artillery gets: the profile's phases and timing, and the (possibly informational) gates. */
-export function overridesFor(plan: ScenarioPlan, holdSeconds: number, gates: EnsureConfig): unknown {
+export function overridesFor(
+  plan: ScenarioPlan,
+  holdSeconds: number,
+  gates: EnsureConfig,
+  variables: Record<string, unknown> = {},
+): unknown {
   return {
     config: {
       phases: [{ name: 'connect', duration: plan.rampSeconds, arrivalCount: plan.connections }],
-      variables: { holdSeconds, rampSeconds: plan.rampSeconds },
+      variables: { holdSeconds, ...variables, rampSeconds: plan.rampSeconds },
       ensure: gates,
     },
   };
@@ -75,13 +81,15 @@ export interface ScenarioRunInput {
   /** pid whose CPU/RSS is sampled as the relay's; undefined when unknown (external relay) */
   relayPid: number | undefined;
   sharedGates: EnsureConfig;
+  /** config.variables over the scenario file's and the profile's (e.g. ratePlan, holdSeconds from --rate/--hold) */
+  variables?: Record<string, unknown>;
 }
 
 /** Runs the scenario, leaves its files in `passDir` (see paths.ts) and returns its result. Never throws for an Artillery failure: that is a result with status 'error'. */
 export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   const { spec } = s;
   const files = scenarioFiles(s.passDir, spec.name);
-  const { settleAndDrainSeconds, ...plan } = planFor(spec, s.profile);
+  const { settleAndDrainSeconds, ...plan } = planFor(spec, s.profile, s.variables);
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
@@ -117,7 +125,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
       scenarioFile: path.join(ARTILLERY_DIR, spec.file),
       commonConfig: COMMON_CONFIG,
       target: s.target,
-      overrides: overridesFor(plan, timing.holdSeconds, gates),
+      overrides: overridesFor(plan, timing.holdSeconds, gates, s.variables),
       outputJson: files.report,
       logFile: files.artilleryLog,
       env: {

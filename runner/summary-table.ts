@@ -1,8 +1,8 @@
-/** The pass/fail table printed at the end of a run. */
+/** The pass/fail/INVALID table printed at the end of a run; the last column says why a scenario did not pass. */
 import type { ScenarioResult } from './results';
 
 export function summaryTable(results: readonly ScenarioResult[]): string {
-  const header = ['scenario', 'result', 'p95 ms', 'p99 ms', 'sent/due', 'lost', 'failed VUs', 'failed gates'];
+  const header = ['scenario', 'result', 'p95 ms', 'p99 ms', 'sent/due', 'lost', 'failed VUs', 'why'];
   const rows = results.map((r) => {
     const failed = r.gates.filter((g) => !g.passed).map((g) => g.expression);
     return [
@@ -15,7 +15,9 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
       r.sendRatio === null ? '-' : `${(r.sendRatio * 100).toFixed(1)}%`,
       String(r.frames.lost),
       String(r.vusers.failed),
-      r.error ? r.error.split('\n')[0] : failed.join('; ') || '-',
+      r.error
+        ? r.error.split('\n')[0]
+        : [...(r.invalidReasons ?? []).map((x) => `INVALID: ${x}`), ...failed].join('; ') || '-',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -3,6 +3,7 @@
  * else is the default command (run) with its flags. The one place a command line is dispatched.
  */
 import type { Parsed } from '../options';
+import { capacity } from './capacity';
 import type { Command } from './command';
 import { explain } from './explain';
 import { flushBenchCommand } from './flush-bench';
@@ -10,7 +11,7 @@ import { render } from './render';
 import { run } from './run';
 
 /** Usage and help follow this order; run, the default, has no name. */
-export const COMMANDS: readonly Command<unknown>[] = [run, render, explain, flushBenchCommand];
+export const COMMANDS: readonly Command<unknown>[] = [run, capacity, render, explain, flushBenchCommand];
 
 /** The help text of every command, from the table. */
 export const HELP =

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { isDatabaseUrl } from '../../backend/src/db/database-url';
 import { PROFILES, SCENARIOS } from '../catalog';
 import { installSignalHandlers } from '../cleanup';
+import { EXIT } from '../generator-health';
 import { modesOf, num, oneOf, type RunOptions } from '../options';
 import { runDocument } from '../report/documents';
 import { runPerformance } from '../run';
@@ -15,7 +16,9 @@ export const run: Command<RunOptions> = {
   usage: '[options]',
   help: `Runs the Artillery scenarios in artillery/ against the relay and writes
 reports/<run-id>/ (Artillery JSON per scenario, resource samples, report.md,
-report.html). Exits 0 only when every gate passed.
+report.html, summary.json). Exit code: 0 every gate passed; 1 a scenario failed or
+errored; 2 usage error; 3 no scenario failed but the load generator fell behind in one
+(INVALID: the numbers measure the generator, not the relay).
 
 The relay the runner starts inherits its environment, so relay settings can be
 varied per run (e.g. DB_POOL_SIZE=4 pnpm test:performance ...); the report
@@ -45,6 +48,9 @@ Options:
   --gate-p99 <ms>               override the p99 latency gate (default 250)
   --gate-max-lost <n>           allowed lost deliveries (default 0)
   --gate-min-send-ratio <0..1>  achieved/target send rate (default 0.95)
+  --rate <msg/s>                aggregate send rate of every throughput-style scenario
+                                (throughput-*, stability, acceptance; not the ramp)
+  --hold <s>                    send window of every throughput-style scenario (overrides the profile)
   --publish                     also write ${runDocument('baseline').path} from this run
   --relay-entry <file>          relay entry point (default: dist/backend/src/main.js);
                                 a .ts file (backend/src/main.ts) runs from source via tsx, no build
@@ -72,6 +78,8 @@ Options:
         'gate-p99': { type: 'string' },
         'gate-max-lost': { type: 'string' },
         'gate-min-send-ratio': { type: 'string' },
+        rate: { type: 'string' },
+        hold: { type: 'string' },
         publish: { type: 'boolean', default: false },
         'relay-entry': { type: 'string' },
         'no-build': { type: 'boolean', default: false },
@@ -152,6 +160,8 @@ Options:
           'a ratio in (0, 1]',
         ),
       },
+      rate: num('--rate', values.rate, (n) => n > 0 && n <= 1_000_000, 'msg/s in (0, 1000000]'),
+      hold: num('--hold', values.hold, (n) => n > 0 && n <= 86_400, 'seconds in (0, 86400]'),
       publish: values.publish ?? false,
       relayEntry: values['relay-entry'] ?? 'dist/backend/src/main.js',
       // Running from source needs no build.
@@ -175,7 +185,13 @@ Options:
         `Side by side: ${path.join(path.relative(process.cwd(), outcome.runDir), 'comparison.md')}`,
       );
     }
-    console.log(outcome.passed ? 'RESULT: PASS (every gate passed)' : 'RESULT: FAIL (see the table above)');
-    return outcome.passed ? 0 : 1;
+    console.log(
+      outcome.exitCode === EXIT.pass
+        ? 'RESULT: PASS (every gate passed)'
+        : outcome.exitCode === EXIT.invalid
+          ? 'RESULT: INVALID (the load generator fell behind; see the table above)'
+          : 'RESULT: FAIL (see the table above)',
+    );
+    return outcome.exitCode;
   },
 };

@@ -24,7 +24,15 @@ export function createRenderer(): typeof Handlebars {
   hb.registerHelper('pct', (v: unknown) => (typeof v === 'number' ? `${fmt(v * 100, 1)}%` : '-'));
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hb.registerHelper('verdict', (status: unknown, informational: unknown) =>
-    informational ? 'info' : status === 'passed' ? 'PASS' : status === 'failed' ? 'FAIL' : 'ERROR',
+    informational
+      ? 'info'
+      : status === 'passed'
+        ? 'PASS'
+        : status === 'failed'
+          ? 'FAIL'
+          : status === 'invalid'
+            ? 'INVALID'
+            : 'ERROR',
   );
   hb.registerHelper('check', (passed: unknown) => (passed ? 'ok' : 'FAIL'));
   // How the runner launched the relay: .ts entries go through tsx (see relay-process.ts).
