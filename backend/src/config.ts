@@ -72,7 +72,10 @@ const schema = z.object({
    * frames, endpoint deletes and alert-rule changes reach every process. Unset: one process, no
    * Redis. `redis://[user:pass@]host:port[/db]`.
    */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
   /** Prefix of every Redis channel the relay uses, so several relays can share one Redis. */
   REDIS_PREFIX: z.string().min(1).default('relay:'),
   /** Longest time graceful shutdown may take before the process exits anyway. */

@@ -133,12 +133,10 @@ export class RedisBus implements Bus {
       return;
     }
     this.counters.published++;
-    this.pub
-      .publish(this.endpointPrefix + endpointId, encodeFrame(this.origin, data, isBinary))
-      .catch(() => {
-        this.counters.published--;
-        this.counters.publishDropped++;
-      });
+    this.pub.publish(this.endpointPrefix + endpointId, encodeFrame(this.origin, data, isBinary)).catch(() => {
+      this.counters.published--;
+      this.counters.publishDropped++;
+    });
   }
 
   publishControl(event: ControlEvent): void {

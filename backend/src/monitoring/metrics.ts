@@ -190,7 +190,11 @@ export class RelayMetrics implements GaugeRegistry {
           this.inc(read());
         },
       });
-    counter('relay_bus_published_total', 'Frames published to the other relay processes', () => bus.published);
+    counter(
+      'relay_bus_published_total',
+      'Frames published to the other relay processes',
+      () => bus.published,
+    );
     counter(
       'relay_bus_publish_dropped_total',
       'Frames other processes never got because the bus (Redis) was down',
@@ -206,7 +210,11 @@ export class RelayMetrics implements GaugeRegistry {
       'Endpoint deletes and alert-rule changes not told to other processes (bus down)',
       () => bus.controlDropped,
     );
-    counter('relay_bus_disconnects_total', 'Times the connection to the bus (Redis) was lost', () => bus.disconnects);
+    counter(
+      'relay_bus_disconnects_total',
+      'Times the connection to the bus (Redis) was lost',
+      () => bus.disconnects,
+    );
     this.gauge('relay_bus_connected', '1 while connected to the bus (Redis), else 0', () => bus.connected);
   }
 

@@ -83,7 +83,8 @@ export class AlertService {
     }
     const generation = this.generation;
     const rules = await this.prisma.alertRule.findMany({ where: { endpointId, enabled: true } });
-    if (this.cacheMs > 0 && generation === this.generation) this.cache.set(endpointId, { rules, loadedAt: Date.now() });
+    if (this.cacheMs > 0 && generation === this.generation)
+      this.cache.set(endpointId, { rules, loadedAt: Date.now() });
     return rules;
   }
 
