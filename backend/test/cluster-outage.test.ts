@@ -1,4 +1,6 @@
 import { tempSqliteUrl } from './helpers/databases';
+import { freePort } from './helpers/process';
+import { startTestRelay } from './helpers/relay';
 import {
   describeWithRedis,
   metricValue,
@@ -8,7 +10,7 @@ import {
   type Cluster,
   type ClusterNode,
 } from './helpers/cluster';
-import { closeAll, eventually, sleep, type Client } from './helpers/ws';
+import { closeAll, connect, eventually, sleep, type Client } from './helpers/ws';
 
 /**
  * Redis dies under two relay processes (a private redis-server, SIGKILLed) and comes back on the
@@ -123,4 +125,48 @@ describeWithRedis('cluster bus outage (private redis-server killed and restarted
       ).toHaveLength(1);
     }
   }, 90000);
+});
+
+describeWithRedis('cluster bus: Redis down when the relay starts', (redis) => {
+  it('starts and relays locally without Redis, then joins the bus once Redis appears', async () => {
+    redis();
+    const port = await freePort();
+    const t = await startTestRelay(tempSqliteUrl('bus-late'), {
+      STATS_MODE: 'batched',
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      REDIS_PREFIX: uniquePrefix('late'),
+    });
+    let late: PrivateRedis | undefined;
+    const clients: Client[] = [];
+    try {
+      const ep = await t.createEndpoint('late');
+      const c1 = await connect(t.wsUrl(ep.id, ep.token), {}, 'c1');
+      const c2 = await connect(t.wsUrl(ep.id, ep.token), {}, 'c2');
+      clients.push(c1, c2);
+      await c1.send('local only', false);
+      await c2.waitForCount(1);
+      expect(t.relay.bus.counters.connected).toBe(0);
+      expect(t.relay.bus.counters.publishDropped).toBe(1);
+
+      late = new PrivateRedis(port);
+      await late.up();
+      await eventually(
+        async () => t.relay.bus.counters.connected,
+        (v) => v === 1,
+        { timeoutMs: 15000, what: 'bus connected after Redis appeared' },
+      );
+      await c1.send('via the bus too', false);
+      await c2.waitForCount(2);
+      await eventually(
+        async () => t.relay.bus.counters.published,
+        (n) => n === 1,
+        { what: 'frame published once Redis is up' },
+      );
+      expect(c2.frames.map((f) => f.data.toString())).toEqual(['local only', 'via the bus too']);
+    } finally {
+      await closeAll(clients);
+      await t.stop();
+      await late?.down();
+    }
+  }, 60000);
 });
