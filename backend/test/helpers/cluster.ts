@@ -41,6 +41,7 @@ function probeRedis(url: string): string | undefined {
     const Redis = require('ioredis');
     const r = new Redis(process.argv[1], { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0,
       retryStrategy: () => null });
+    r.on('error', () => undefined);
     r.connect().then(() => r.ping()).then(() => r.quit())
       .then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.message)); process.exit(1); });`;
   try {
