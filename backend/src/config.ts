@@ -67,6 +67,17 @@ const schema = z.object({
   SLOW_QUERY_MS: z.coerce.number().min(0).default(50),
   /** Serve /metrics without the API key. */
   METRICS_PUBLIC: bool.default(false),
+  /**
+   * Several relay processes sharing this Redis (and the same DATABASE_URL) act as one relay:
+   * frames, endpoint deletes and alert-rule changes reach every process. Unset: one process, no
+   * Redis. `redis://[user:pass@]host:port[/db]`.
+   */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  /** Prefix of every Redis channel the relay uses, so several relays can share one Redis. */
+  REDIS_PREFIX: z.string().min(1).default('relay:'),
   /** Longest time graceful shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
 });

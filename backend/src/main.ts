@@ -13,6 +13,9 @@ async function main(): Promise<void> {
     process.stderr.write(`No API_KEY set; generated one for this run: ${apiKey}\n`);
   }
   const relay = await startRelay({ config, apiKey });
+  // PM2 (wait_ready) starts the next worker, or routes traffic here, only after this: migrations
+  // ran and the server listens.
+  process.send?.('ready');
 
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });

@@ -1,5 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Bus } from './bus/bus';
+import { BusBroadcaster } from './bus/bus-broadcaster';
+import { createBus } from './bus/create-bus';
 import type { Config } from './config';
 import { createDb, type DbHandle } from './db/client';
 import { migrate } from './db/migrator';
@@ -24,6 +27,8 @@ export interface Relay {
   readonly connections: ConnectionManager;
   readonly metrics: RelayMetrics;
   readonly ws: RelayWsServer;
+  /** How this process reaches the others (in-process driver without REDIS_URL). */
+  readonly bus: Bus;
   /** Actual port, useful with PORT=0. */
   port(): number;
   /** Stats and device data still held in memory only (a shutdown that times out loses them). */
@@ -64,7 +69,45 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
   const persistence = createPersistence(config, db.prisma, metrics);
   const { stats, deviceData, alerts } = persistence;
   const endpoints = new EndpointService(db.prisma);
-  const router = new MessageRouter(connections, stats, deviceData, alerts, metrics);
+  const bus = createBus(config);
+  if (bus.distributed) metrics.registerBus(bus.counters);
+  // Without REDIS_URL the router talks to the connection manager directly, as it always did.
+  const broadcaster = bus.distributed ? new BusBroadcaster(connections, bus) : connections;
+  const router = new MessageRouter(broadcaster, stats, deviceData, alerts, metrics);
+  const forgetEndpoint = (id: string) => {
+    stats.forget(id);
+    deviceData.writer.forget(id);
+    alerts.invalidate(id);
+    connections.closeEndpoint(id, CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
+  };
+  alerts.onRulesChanged((endpointId) => bus.publishControl({ type: 'alert-rules-changed', endpointId }));
+  const counters = metrics.counters;
+  await bus.start({
+    frame: (endpointId, data, isBinary) => {
+      const delivered = connections.broadcast(endpointId, null, data, isBinary);
+      counters.deliveries += delivered;
+      counters.bytesDelivered += delivered * data.length;
+    },
+    control: (event) => {
+      if (event.type === 'endpoint-deleted') forgetEndpoint(event.endpointId);
+      else if (event.type === 'alert-rules-changed') alerts.invalidate(event.endpointId);
+    },
+    // Deletes and rule changes announced while the bus was down were never heard here.
+    reconnected: () => {
+      alerts.invalidateAll();
+      const ids = [...connections.perEndpoint()].map(([id]) => id);
+      if (ids.length === 0) return;
+      db.prisma.endpoint
+        .findMany({ where: { id: { in: ids } }, select: { id: true } })
+        .then((rows) => {
+          const alive = new Set(rows.map((r) => r.id));
+          for (const id of ids) if (!alive.has(id)) forgetEndpoint(id);
+        })
+        .catch((err: Error) =>
+          logger.warn('could not re-check endpoints after the bus came back', { error: err.message }),
+        );
+    },
+  });
 
   const app = createApp({
     db,
@@ -77,16 +120,15 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     deviceData,
     alerts,
     onEndpointDeleted: (id) => {
-      stats.forget(id);
-      deviceData.writer.forget(id);
-      alerts.invalidate(id);
-      connections.closeEndpoint(id, CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
+      forgetEndpoint(id);
+      bus.publishControl({ type: 'endpoint-deleted', endpointId: id });
     },
   });
   const server = http.createServer(app);
   const ws = new RelayWsServer({
     server,
     connections,
+    bus,
     router,
     endpoints,
     stats,
@@ -101,6 +143,9 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    await bus.close();
+    throw err;
   });
 
   let stopping: Promise<Unwritten> | undefined;
@@ -111,6 +156,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     connections,
     metrics,
     ws,
+    bus,
     port: () => (server.address() as AddressInfo).port,
     unwritten: () => persistence.unwritten(),
     stop: () =>
@@ -125,6 +171,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
         );
         server.closeAllConnections();
         await closed;
+        await bus.close();
         // The database gets whatever is left of the shutdown budget, not a budget of its own.
         const unwritten = await persistence.drain(Math.max(0, until - Date.now()));
         await db.prisma.$disconnect();
@@ -136,6 +183,8 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     host: config.HOST,
     db: db.provider,
     statsMode: stats.mode,
+    bus: bus.distributed ? 'redis' : 'local',
+    nodeId: bus.nodeId,
     heartbeatMs: config.HEARTBEAT_INTERVAL_MS,
   });
   return relay;

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { BusCounters } from '../bus/bus';
 
 /**
  * Why the relay lost a socket: relay_disconnects_total's `reason` label. `slow_consumer`: it
@@ -174,6 +175,47 @@ export class RelayMetrics implements GaugeRegistry {
         this.set(read());
       },
     });
+  }
+
+  /** The cluster bus's counts (REDIS_URL set): what crossed to and from other processes, and outages. */
+  registerBus(bus: BusCounters): void {
+    const registry = this.registry;
+    const counter = (name: string, help: string, read: () => number) =>
+      new client.Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counter(
+      'relay_bus_published_total',
+      'Frames published to the other relay processes',
+      () => bus.published,
+    );
+    counter(
+      'relay_bus_publish_dropped_total',
+      'Frames other processes never got because the bus (Redis) was down',
+      () => bus.publishDropped,
+    );
+    counter(
+      'relay_bus_received_total',
+      'Frames from other relay processes delivered to this one',
+      () => bus.received,
+    );
+    counter(
+      'relay_bus_control_dropped_total',
+      'Endpoint deletes and alert-rule changes not told to other processes (bus down)',
+      () => bus.controlDropped,
+    );
+    counter(
+      'relay_bus_disconnects_total',
+      'Times the connection to the bus (Redis) was lost',
+      () => bus.disconnects,
+    );
+    this.gauge('relay_bus_connected', '1 while connected to the bus (Redis), else 0', () => bus.connected);
   }
 
   /** Hooks a batching writer reports each flush through. */

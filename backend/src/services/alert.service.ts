@@ -54,18 +54,37 @@ export class AlertService {
     private readonly cacheMs = 0,
   ) {}
 
+  private rulesChanged: (endpointId: string) => void = () => undefined;
+
+  /** Told after this process changed an endpoint's rules (the cluster bus tells the other processes). */
+  onRulesChanged(listener: (endpointId: string) => void): void {
+    this.rulesChanged = listener;
+  }
+
   /** Drops cached rules of an endpoint whose rules changed or which was deleted. */
   invalidate(endpointId: string): void {
     this.cache.delete(endpointId);
+    this.generation++;
   }
+
+  /** Drops every cached rule (the cluster bus was down: changes made meanwhile were not heard). */
+  invalidateAll(): void {
+    this.cache.clear();
+    this.generation++;
+  }
+
+  /** Bumped by every invalidation, so rules read before one are not cached after it. */
+  private generation = 0;
 
   private async rulesFor(endpointId: string): Promise<Rule[]> {
     if (this.cacheMs > 0) {
       const hit = this.cache.get(endpointId);
       if (hit && Date.now() - hit.loadedAt < this.cacheMs) return hit.rules;
     }
+    const generation = this.generation;
     const rules = await this.prisma.alertRule.findMany({ where: { endpointId, enabled: true } });
-    if (this.cacheMs > 0) this.cache.set(endpointId, { rules, loadedAt: Date.now() });
+    if (this.cacheMs > 0 && generation === this.generation)
+      this.cache.set(endpointId, { rules, loadedAt: Date.now() });
     return rules;
   }
 
@@ -81,6 +100,7 @@ export class AlertService {
       },
     });
     this.invalidate(endpointId);
+    this.rulesChanged(endpointId);
     return rule;
   }
 
@@ -91,6 +111,7 @@ export class AlertService {
   async deleteRule(endpointId: string, ruleId: number): Promise<boolean> {
     const { count } = await this.prisma.alertRule.deleteMany({ where: { id: ruleId, endpointId } });
     this.invalidate(endpointId);
+    if (count > 0) this.rulesChanged(endpointId);
     return count > 0;
   }
 

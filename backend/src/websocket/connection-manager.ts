@@ -21,6 +21,7 @@ export class ConnectionManager implements Broadcaster {
   private readonly pools = new Map<string, Set<WebSocket>>();
   private readonly deleted = new Set<string>();
   private dropListener: DropListener = () => undefined;
+  private leaveListener: (endpointId: string) => void = () => undefined;
 
   /**
    * @param maxBufferedBytes most bytes (WS_MAX_BUFFERED_BYTES) the relay holds for one socket
@@ -31,6 +32,14 @@ export class ConnectionManager implements Broadcaster {
   /** Where drops are reported (stats, metrics); one listener, set by the WebSocket server. */
   onDrop(listener: DropListener): void {
     this.dropListener = listener;
+  }
+
+  /**
+   * Told once for every socket that leaves a pool, however it left (closed, dropped, endpoint
+   * deleted): the cluster bus unsubscribes from an endpoint when its last local socket is gone.
+   */
+  onLeave(listener: (endpointId: string) => void): void {
+    this.leaveListener = listener;
   }
 
   /** False when the endpoint was deleted while this socket's upgrade was being authorised. */
@@ -51,6 +60,7 @@ export class ConnectionManager implements Broadcaster {
     if (!pool || !pool.delete(ws)) return false;
     // An empty Set per endpoint that ever had a client would grow without bound.
     if (pool.size === 0) this.pools.delete(endpointId);
+    this.leaveListener(endpointId);
     return true;
   }
 
@@ -106,7 +116,10 @@ export class ConnectionManager implements Broadcaster {
     const pool = this.pools.get(endpointId);
     if (!pool) return 0;
     this.pools.delete(endpointId);
-    for (const ws of pool) ws.close(code, reason);
+    for (const ws of pool) {
+      ws.close(code, reason);
+      this.leaveListener(endpointId);
+    }
     return pool.size;
   }
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Bus } from '../bus/bus';
 import { logger } from '../logger';
 import type { RelayCounters } from '../monitoring/metrics';
 import type { EndpointService } from '../services/endpoint.service';
@@ -14,6 +15,8 @@ import type { MessageRouter } from './message-router';
 export interface WsServerDeps {
   server: Server;
   connections: ConnectionManager;
+  /** Subscribes this process to an endpoint's frames from other processes while it has sockets of it. */
+  bus: Bus;
   router: MessageRouter;
   endpoints: EndpointService;
   stats: StatsStore;
@@ -56,6 +59,10 @@ export class RelayWsServer {
       deps.counters.disconnects[reason]++;
       void deps.stats.recordDisconnect(endpointId);
     });
+    deps.connections.onLeave((endpointId) => deps.bus.leave(endpointId));
+    // Names the process that accepted the socket (PM2 cluster workers share one port).
+    const node = `X-Relay-Node: ${deps.bus.nodeId}`;
+    this.wss.on('headers', (headers) => headers.push(node));
     deps.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.heartbeat.start();
   }
@@ -86,13 +93,29 @@ export class RelayWsServer {
     }
     if (check === 'unknown-endpoint') return deny(404, 'endpoint not found');
     if (check === 'bad-token') return deny(401, 'missing or invalid token');
+    // Subscribed before the client sees the socket open: any frame sent after that, on any
+    // process, reaches it. Every join is matched by one leave: the pool's, or this one when the
+    // handshake dies before the socket joins a pool.
+    await this.deps.bus.join(endpointId);
+    if (socket.destroyed) {
+      this.deps.bus.leave(endpointId);
+      return;
+    }
+    let pooled = false;
+    socket.once('close', () => {
+      if (!pooled) this.deps.bus.leave(endpointId);
+    });
     socket.off('error', onError);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(endpointId, ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      pooled = true;
+      this.accept(endpointId, ws);
+    });
   }
 
   private accept(endpointId: string, ws: WebSocket): void {
     const { connections, router, stats } = this.deps;
     if (!connections.add(endpointId, ws)) {
+      this.deps.bus.leave(endpointId);
       ws.close(CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
       return;
     }

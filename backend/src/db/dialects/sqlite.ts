@@ -33,12 +33,20 @@ export const sqlite: Dialect = {
   },
 
   async openMigrationConnection(url: string): Promise<SqlConnection> {
-    const db = new Database(databaseFile(url));
+    // Several relay processes (PM2 cluster) may start together on one file: the first takes the
+    // write lock for the whole run, the others wait for it and then find everything applied.
+    const db = new Database(databaseFile(url), { timeout: 60_000 });
+    db.exec('BEGIN EXCLUSIVE');
     return {
       now: "strftime('%Y-%m-%d %H:%M:%f', 'now')",
       run: async (sql, params = []) => void db.prepare(sql).run(...params),
       rows: async <T>(sql: string, params: unknown[] = []) => db.prepare(sql).all(...params) as T[],
-      close: async () => void db.close(),
+      close: async () => {
+        // Committed even after a failed statement: like MySQL (no transactional DDL), what ran
+        // stays, and the failed migration's row with its log tells the operator.
+        if (db.inTransaction) db.exec('COMMIT');
+        db.close();
+      },
     };
   },
 
