@@ -1,4 +1,4 @@
-import { databases, requireDb } from './helpers/databases';
+import { eachDb, requireDb } from './helpers/databases';
 import {
   describeWithRedis,
   startCluster,
@@ -18,7 +18,7 @@ import { closeAll, eventually, sleep, type Client, type Frame } from './helpers/
 const key = (f: Frame) => `${f.isBinary ? 'bin' : 'txt'}:${f.data.toString('hex')}`;
 
 describeWithRedis('cluster of 3 relay processes', (redis) => {
-  describe.each(databases())('on $name', (db) => {
+  eachDb('relaying', (db) => {
     let cluster: Cluster;
     let nodes: ClusterNode[];
     const clients: Client[] = [];
