@@ -49,7 +49,8 @@ export function relaySettingsFrom(env: NodeJS.ProcessEnv): Record<string, string
   const out: Record<string, string> = {};
   for (const key of CONFIG_VARIABLES) {
     const value = env[key];
-    if (!RUNNER_SET.has(key) && value !== undefined && value !== '') out[key] = value;
+    // URLs (REDIS_URL, ...) may carry a password: reports keep user and host only.
+    if (!RUNNER_SET.has(key) && value !== undefined && value !== '') out[key] = maskUrl(value);
   }
   return out;
 }

@@ -145,8 +145,13 @@ test('relay settings: the relay variables in the environment, minus the ones the
       STATS_MODE: 'immediate',
       PATH: '/usr/bin',
       HEARTBEAT_INTERVAL_MS: '',
+      REDIS_URL: 'redis://relay:s3cret@cache:6379/0',
     }),
-  ).toEqual({ DB_POOL_SIZE: '4', STATS_FLUSH_INTERVAL_MS: '250' });
+  ).toEqual({
+    DB_POOL_SIZE: '4',
+    STATS_FLUSH_INTERVAL_MS: '250',
+    REDIS_URL: 'redis://relay:***@cache:6379/0',
+  });
 });
 
 test('the acceptance document comes from a run of the acceptance scenario, and only from one', () => {
