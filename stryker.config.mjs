@@ -16,10 +16,6 @@ const mutate = [
   ...runnerCorrectness,
 ];
 
-// A run narrowed with --mutate writes a report that holds only its own files; letting it
-// overwrite the committed incremental file would throw away every other folder's results.
-const scoped = process.argv.some((arg) => arg === '--mutate' || arg === '-m' || arg.startsWith('--mutate='));
-
 // SQLite only. The MariaDB suites share one database per run (MYSQL_URL), which parallel
 // Stryker workers would write to concurrently, and they would double every mutant's cost.
 // Without MYSQL_URL the tests fall back to a shared default database, so point it at a
@@ -30,6 +26,12 @@ delete process.env.REQUIRE_MYSQL;
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   packageManager: 'pnpm',
+  // Stryker finds plugins next to its own package; pnpm keeps them apart, so name them
+  // by the URL this project resolves them to.
+  plugins: [
+    import.meta.resolve('@stryker-mutator/jest-runner'),
+    import.meta.resolve('@stryker-mutator/typescript-checker'),
+  ],
   testRunner: 'jest',
   jest: { projectType: 'custom', configFile: 'jest.mutation.config.js', enableFindRelatedTests: true },
   checkers: ['typescript'],
@@ -49,9 +51,9 @@ export default {
     'docs/testing/stryker-incremental.json',
   ],
   incremental: true,
-  incrementalFile: scoped
-    ? 'reports/mutation/incremental-scoped.json'
-    : 'docs/testing/stryker-incremental.json',
+  // Kept in the repo so a run only re-tests mutants whose code or covering tests changed.
+  // A run narrowed with --mutate carries the other files' results over unchanged.
+  incrementalFile: 'docs/testing/stryker-incremental.json',
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
