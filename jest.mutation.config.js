@@ -1,0 +1,20 @@
+/**
+ * Jest config for `pnpm test:mutation` (StrykerJS): the normal config minus the suites
+ * that only exercise code in child processes. Stryker measures coverage, and activates
+ * mutants, inside the Jest worker only, so a relay or Artillery run in a child process
+ * cannot kill a mutant; those suites would only add minutes to every run that has to
+ * execute all tests (the dry run, and mutants reached at module load).
+ */
+const base = require('./jest.config.js');
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    // `pnpm test:performance` through a child process: relay and Artillery both out of process.
+    '<rootDir>/runner/test/smoke\\.e2e\\.test\\.ts$',
+    // The processor inside an Artillery child process, against a fake relay (no relay code).
+    '<rootDir>/processors/test/relay-processor\\.test\\.ts$',
+  ],
+};
