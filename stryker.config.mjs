@@ -6,7 +6,13 @@
 
 // The runner is being restructured; its correctness modules (results, gates, loss) are
 // listed on their own so the globs are easy to update when files move.
-const runnerCorrectness = ['runner/results.ts', 'runner/gates.ts'];
+const runnerCorrectness = [
+  'runner/scenario-result.ts',
+  'runner/results.ts',
+  'runner/gates.ts',
+  'runner/generator-health.ts',
+  'runner/capacity/search.ts',
+];
 
 const mutate = [
   'backend/src/services/**/*.ts',
