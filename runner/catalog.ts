@@ -11,7 +11,13 @@ export const PROFILES: readonly ProfileName[] = ['smoke', 'quick', 'full'];
 export interface ScenarioSpec {
   name: string;
   family:
-    'single-endpoint' | 'multi-endpoint' | 'throughput' | 'throughput-ramp' | 'stability' | 'acceptance';
+    | 'single-endpoint'
+    | 'multi-endpoint'
+    | 'throughput'
+    | 'throughput-ramp'
+    | 'stability'
+    | 'acceptance'
+    | 'connections';
   /** artillery/<file>.yml */
   file: string;
   summary: string;
@@ -107,6 +113,38 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     summary: '50 endpoints x 10 connections, 500 -> 5000 msg/s in steps, to find the breaking point',
     informational: true,
     profiles: { quick: conn(20, 5), full: conn(60, 10) },
+  },
+  // Connection handling (processors/connections.ts): sockets that come and go, all at once, or
+  // as many as one process may hold. Never in smoke; 19,000 only in full (or --only).
+  {
+    name: 'churn',
+    family: 'connections',
+    file: 'churn.yml',
+    summary:
+      '1,000 client slots replacing their socket every 1-3 s, 100 msg/s; relay back to 0 connections after',
+    profiles: { quick: conn(60, 10), full: conn(200, 10) },
+  },
+  {
+    name: 'reconnect-storm',
+    family: 'connections',
+    file: 'reconnect-storm.yml',
+    summary:
+      '50 x 10 conns at 500 msg/s, all dropped at once 10 s in and reconnected; time until all are back',
+    profiles: { quick: conn(30, 5), full: conn(60, 10) },
+  },
+  {
+    name: 'connections-5k',
+    family: 'connections',
+    file: 'connections-5k.yml',
+    summary: '500 x 10 = 5,000 conns held, heartbeat on, 1000 msg/s; relay memory per connection',
+    profiles: { quick: conn(30, 30), full: conn(120, 60) },
+  },
+  {
+    name: 'connections-19k',
+    family: 'connections',
+    file: 'connections-19k.yml',
+    summary: '1,900 x 10 = 19,000 conns held (fd hard limit 20,000), heartbeat on, 1000 msg/s',
+    profiles: { full: conn(300, 120) },
   },
   {
     name: 'acceptance',
