@@ -16,5 +16,9 @@ module.exports = {
     '<rootDir>/runner/test/smoke\\.e2e\\.test\\.ts$',
     // The processor inside an Artillery child process, against a fake relay (no relay code).
     '<rootDir>/processors/test/relay-processor\\.test\\.ts$',
+    // Relay processes (cluster, PM2), the generator and the reference relay, all out of process.
+    '<rootDir>/backend/test/cluster-(relay|outage|pm2)\\.test\\.ts$',
+    '<rootDir>/runner/test/invalid-generator\\.e2e\\.test\\.ts$',
+    '<rootDir>/runner/test/reference-relay\\.test\\.ts$',
   ],
 };

@@ -44,9 +44,9 @@ export default {
   tsconfigFile: 'tsconfig.json',
   coverageAnalysis: 'perTest',
   mutate,
-  // Build output, run reports and local databases are not inputs of any test.
+  // Run reports and local databases are not inputs of any test. dist/ is: a shutdown test
+  // spawns the built relay (`pnpm test:mutation` builds it first).
   ignorePatterns: [
-    '/dist',
     '/reports',
     '/data',
     '/coverage',
