@@ -67,6 +67,11 @@ const schema = z.object({
   SLOW_QUERY_MS: z.coerce.number().min(0).default(50),
   /** Serve /metrics without the API key. */
   METRICS_PUBLIC: bool.default(false),
+  /**
+   * Also publish relay_endpoint_connections{endpoint}: one series per endpoint with sockets, so
+   * as many series as IoT endpoints. Off: only the relay_connections total.
+   */
+  METRICS_PER_ENDPOINT: bool.default(false),
   /** Longest time graceful shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
 });
