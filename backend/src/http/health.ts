@@ -28,12 +28,16 @@ export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** The database answers `SELECT 1`. */
+/**
+ * The database answers a query. SQLite answers `SELECT 1` without opening the file, so there it
+ * reads the schema table, which takes the shared lock a locked or unreadable file refuses.
+ */
 export function databaseCheck(db: DbHandle): ReadinessCheck {
+  const sql = db.provider === 'sqlite' ? 'SELECT count(*) FROM sqlite_master' : 'SELECT 1';
   return {
     name: 'database',
     check: async () => {
-      await db.prisma.$queryRawUnsafe('SELECT 1');
+      await db.prisma.$queryRawUnsafe(sql);
     },
   };
 }
@@ -71,15 +75,24 @@ export class Readiness {
         checks[this.checks[i].name] = 'up';
       } else {
         ready = false;
-        const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
-        // Driver errors can be long and multi-line; the first line says what failed.
-        checks[this.checks[i].name] = `down: ${reason.split('\n')[0].slice(0, 200)}`;
+        checks[this.checks[i].name] = `down: ${summary(r.reason)}`;
       }
     });
     // A shutdown that began while the checks ran wins.
     if (this.draining) return { ready: false, status: 'shutting_down', checks };
     return { ready, status: ready ? 'ready' : 'not_ready', checks };
   }
+}
+
+/**
+ * One line of an error for a probe body: Prisma's messages open with an empty line and
+ * "Invalid `prisma.x()` invocation:"; the first other line says what failed.
+ */
+function summary(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const lines = text.split('\n').map((l) => l.trim());
+  const line = lines.find((l) => l && !/^Invalid `.*` invocation:$/.test(l)) ?? 'failed';
+  return line.slice(0, 200);
 }
 
 export interface ReadinessReport {
