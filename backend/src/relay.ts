@@ -34,7 +34,8 @@ export interface Relay {
   /**
    * Turns /readyz to 503, refuses new sockets, closes every socket with 1001 (HTTP still
    * answering meanwhile, so a load balancer sees the 503), stops listening and writes what is
-   * pending, all within SHUTDOWN_TIMEOUT_MS. Resolves with what could not be written (zeros when everything was).
+   * pending, all within SHUTDOWN_TIMEOUT_MS. Resolves with what could not be written (zeros
+   * when everything was).
    */
   stop(): Promise<Unwritten>;
 }
