@@ -78,6 +78,11 @@ const schema = z.object({
     .optional(),
   /** Prefix of every Redis channel the relay uses, so several relays can share one Redis. */
   REDIS_PREFIX: z.string().min(1).default('relay:'),
+  /**
+   * Also publish relay_endpoint_connections{endpoint}: one series per endpoint with sockets, so
+   * as many series as IoT endpoints. Off: only the relay_connections total.
+   */
+  METRICS_PER_ENDPOINT: bool.default(false),
   /** Longest time graceful shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
 });

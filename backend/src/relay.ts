@@ -7,6 +7,7 @@ import type { Config } from './config';
 import { createDb, type DbHandle } from './db/client';
 import { migrate } from './db/migrator';
 import { createApp } from './http/app';
+import { databaseCheck, Readiness } from './http/health';
 import { logger } from './logger';
 import { slowQueryLogger } from './monitoring/db-instrumentation';
 import { RelayMetrics } from './monitoring/metrics';
@@ -29,13 +30,17 @@ export interface Relay {
   readonly ws: RelayWsServer;
   /** How this process reaches the others (in-process driver without REDIS_URL). */
   readonly bus: Bus;
+  /** What /readyz answers from; `readiness.checks` is the list a new dependency adds its check to. */
+  readonly readiness: Readiness;
   /** Actual port, useful with PORT=0. */
   port(): number;
   /** Stats and device data still held in memory only (a shutdown that times out loses them). */
   unwritten(): Unwritten;
   /**
-   * Stops accepting, closes every socket with 1001 and writes what is pending, all within
-   * SHUTDOWN_TIMEOUT_MS. Resolves with what could not be written (zeros when everything was).
+   * Turns /readyz to 503, refuses new sockets, closes every socket with 1001 (HTTP still
+   * answering meanwhile, so a load balancer sees the 503), stops listening and writes what is
+   * pending, all within SHUTDOWN_TIMEOUT_MS. Resolves with what could not be written (zeros
+   * when everything was).
    */
   stop(): Promise<Unwritten>;
 }
@@ -50,7 +55,7 @@ export interface RelayOptions {
 export async function startRelay({ config, apiKey }: RelayOptions): Promise<Relay> {
   await migrate(config.DATABASE_URL);
   const connections = new ConnectionManager(config.WS_MAX_BUFFERED_BYTES);
-  const metrics = new RelayMetrics(connections);
+  const metrics = new RelayMetrics(connections, { perEndpoint: config.METRICS_PER_ENDPOINT });
   const logIfSlow = slowQueryLogger(config.SLOW_QUERY_MS);
   const db = createDb({
     url: config.DATABASE_URL,
@@ -78,7 +83,11 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     stats.forget(id);
     deviceData.writer.forget(id);
     alerts.invalidate(id);
-    connections.closeEndpoint(id, CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
+    metrics.counters.disconnects.endpoint_deleted += connections.closeEndpoint(
+      id,
+      CLOSE_ENDPOINT_DELETED,
+      'endpoint deleted',
+    );
   };
   alerts.onRulesChanged((endpointId) => bus.publishControl({ type: 'alert-rules-changed', endpointId }));
   const counters = metrics.counters;
@@ -108,12 +117,22 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
         );
     },
   });
+  const readiness = new Readiness([databaseCheck(db)]);
+  if (bus.distributed) {
+    readiness.checks.push({
+      name: 'redis',
+      check: async () => {
+        if (!bus.counters.connected) throw new Error('bus disconnected; reconnecting');
+      },
+    });
+  }
 
   const app = createApp({
     db,
     apiKey,
     metrics,
     metricsPublic: config.METRICS_PUBLIC,
+    readiness,
     publicWsUrl: config.PUBLIC_WS_URL,
     endpoints,
     stats,
@@ -157,18 +176,21 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     metrics,
     ws,
     bus,
+    readiness,
     port: () => (server.address() as AddressInfo).port,
     unwritten: () => persistence.unwritten(),
     stop: () =>
       (stopping ??= (async () => {
         const until = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
-        // Stop accepting first so no socket arrives while the rest are being closed.
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        readiness.startDrain();
+        // closeAll refuses upgrades from its first line, so no socket arrives while the rest are
+        // closed; the listener stays open meanwhile so probes read /readyz's 503, not a refusal.
         await ws.closeAll(
           CLOSE_GOING_AWAY,
           'server shutting down',
           Math.min(3000, config.SHUTDOWN_TIMEOUT_MS / 2),
         );
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
         await bus.close();

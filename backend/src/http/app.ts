@@ -8,6 +8,8 @@ import type { StatsStore } from '../services/stats/stats-store';
 import { notFound } from '../util/http-error';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
+import { healthProbes, type Readiness } from './health';
+import { rememberRouterBase, requestMetrics } from './request-metrics';
 import {
   alertsQuery,
   createEndpointBody,
@@ -23,6 +25,8 @@ export interface AppDeps {
   apiKey: string;
   metrics: RelayMetrics;
   metricsPublic: boolean;
+  /** What /readyz reports: the relay's checks and whether it is draining. */
+  readiness: Readiness;
   publicWsUrl?: string;
   endpoints: EndpointService;
   stats: StatsStore;
@@ -38,6 +42,8 @@ export function createApp(deps: AppDeps): express.Express {
   const { endpoints, stats, deviceData, alerts } = deps;
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestMetrics(deps.metrics));
+  app.use(healthProbes(deps.readiness));
   app.use(express.json({ limit: '64kb' }));
 
   const wsUrl = (req: Request, id: string) =>
@@ -64,6 +70,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const apiKeyCheck = requireApiKey(deps.apiKey);
   const metricsRoute = express.Router();
+  metricsRoute.use(rememberRouterBase);
   if (!deps.metricsPublic) metricsRoute.use(apiKeyCheck);
   metricsRoute.get('/', async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.render());
@@ -71,6 +78,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/metrics', metricsRoute);
 
   const api = express.Router();
+  api.use(rememberRouterBase);
   api.use(apiKeyCheck);
   // Routes that take no query parameters refuse any (a misspelt one would otherwise be ignored).
   const takesQuery = /\/(alerts|data)$/;

@@ -2,11 +2,29 @@ import client from 'prom-client';
 import type { BusCounters } from '../bus/bus';
 
 /**
- * Why the relay lost a socket: relay_disconnects_total's `reason` label. `slow_consumer`: it
- * held more than WS_MAX_BUFFERED_BYTES unsent for a client that stopped reading.
+ * Why the relay lost a socket: relay_disconnects_total's `reason` label. Each accepted socket is
+ * counted once, when the relay forgets it, so `relay_connections_opened_total` minus the sum of
+ * every reason is `relay_connections`.
+ * - `client_close`: the client closed it or its TCP connection went away.
+ * - `heartbeat`: terminated for missing a pong (HEARTBEAT_INTERVAL_MS).
+ * - `slow_consumer`: held more than WS_MAX_BUFFERED_BYTES unsent for a client that stopped reading.
+ * - `endpoint_deleted`: its endpoint was deleted through the API (close code 4404).
+ * - `server_shutdown`: closed with 1001 by a graceful shutdown.
+ * - `protocol_error`: ws closed it for a frame it refused (over WS_MAX_PAYLOAD_BYTES, invalid
+ *   UTF-8, bad opcode or masking).
  */
-export const DISCONNECT_REASONS = ['slow_consumer'] as const;
+export const DISCONNECT_REASONS = [
+  'client_close',
+  'heartbeat',
+  'slow_consumer',
+  'endpoint_deleted',
+  'server_shutdown',
+  'protocol_error',
+] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+
+/** HTTP methods that get their own `method` label; anything else is counted as `other`. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /**
  * Counters the message path bumps as plain numbers; prom-client reads them only when
@@ -20,7 +38,10 @@ export class RelayCounters {
   connectionsOpened = 0;
   connectionsRefused = 0;
   heartbeatTerminations = 0;
-  readonly disconnects: Record<DisconnectReason, number> = { slow_consumer: 0 };
+  readonly disconnects = Object.fromEntries(DISCONNECT_REASONS.map((r) => [r, 0])) as Record<
+    DisconnectReason,
+    number
+  >;
 }
 
 /** Seconds; forwarding is sub-millisecond when healthy and seconds when an overloaded pool makes it wait. */
@@ -34,6 +55,14 @@ const DB_BUCKETS = [
 export interface ConnectionSource {
   /** endpointId -> open sockets */
   perEndpoint(): Iterable<[string, number]>;
+}
+
+export interface MetricsOptions {
+  /**
+   * Also publish relay_endpoint_connections{endpoint} (METRICS_PER_ENDPOINT=1): one series per
+   * endpoint that has sockets, so the series count grows with the number of IoT endpoints.
+   */
+  perEndpoint?: boolean;
 }
 
 /** Where a component that keeps state in memory publishes it (see RelayMetrics.gauge). */
@@ -52,8 +81,10 @@ export class RelayMetrics implements GaugeRegistry {
   readonly flushRows: client.Counter<'kind' | 'outcome'>;
   readonly deviceDataDropped: client.Counter;
   readonly deviceDataOrphaned: client.Counter;
+  readonly httpRequests: client.Counter<'method' | 'route' | 'status'>;
+  readonly httpSeconds: client.Histogram<'method' | 'route'>;
 
-  constructor(connections: ConnectionSource) {
+  constructor(connections: ConnectionSource, options: MetricsOptions = {}) {
     const registry = this.registry;
     // Process CPU, RSS, heap and event-loop delay (perf_hooks.monitorEventLoopDelay) percentiles.
     client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -97,7 +128,7 @@ export class RelayMetrics implements GaugeRegistry {
     );
     new client.Counter({
       name: 'relay_disconnects_total',
-      help: 'Sockets disconnected, by reason (slow_consumer: dropped for exceeding WS_MAX_BUFFERED_BYTES)',
+      help: 'Sockets disconnected, by reason: client_close, heartbeat, slow_consumer, endpoint_deleted, server_shutdown, protocol_error',
       labelNames: ['reason'],
       registers: [registry],
       collect() {
@@ -107,13 +138,39 @@ export class RelayMetrics implements GaugeRegistry {
     });
     new client.Gauge({
       name: 'relay_connections',
-      help: 'Open WebSocket connections per endpoint',
-      labelNames: ['endpoint'],
+      help: 'Open WebSocket connections (all endpoints)',
       registers: [registry],
       collect() {
-        this.reset();
-        for (const [endpoint, n] of connections.perEndpoint()) this.set({ endpoint }, n);
+        let total = 0;
+        for (const [, n] of connections.perEndpoint()) total += n;
+        this.set(total);
       },
+    });
+    if (options.perEndpoint) {
+      new client.Gauge({
+        name: 'relay_endpoint_connections',
+        help: 'Open WebSocket connections per endpoint (METRICS_PER_ENDPOINT=1; one series per endpoint)',
+        labelNames: ['endpoint'],
+        registers: [registry],
+        collect() {
+          // Endpoints whose last socket closed lose their series instead of keeping a 0.
+          this.reset();
+          for (const [endpoint, n] of connections.perEndpoint()) this.set({ endpoint }, n);
+        },
+      });
+    }
+    this.httpRequests = new client.Counter({
+      name: 'relay_http_requests_total',
+      help: 'HTTP requests answered, by method, Express route pattern ("unmatched" when no route matched) and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    });
+    this.httpSeconds = new client.Histogram({
+      name: 'relay_http_request_duration_seconds',
+      help: 'HTTP request received to response finished, by method and route pattern',
+      labelNames: ['method', 'route'],
+      buckets: DB_BUCKETS,
+      registers: [registry],
     });
     this.forwardSeconds = new client.Histogram({
       name: 'relay_forward_duration_seconds',
@@ -225,6 +282,16 @@ export class RelayMetrics implements GaugeRegistry {
       this.flushSeconds.observe({ kind, outcome }, seconds);
       this.flushRows.inc({ kind, outcome }, rows);
     };
+  }
+
+  /**
+   * Counts one answered HTTP request. `route`: an Express route pattern such as
+   * `/api/endpoints/:id`, or `unmatched`, never a raw URL (the label set must stay bounded).
+   */
+  httpObserve(method: string, route: string, status: number, seconds: number): void {
+    const m = HTTP_METHODS.has(method) ? method : 'other';
+    this.httpRequests.inc({ method: m, route, status: String(status) });
+    this.httpSeconds.observe({ method: m, route }, seconds);
   }
 
   render(): Promise<string> {

@@ -15,6 +15,8 @@ export class Heartbeat {
     private readonly intervalMs: number,
     private readonly sockets: () => Iterable<WebSocket>,
     private readonly counters: RelayCounters,
+    /** Told about each socket just before it is terminated for a missed pong. */
+    private readonly onMissed: (ws: WebSocket) => void = () => undefined,
   ) {}
 
   watch(ws: WebSocket): void {
@@ -34,6 +36,7 @@ export class Heartbeat {
     for (const ws of this.sockets()) {
       if (this.awaitingPong.has(ws)) {
         this.counters.heartbeatTerminations++;
+        this.onMissed(ws);
         logger.info('heartbeat missed, terminating socket');
         ws.terminate();
         continue;

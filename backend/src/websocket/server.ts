@@ -4,11 +4,11 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Bus } from '../bus/bus';
 import { logger } from '../logger';
-import type { RelayCounters } from '../monitoring/metrics';
+import type { DisconnectReason, RelayCounters } from '../monitoring/metrics';
 import type { EndpointService } from '../services/endpoint.service';
 import type { StatsStore } from '../services/stats/stats-store';
 import type { ConnectionManager } from './connection-manager';
-import { CLOSE_ENDPOINT_DELETED } from './close-codes';
+import { CLOSE_ENDPOINT_DELETED, CLOSE_GOING_AWAY } from './close-codes';
 import { Heartbeat } from './heartbeat';
 import type { MessageRouter } from './message-router';
 
@@ -50,10 +50,21 @@ function tokenOf(req: IncomingMessage, url: URL): string | undefined {
 export class RelayWsServer {
   readonly wss: WebSocketServer;
   readonly heartbeat: Heartbeat;
+  /**
+   * Why the relay is ending a socket, set before it closes it; the first cause wins. Read by the
+   * socket's 'close' handler, which counts it once (no entry: the client left).
+   */
+  private readonly leaving = new WeakMap<WebSocket, DisconnectReason>();
+  private draining = false;
 
   constructor(private readonly deps: WsServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload, perMessageDeflate: false });
-    this.heartbeat = new Heartbeat(deps.heartbeatIntervalMs, () => deps.connections.sockets(), deps.counters);
+    this.heartbeat = new Heartbeat(
+      deps.heartbeatIntervalMs,
+      () => deps.connections.sockets(),
+      deps.counters,
+      (ws) => this.markLeaving(ws, 'heartbeat'),
+    );
     // The manager already forgot the socket, so its later 'close' records nothing: counted here once.
     deps.connections.onDrop((endpointId, reason) => {
       deps.counters.disconnects[reason]++;
@@ -77,6 +88,7 @@ export class RelayWsServer {
       this.deps.counters.connectionsRefused++;
       refuse(socket, status, message);
     };
+    if (this.draining) return deny(503, 'server shutting down');
     if (!match) return deny(404, 'unknown path; connect to /ws/<endpointId>');
     let endpointId: string;
     try {
@@ -113,7 +125,13 @@ export class RelayWsServer {
   }
 
   private accept(endpointId: string, ws: WebSocket): void {
-    const { connections, router, stats } = this.deps;
+    const { connections, router, stats, counters } = this.deps;
+    // Authorised just before the drain began: closeAll has taken its list already.
+    if (this.draining) {
+      counters.connectionsRefused++;
+      ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+      return;
+    }
     if (!connections.add(endpointId, ws)) {
       this.deps.bus.leave(endpointId);
       ws.close(CLOSE_ENDPOINT_DELETED, 'endpoint deleted');
@@ -122,20 +140,36 @@ export class RelayWsServer {
     this.deps.counters.connectionsOpened++;
     this.heartbeat.watch(ws);
     ws.on('message', (data: Buffer, isBinary) => router.route(endpointId, ws, data, isBinary));
-    ws.on('error', (err) => logger.debug('socket error', { endpointId, error: err.message }));
+    ws.on('error', (err) => {
+      // ws emits 'error' on a server socket only for a frame it refuses, then closes it.
+      this.markLeaving(ws, 'protocol_error');
+      logger.debug('socket error', { endpointId, error: err.message });
+    });
     ws.on('close', () => {
-      // A socket already removed (endpoint deleted) is not counted again.
-      if (connections.remove(endpointId, ws)) void stats.recordDisconnect(endpointId);
+      // A socket already removed (endpoint deleted, slow consumer) was counted when it was removed.
+      if (connections.remove(endpointId, ws)) {
+        counters.disconnects[this.leaving.get(ws) ?? 'client_close']++;
+        void stats.recordDisconnect(endpointId);
+      }
     });
     void stats.recordConnect(endpointId);
   }
 
-  /** Closes every socket with `code` and resolves once all have closed (or `timeoutMs` passes). */
+  private markLeaving(ws: WebSocket, reason: DisconnectReason): void {
+    if (!this.leaving.has(ws)) this.leaving.set(ws, reason);
+  }
+
+  /**
+   * Refuses new upgrades (503), closes every socket with `code` (each counted as
+   * `server_shutdown`) and resolves once all have closed (or `timeoutMs` passes).
+   */
   async closeAll(code: number, reason: string, timeoutMs: number): Promise<void> {
+    this.draining = true;
     this.heartbeat.stop();
     const closing = [...this.deps.connections.sockets()].map(
       (ws) =>
         new Promise<void>((resolve) => {
+          this.markLeaving(ws, 'server_shutdown');
           ws.once('close', () => resolve());
           ws.close(code, reason);
         }),
