@@ -44,6 +44,19 @@ export function createApp(deps: AppDeps): express.Express {
           (_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), DB_PING_TIMEOUT_MS)),
         ),
       ]);
+      // The database answers, but readings are not reaching it (refused, or writes failing).
+      const backlog = deviceData.writer.backlog();
+      if (backlog.stalled) {
+        res.status(503).json({
+          status: 'degraded',
+          db: 'up',
+          provider: deps.db.provider,
+          statsMode: stats.mode,
+          reason: 'device data backlog',
+          deviceDataBacklog: { rows: backlog.rows, oldestSeconds: backlog.oldestMs / 1000 },
+        });
+        return;
+      }
       res.json({ status: 'ok', db: 'up', provider: deps.db.provider, statsMode: stats.mode });
     } catch {
       res

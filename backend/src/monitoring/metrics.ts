@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { REJECT_REASONS, type RejectReason } from '../services/device-data/reading-check';
 
 /**
  * Why the relay lost a socket: relay_disconnects_total's `reason` label. `slow_consumer`: it
@@ -51,6 +52,8 @@ export class RelayMetrics implements GaugeRegistry {
   readonly flushRows: client.Counter<'kind' | 'outcome'>;
   readonly deviceDataDropped: client.Counter;
   readonly deviceDataOrphaned: client.Counter;
+  readonly deviceDataRejected: client.Counter<'reason'>;
+  readonly deviceFramesMalformed: client.Counter;
 
   constructor(connections: ConnectionSource) {
     const registry = this.registry;
@@ -154,6 +157,19 @@ export class RelayMetrics implements GaugeRegistry {
     this.deviceDataOrphaned = new client.Counter({
       name: 'relay_device_data_orphaned_total',
       help: 'Queued device readings discarded unwritten because their endpoint was deleted',
+      registers: [registry],
+    });
+    this.deviceDataRejected = new client.Counter({
+      name: 'relay_device_data_rejected_total',
+      help: 'Device readings not stored because the database would refuse them, by reason (too_deep, invalid_unicode, non_finite_number: refused before queueing, the sender told; refused: the database refused the row in a batch)',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    for (const reason of REJECT_REASONS)
+      this.deviceDataRejected.inc({ reason } satisfies { reason: RejectReason }, 0);
+    this.deviceFramesMalformed = new client.Counter({
+      name: 'relay_device_frames_malformed_total',
+      help: 'Frames declaring "type":"device_data" that were not valid JSON or not a valid device frame (the sender gets an error frame)',
       registers: [registry],
     });
     this.dbStatements = new client.Counter({
