@@ -51,7 +51,7 @@ const schema = z.object({
   /** batched: most device-data rows held in memory; beyond it frames are refused with an error. */
   DEVICE_DATA_QUEUE_MAX: int(1, 10_000_000).default(20_000),
   /** batched: /health answers 503 once the oldest unwritten device reading is older than this. */
-  DEVICE_DATA_BACKLOG_MAX_MS: int(100, 86_400_000).default(30_000),
+  DEVICE_DATA_STALL_MS: int(100, 86_400_000).default(30_000),
   /** batched: how long cached alert rules are trusted (other processes' rule changes show up within it). */
   ALERT_RULES_CACHE_MS: int(0, 3_600_000).default(5000),
   /** Ping interval; a socket that missed the previous pong is terminated. */

@@ -212,13 +212,13 @@ describe.each(databases())('write failure classification on $name', (db) => {
  * INSERT wait, SELECT 1 still answers). /health says so with 503, and recovers when it drains.
  */
 describe.each(databases())('/health reports a device-data backlog on $name', (db) => {
-  test('503 with a reason while readings age past DEVICE_DATA_BACKLOG_MAX_MS, 200 once written', async () => {
+  test('503 with a reason while readings age past DEVICE_DATA_STALL_MS, 200 once written', async () => {
     requireDb(db);
     const url = db.url();
     const t = await startTestRelay(url, {
       STATS_MODE: 'batched',
       STATS_FLUSH_INTERVAL_MS: '50',
-      DEVICE_DATA_BACKLOG_MAX_MS: '300',
+      DEVICE_DATA_STALL_MS: '300',
       SQLITE_JOURNAL_MODE: 'wal',
       SQLITE_BUSY_TIMEOUT_MS: '20',
     });

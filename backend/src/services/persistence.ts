@@ -40,7 +40,7 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
   const writer = createDeviceDataWriter(config.STATS_MODE, prisma, {
     provider,
     flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
-    backlogMaxMs: config.DEVICE_DATA_BACKLOG_MAX_MS,
+    backlogMaxMs: config.DEVICE_DATA_STALL_MS,
     batchSize: config.DEVICE_DATA_BATCH_SIZE,
     maxQueued: config.DEVICE_DATA_QUEUE_MAX,
     onFlush: metrics.flushObserver('device_data'),

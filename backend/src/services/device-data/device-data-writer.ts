@@ -35,6 +35,6 @@ export interface DeviceDataBacklog {
   rows: number;
   /** Age of the oldest of them, in ms (0 when none). */
   oldestMs: number;
-  /** True when the oldest is older than DEVICE_DATA_BACKLOG_MAX_MS: storage is not keeping up. */
+  /** True when the oldest is older than DEVICE_DATA_STALL_MS: storage is not keeping up. */
   stalled: boolean;
 }
