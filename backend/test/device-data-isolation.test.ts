@@ -130,6 +130,39 @@ describe.each(databases())('refused rows in a batch on $name', (db) => {
     expect(rows.every((r) => r.deviceId === 'good')).toBe(true);
     await writer.drain();
   });
+
+  // MySQL answers a statement over max_allowed_packet (16 MiB by default) with 1153 or by
+  // resetting the connection (which looks like an outage): batches are cut to the dialect's
+  // maxStatementBytes, and a row over it alone is never sent but dropped as too_large.
+  test('a batch over the statement size is written in parts; a row over it alone is dropped', async () => {
+    const refused: [number, string][] = [];
+    const writer = new BatchedDeviceDataWriter(prisma, {
+      provider: db.name,
+      flushIntervalMs: 60_000,
+      batchSize: 400,
+      maxQueued: 10_000,
+      onRefused: (n, reason) => refused.push([n, reason]),
+    });
+    await prisma.deviceData.deleteMany({ where: { endpointId } });
+    const filler = 'x'.repeat(60_000);
+    const huge = dialectOf(db.name).maxStatementBytes;
+    for (let i = 0; i < 300; i++) {
+      await writer.store({ ...good(i), payload: { i, filler } });
+      if (i === 150)
+        await writer.store({ ...good(i), deviceId: 'huge', payload: { filler: 'y'.repeat(huge) } });
+    }
+    await writer.flush();
+    expect(writer.queued).toBe(0);
+    expect(refused).toEqual([[1, 'too_large']]);
+    const rows = await prisma.deviceData.findMany({
+      where: { endpointId },
+      orderBy: { id: 'asc' },
+      select: { id: true, deviceId: true },
+    });
+    expect(rows).toHaveLength(300);
+    expect(rows.every((r) => r.deviceId === 'good')).toBe(true);
+    await writer.drain();
+  }, 60_000);
 });
 
 /** The one place that decides "outage or bad rows", fed real errors of each database. */

@@ -46,7 +46,7 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
     onFlush: metrics.flushObserver('device_data'),
     onDrop: () => metrics.deviceDataDropped.inc(),
     onOrphaned: (rows) => metrics.deviceDataOrphaned.inc(rows),
-    onRefused: (rows) => metrics.deviceDataRejected.inc({ reason: 'refused' }, rows),
+    onRefused: (rows, reason) => metrics.deviceDataRejected.inc({ reason }, rows),
   });
   stats.registerMetrics(metrics);
   writer.registerMetrics(metrics);

@@ -78,6 +78,12 @@ export interface Dialect {
    */
   readonly maxJsonDepth: number;
   /**
+   * Bytes of row data one INSERT may carry. MySQL drops the connection (ECONNRESET, which
+   * looks like an outage) when a statement exceeds max_allowed_packet, so batches are cut to
+   * this size and a row larger than it is never sent.
+   */
+  readonly maxStatementBytes: number;
+  /**
    * True when a driver error code (Prisma's `originalCode`) says the database refused the
    * rows' data (constraint, too long, invalid JSON, packet too large); false for everything
    * else, which callers treat as the database being unavailable. See write-failure.ts.

@@ -89,5 +89,9 @@ export const mysql: Dialect = {
   // refused); MySQL 8 allows 100. One driver serves both, so the smaller holds.
   maxJsonDepth: 31,
 
+  // Half of MariaDB's default max_allowed_packet (16 MiB; MySQL 8: 64 MiB), leaving room for
+  // the statement text and protocol overhead.
+  maxStatementBytes: 8 * 2 ** 20,
+
   refusesData: (code) => DATA_ERRORS.has(code),
 };

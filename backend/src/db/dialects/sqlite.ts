@@ -79,6 +79,9 @@ export const sqlite: Dialect = {
   // but the reading could then not be queried with SQLite's JSON functions.
   maxJsonDepth: 1000,
 
+  // Far below SQLITE_MAX_LENGTH (1e9); bounds the memory one statement holds.
+  maxStatementBytes: 64 * 2 ** 20,
+
   // Constraint failures (SQLITE_CONSTRAINT_*), a value over SQLITE_MAX_LENGTH, a type
   // mismatch; SQLITE_BUSY/LOCKED/FULL/IOERR/READONLY/CANTOPEN are the database, not the rows.
   refusesData: (code) =>

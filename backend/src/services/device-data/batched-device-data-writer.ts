@@ -4,7 +4,8 @@ import type { Db } from '../../db/prisma';
 import { logger } from '../../logger';
 import type { GaugeRegistry } from '../../monitoring/metrics';
 import { FlushScheduler } from '../../util/flush-scheduler';
-import { insertDeviceRows } from './batch-insert';
+import { insertDeviceRows, prepareRow, type PreparedRow } from './batch-insert';
+import type { RejectReason } from './reading-check';
 import {
   QueueFullError,
   type DeviceDataBacklog,
@@ -23,8 +24,11 @@ export interface BatchedDeviceDataOptions {
   onDrop?: () => void;
   /** Queued readings discarded because their endpoint was deleted (through the API or elsewhere). */
   onOrphaned?: (rows: number) => void;
-  /** Queued readings the database refused (each alone, after isolating it from its batch). */
-  onRefused?: (rows: number) => void;
+  /**
+   * Queued readings dropped unwritten: `too_large` (serialised, over the dialect's
+   * maxStatementBytes, never sent) or `refused` (the database refused it, alone).
+   */
+  onRefused?: (rows: number, reason: Extract<RejectReason, 'too_large' | 'refused'>) => void;
 }
 
 /**
@@ -111,15 +115,15 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
 
   private async writeQueued(): Promise<void> {
     while (this.queue.length) {
-      const batch = this.queue.slice(0, this.options.batchSize);
       const started = performance.now();
       const settled = new Set<DeviceRow>();
       const refused: Refusal[] = [];
+      const batch = this.nextBatch(settled, refused);
       let written = 0;
       try {
-        written = await this.writeIsolating(batch, settled, refused);
+        if (batch.length) written = await this.writeIsolating(batch, settled, refused);
       } catch (err) {
-        this.options.onFlush?.(batch.length - settled.size, (performance.now() - started) / 1000, false);
+        this.options.onFlush?.(batch.length - written, (performance.now() - started) / 1000, false);
         throw err; // the database is unavailable: what is not settled stays queued, in order
       } finally {
         // By identity: forget() may have filtered the queue while the batch was being written.
@@ -131,13 +135,45 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
   }
 
   /**
+   * The head of the queue, serialised: at most batchSize rows and maxStatementBytes of
+   * payload (at least one row). A row that cannot be serialised or is too large alone is
+   * settled as refused here, never sent: MySQL answers an oversized packet by dropping the
+   * connection, which would look like an outage and hold the queue.
+   */
+  private nextBatch(settled: Set<DeviceRow>, refused: Refusal[]): PreparedRow[] {
+    const maxBytes = dialectOf(this.options.provider).maxStatementBytes;
+    const batch: PreparedRow[] = [];
+    let bytes = 0;
+    for (const row of this.queue) {
+      if (batch.length + refused.length >= this.options.batchSize) break;
+      let prepared: PreparedRow;
+      try {
+        prepared = prepareRow(row);
+      } catch (err) {
+        settled.add(row);
+        refused.push({ row, reason: 'refused', error: err as Error });
+        continue;
+      }
+      if (prepared.bytes > maxBytes) {
+        settled.add(row);
+        refused.push({ row, reason: 'too_large', error: new Error(`payload of ${prepared.bytes} bytes`) });
+        continue;
+      }
+      if (batch.length && bytes + prepared.bytes > maxBytes) break;
+      bytes += prepared.bytes;
+      batch.push(prepared);
+    }
+    return batch;
+  }
+
+  /**
    * Inserts `rows` in order; rows whose data the database refuses are isolated by bisection
    * and recorded in `refused`. Every row written or given up is added to `settled`. Returns
    * how many were written. Rejects when the database is unavailable (rows written before
    * that are in `settled`).
    */
   private async writeIsolating(
-    rows: DeviceRow[],
+    rows: PreparedRow[],
     settled: Set<DeviceRow>,
     refused: Refusal[],
   ): Promise<number> {
@@ -147,33 +183,37 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
       if (classifyWriteFailure(dialectOf(this.options.provider), err) === 'unavailable') throw err;
       if (isForeignKeyViolation(err)) {
         // Rows of an endpoint deleted while they waited: forget them, write the others.
-        const dead = await this.dropOrphans(rows);
+        const dead = await this.dropOrphans(rows.map((p) => p.row));
         if (dead.size) {
-          for (const row of rows) if (dead.has(row.endpointId)) settled.add(row);
-          const alive = rows.filter((row) => !dead.has(row.endpointId));
+          for (const { row } of rows) if (dead.has(row.endpointId)) settled.add(row);
+          const alive = rows.filter(({ row }) => !dead.has(row.endpointId));
           return alive.length ? this.writeIsolating(alive, settled, refused) : 0;
         }
       }
       if (rows.length === 1) {
-        settled.add(rows[0]);
-        refused.push({ row: rows[0], error: err as Error });
+        settled.add(rows[0].row);
+        refused.push({ row: rows[0].row, reason: 'refused', error: err as Error });
         return 0;
       }
       const half = rows.length >> 1;
       const first = await this.writeIsolating(rows.slice(0, half), settled, refused);
       return first + (await this.writeIsolating(rows.slice(half), settled, refused));
     }
-    for (const row of rows) settled.add(row);
+    for (const { row } of rows) settled.add(row);
     return rows.length;
   }
 
   /** One log line per batch, however many rows it refused. */
   private reportRefused(refused: Refusal[]): void {
     if (!refused.length) return;
-    this.options.onRefused?.(refused.length);
+    for (const reason of ['too_large', 'refused'] as const) {
+      const n = refused.filter((r) => r.reason === reason).length;
+      if (n) this.options.onRefused?.(n, reason);
+    }
     const first = refused[0];
-    logger.error('device data refused by the database; rows dropped', {
+    logger.error('device data refused; rows dropped', {
       rows: refused.length,
+      reason: first.reason,
       endpointId: first.row.endpointId,
       deviceId: first.row.deviceId,
       error: first.error.message?.split('\n').slice(-1)[0],
@@ -194,5 +234,6 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
 
 interface Refusal {
   row: DeviceRow;
+  reason: Extract<RejectReason, 'too_large' | 'refused'>;
   error: Error;
 }

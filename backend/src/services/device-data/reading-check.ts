@@ -5,19 +5,28 @@
  *   deviceId: MariaDB's JSON check refuses it, and a utf8mb4 column would store U+FFFD;
  * - `non_finite_number`: a number JSON cannot hold (`1e400` parses to Infinity, which
  *   would be stored as null).
- * `refused` is not decided here: the database refused the row inside a batch.
+ * Decided by the batched writer, after queueing (the sender is not told):
+ * - `too_large`: the serialised reading alone exceeds the dialect's maxStatementBytes;
+ * - `refused`: the database refused the row inside a batch.
  */
-export const REJECT_REASONS = ['too_deep', 'invalid_unicode', 'non_finite_number', 'refused'] as const;
+export const REJECT_REASONS = [
+  'too_deep',
+  'invalid_unicode',
+  'non_finite_number',
+  'too_large',
+  'refused',
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
+type DoorReason = Exclude<RejectReason, 'too_large' | 'refused'>;
 
 /** The reading was not queued: the database would refuse it (or alter it). */
 export class RejectedReadingError extends Error {
-  constructor(readonly reason: Exclude<RejectReason, 'refused'>) {
+  constructor(readonly reason: DoorReason) {
     super(`device data not stored: ${MESSAGES[reason]}`);
   }
 }
 
-const MESSAGES: Record<Exclude<RejectReason, 'refused'>, string> = {
+const MESSAGES: Record<DoorReason, string> = {
   too_deep: 'data is nested too deeply',
   invalid_unicode: 'text contains an unpaired UTF-16 surrogate',
   non_finite_number: 'a number is out of range',
@@ -45,7 +54,7 @@ export function checkReading(
   return reason ? new RejectedReadingError(reason) : undefined;
 }
 
-function walk(value: unknown, depth: number, maxDepth: number): Exclude<RejectReason, 'refused'> | undefined {
+function walk(value: unknown, depth: number, maxDepth: number): DoorReason | undefined {
   switch (typeof value) {
     case 'string':
       return wellFormed(value) ? undefined : 'invalid_unicode';
