@@ -3,8 +3,8 @@
  * batched) with two endpoints: A gets RATE_A frames/s (device_data readings, or in `plain` mode
  * frames of the same size that are not device data: the control), B gets RATE_B small frames/s
  * sent by one client and received by another. Prints B's send-to-receive latency (hdr
- * histogram, microsecond resolution) after a 3 s warm-up, with A's frames/rows counted and the
- * load average, as one JSON line.
+ * histogram, microsecond resolution) after a 3 s warm-up, the relay's own event-loop delay,
+ * A's frames/rows counted and the load average, as one JSON line.
  *
  *   npx tsx scripts/device-data-interference.ts <device|plain> [seconds=20] [rateA=1000] [rateB=200]
  * DATABASE_URL picks the database (default: a fresh SQLite file); RELAY_ROOT runs the relay from
@@ -137,6 +137,10 @@ async function main(): Promise<void> {
         bP95ms: ms(95),
         bP99ms: ms(99),
         bMaxms: latency.maxValue / 1000,
+        // The relay's own event-loop delay over the run (prom-client resets it per scrape; this
+        // is the only scrape): what a blocking insert costs every socket, client noise aside.
+        relayLoopP99ms: sample('nodejs_eventloop_lag_p99_seconds') * 1000,
+        relayLoopMaxms: sample('nodejs_eventloop_lag_max_seconds') * 1000,
         loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
       }),
     );
