@@ -43,10 +43,15 @@ const schema = z.object({
   STATS_FLUSH_INTERVAL_MS: int(10, 3_600_000).default(1000),
   /** batched: flush early when this many endpoints have unwritten stats. */
   STATS_FLUSH_MAX_PENDING: int(1, 100_000).default(500),
-  /** batched: device-data rows per INSERT; a full batch is written without waiting for the interval. */
-  DEVICE_DATA_BATCH_SIZE: int(1, 10_000).default(500),
+  /**
+   * batched: device-data rows per INSERT; a full batch is written without waiting for the
+   * interval. At most 5000: 4 bound parameters a row stay under SQLite's 32766.
+   */
+  DEVICE_DATA_BATCH_SIZE: int(1, 5000).default(500),
   /** batched: most device-data rows held in memory; beyond it frames are refused with an error. */
   DEVICE_DATA_QUEUE_MAX: int(1, 10_000_000).default(20_000),
+  /** batched: /health answers 503 once the oldest unwritten device reading is older than this. */
+  DEVICE_DATA_STALL_MS: int(100, 86_400_000).default(30_000),
   /** batched: how long cached alert rules are trusted (other processes' rule changes show up within it). */
   ALERT_RULES_CACHE_MS: int(0, 3_600_000).default(5000),
   /** Ping interval; a socket that missed the previous pong is terminated. */

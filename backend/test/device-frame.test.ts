@@ -49,7 +49,6 @@ describe('parseDeviceFrame', () => {
 
   test.each([
     ['not JSON', 'xx "device_data" yy'],
-    ['truncated JSON', '{"type":"device_data","deviceId":"d"'],
     ['another type that mentions the marker', '{"type":"chat","text":"device_data"}'],
     ['a JSON string', '"device_data"'],
     ['a JSON array', '["device_data"]'],

@@ -190,7 +190,23 @@ function fakeDb() {
   const inserts: DeviceRow[][] = [];
   let gate: Deferred | undefined;
   const db = {
-    $executeRawUnsafe: async (_sql: string, ...params: unknown[]) => void statements.push(params),
+    $executeRawUnsafe: async (sql: string, ...params: unknown[]) => {
+      if (!sql.startsWith('INSERT INTO `DeviceData`')) return void statements.push(params);
+      // The batched device-data writer's multi-row INSERT: 4 values a row, payload as JSON text.
+      const batch: DeviceRow[] = [];
+      for (let i = 0; i < params.length; i += 4) {
+        const [endpointId, deviceId, payload, createdAt] = params.slice(i, i + 4) as [
+          string,
+          string,
+          string,
+          Date,
+        ];
+        batch.push({ endpointId, deviceId, payload: JSON.parse(payload), createdAt });
+      }
+      inserts.push(batch);
+      if (gate) await gate.promise;
+      return batch.length;
+    },
     deviceData: {
       createMany: async ({ data }: { data: DeviceRow[] }) => {
         inserts.push([...data]);
@@ -232,7 +248,12 @@ describe('early flush of a full buffer', () => {
 
   test('BatchedDeviceDataWriter writes a full batch at once, and one batch at a time', async () => {
     const { db, inserts, hold } = fakeDb();
-    const writer = new BatchedDeviceDataWriter(db, { flushIntervalMs: 60_000, batchSize: 2, maxQueued: 100 });
+    const writer = new BatchedDeviceDataWriter(db, {
+      provider: 'sqlite',
+      flushIntervalMs: 60_000,
+      batchSize: 2,
+      maxQueued: 100,
+    });
     const gate = deferred();
     hold(gate);
     await writer.store(row(1));
@@ -256,7 +277,12 @@ describe('early flush of a full buffer', () => {
 
   test('drain writes what is pending in a batched writer, after the insert already in flight', async () => {
     const { db, inserts, hold } = fakeDb();
-    const writer = new BatchedDeviceDataWriter(db, { flushIntervalMs: 1000, batchSize: 50, maxQueued: 100 });
+    const writer = new BatchedDeviceDataWriter(db, {
+      provider: 'sqlite',
+      flushIntervalMs: 1000,
+      batchSize: 50,
+      maxQueued: 100,
+    });
     const gate = deferred();
     hold(gate);
     await writer.store(row(1));
@@ -289,6 +315,7 @@ describe('each driver registers its own gauges', () => {
       maxPendingEndpoints: 100,
     });
     const writer = new BatchedDeviceDataWriter(db, {
+      provider: 'sqlite',
       flushIntervalMs: 60_000,
       batchSize: 50,
       maxQueued: 100,

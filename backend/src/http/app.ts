@@ -8,7 +8,7 @@ import type { StatsStore } from '../services/stats/stats-store';
 import { notFound } from '../util/http-error';
 import { requireApiKey } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
-import { healthProbes, type Readiness } from './health';
+import { databaseCheck, healthProbes, type Readiness } from './health';
 import { rememberRouterBase, requestMetrics } from './request-metrics';
 import {
   alertsQuery,
@@ -49,15 +49,30 @@ export function createApp(deps: AppDeps): express.Express {
   const wsUrl = (req: Request, id: string) =>
     `${deps.publicWsUrl?.replace(/\/$/, '') ?? `ws://${req.headers.host ?? 'localhost'}`}/ws/${id}`;
 
+  const dbPing = databaseCheck(deps.db);
   app.get('/health', async (_req, res) => {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        deps.db.prisma.$queryRawUnsafe('SELECT 1'),
+        // The readiness probe's query: SELECT 1 alone never touches a locked SQLite file.
+        dbPing.check(),
         new Promise(
           (_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), DB_PING_TIMEOUT_MS)),
         ),
       ]);
+      // The database answers, but readings are not reaching it (refused, or writes failing).
+      const backlog = deviceData.writer.backlog();
+      if (backlog.stalled) {
+        res.status(503).json({
+          status: 'degraded',
+          db: 'up',
+          provider: deps.db.provider,
+          statsMode: stats.mode,
+          reason: 'device data backlog',
+          deviceDataBacklog: { rows: backlog.rows, oldestSeconds: backlog.oldestMs / 1000 },
+        });
+        return;
+      }
       res.json({ status: 'ok', db: 'up', provider: deps.db.provider, statsMode: stats.mode });
     } catch {
       res

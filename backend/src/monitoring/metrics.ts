@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { BusCounters } from '../bus/bus';
+import { REJECT_REASONS, type RejectReason } from '../services/device-data/reading-check';
 
 /**
  * Why the relay lost a socket: relay_disconnects_total's `reason` label. Each accepted socket is
@@ -83,6 +84,8 @@ export class RelayMetrics implements GaugeRegistry {
   readonly deviceDataOrphaned: client.Counter;
   readonly httpRequests: client.Counter<'method' | 'route' | 'status'>;
   readonly httpSeconds: client.Histogram<'method' | 'route'>;
+  readonly deviceDataRejected: client.Counter<'reason'>;
+  readonly deviceFramesMalformed: client.Counter;
 
   constructor(connections: ConnectionSource, options: MetricsOptions = {}) {
     const registry = this.registry;
@@ -212,6 +215,19 @@ export class RelayMetrics implements GaugeRegistry {
     this.deviceDataOrphaned = new client.Counter({
       name: 'relay_device_data_orphaned_total',
       help: 'Queued device readings discarded unwritten because their endpoint was deleted',
+      registers: [registry],
+    });
+    this.deviceDataRejected = new client.Counter({
+      name: 'relay_device_data_rejected_total',
+      help: 'Device readings not stored because the database would refuse them, by reason (too_deep, invalid_unicode, non_finite_number: refused before queueing, the sender told; refused: the database refused the row in a batch)',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    for (const reason of REJECT_REASONS)
+      this.deviceDataRejected.inc({ reason } satisfies { reason: RejectReason }, 0);
+    this.deviceFramesMalformed = new client.Counter({
+      name: 'relay_device_frames_malformed_total',
+      help: 'Frames declaring "type":"device_data" that were not valid JSON or not a valid device frame (the sender gets an error frame)',
       registers: [registry],
     });
     this.dbStatements = new client.Counter({

@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import { providerOf } from '../db/database-url';
+import { dialectOf } from '../db/dialects';
 import type { Db } from '../db/prisma';
 import type { RelayMetrics } from '../monitoring/metrics';
 import { AlertService } from './alert.service';
@@ -29,19 +30,23 @@ export interface Unwritten {
 
 /** Builds the stats, device-data and alert-rule services for STATS_MODE; each registers its own gauges. */
 export function createPersistence(config: Config, prisma: Db, metrics: RelayMetrics): Persistence {
+  const provider = providerOf(config.DATABASE_URL);
   const stats = createStatsStore(config.STATS_MODE, prisma, {
-    provider: providerOf(config.DATABASE_URL),
+    provider,
     flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
     maxPendingEndpoints: config.STATS_FLUSH_MAX_PENDING,
     onFlush: metrics.flushObserver('stats'),
   });
   const writer = createDeviceDataWriter(config.STATS_MODE, prisma, {
+    provider,
     flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
+    backlogMaxMs: config.DEVICE_DATA_STALL_MS,
     batchSize: config.DEVICE_DATA_BATCH_SIZE,
     maxQueued: config.DEVICE_DATA_QUEUE_MAX,
     onFlush: metrics.flushObserver('device_data'),
     onDrop: () => metrics.deviceDataDropped.inc(),
     onOrphaned: (rows) => metrics.deviceDataOrphaned.inc(rows),
+    onRefused: (rows, reason) => metrics.deviceDataRejected.inc({ reason }, rows),
   });
   stats.registerMetrics(metrics);
   writer.registerMetrics(metrics);
@@ -52,7 +57,7 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
   });
   return {
     stats,
-    deviceData: new DeviceDataService(prisma, writer),
+    deviceData: new DeviceDataService(prisma, writer, dialectOf(provider).maxJsonDepth),
     alerts: new AlertService(prisma, cachesRules ? config.ALERT_RULES_CACHE_MS : 0),
     unwritten,
     drain: async (deadlineMs) => {

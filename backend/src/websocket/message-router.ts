@@ -3,7 +3,11 @@ import type { Prisma } from '../db/prisma';
 import { logger } from '../logger';
 import type { RelayMetrics } from '../monitoring/metrics';
 import type { AlertService } from '../services/alert.service';
-import { QueueFullError, type DeviceDataService } from '../services/device-data.service';
+import {
+  QueueFullError,
+  RejectedReadingError,
+  type DeviceDataService,
+} from '../services/device-data.service';
 import type { StatsStore } from '../services/stats/stats-store';
 import type { Broadcaster } from './broadcaster';
 import { mayBeDeviceFrame, parseDeviceFrame } from './device-frame';
@@ -59,7 +63,9 @@ export class MessageRouter {
     const result = parseDeviceFrame(data);
     if (!result) return;
     if ('error' in result) {
-      sender.send(JSON.stringify({ type: 'error', message: result.error }));
+      this.metrics.deviceFramesMalformed.inc();
+      if (sender.readyState === sender.OPEN)
+        sender.send(JSON.stringify({ type: 'error', message: result.error }));
       return;
     }
     const { deviceId, data: reading } = result.frame;
@@ -73,9 +79,11 @@ export class MessageRouter {
       })
       .catch((err: Error) => {
         const full = err instanceof QueueFullError;
-        if (!full) logger.error('device data not stored', { endpointId, deviceId, error: err.message });
+        const rejected = err instanceof RejectedReadingError;
+        if (rejected) this.metrics.deviceDataRejected.inc({ reason: err.reason });
+        else if (!full) logger.error('device data not stored', { endpointId, deviceId, error: err.message });
         if (sender.readyState === sender.OPEN) {
-          const message = full ? err.message : 'device data could not be stored; retry later';
+          const message = full || rejected ? err.message : 'device data could not be stored; retry later';
           sender.send(JSON.stringify({ type: 'error', message }));
         }
       });

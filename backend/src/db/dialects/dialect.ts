@@ -46,6 +46,13 @@ export interface UpdateFromValues {
   setParams: readonly unknown[];
 }
 
+/** A multi-row INSERT: `values` holds `columns.length` values per row, at least one row. */
+export interface InsertRows {
+  table: string;
+  columns: readonly string[];
+  values: readonly unknown[];
+}
+
 /**
  * Everything that differs between the SQL databases the relay runs on: how Prisma and a plain
  * connection are opened, and the SQL they do not spell alike. Code above `db/` asks a dialect
@@ -63,4 +70,23 @@ export interface Dialect {
   /** `CREATE TABLE IF NOT EXISTS _prisma_migrations`, as `prisma migrate deploy` creates it. */
   readonly migrationsTableSql: string;
   updateFromValues(update: UpdateFromValues): Statement;
+  /** One INSERT of every row (callers keep rows x columns under the bound-parameter limits). */
+  insertRows(insert: InsertRows): Statement;
+  /**
+   * Deepest nesting of objects and arrays the JSON column stores (the reading itself counts
+   * as 1). Deeper values are refused by the database or overflow the client's stack.
+   */
+  readonly maxJsonDepth: number;
+  /**
+   * Bytes of row data one INSERT may carry. MySQL drops the connection (ECONNRESET, which
+   * looks like an outage) when a statement exceeds max_allowed_packet, so batches are cut to
+   * this size and a row larger than it is never sent.
+   */
+  readonly maxStatementBytes: number;
+  /**
+   * True when a driver error code (Prisma's `originalCode`) says the database refused the
+   * rows' data (constraint, too long, invalid JSON, packet too large); false for everything
+   * else, which callers treat as the database being unavailable. See write-failure.ts.
+   */
+  refusesData(code: string): boolean;
 }

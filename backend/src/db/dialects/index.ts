@@ -3,7 +3,8 @@ import type { Dialect } from './dialect';
 import { mysql } from './mysql';
 import { sqlite } from './sqlite';
 
-export type { Dialect, Statement, SqlConnection, UpdateFromValues } from './dialect';
+export type { Dialect, InsertRows, Statement, SqlConnection, UpdateFromValues } from './dialect';
+export { classifyWriteFailure, isForeignKeyViolation, type WriteFailure } from './write-failure';
 
 const DIALECTS: Record<DbProvider, Dialect> = { sqlite, mysql };
 

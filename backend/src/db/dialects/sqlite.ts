@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaClient } from '../../generated/sqlite/client';
 import type { Dialect, PrismaOptions, SqlConnection, UpdateFromValues } from './dialect';
+import { insertRowsStatement } from './insert-rows';
 
 /** The database file a `file:` URL names, its directory created; `:memory:` is left as is. */
 function databaseFile(url: string): string {
@@ -79,4 +80,18 @@ export const sqlite: Dialect = {
       params: [...setParams, ...values],
     };
   },
+
+  insertRows: insertRowsStatement,
+
+  // SQLite's json() refuses nesting deeper than 1000; the column is TEXT and would take more,
+  // but the reading could then not be queried with SQLite's JSON functions.
+  maxJsonDepth: 1000,
+
+  // Far below SQLITE_MAX_LENGTH (1e9); bounds the memory one statement holds.
+  maxStatementBytes: 64 * 2 ** 20,
+
+  // Constraint failures (SQLITE_CONSTRAINT_*), a value over SQLITE_MAX_LENGTH, a type
+  // mismatch; SQLITE_BUSY/LOCKED/FULL/IOERR/READONLY/CANTOPEN are the database, not the rows.
+  refusesData: (code) =>
+    code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH',
 };

@@ -1,23 +1,43 @@
+import type { DbProvider } from '../../db/database-url';
+import { classifyWriteFailure, dialectOf, isForeignKeyViolation } from '../../db/dialects';
 import type { Db } from '../../db/prisma';
 import { logger } from '../../logger';
 import type { GaugeRegistry } from '../../monitoring/metrics';
 import { FlushScheduler } from '../../util/flush-scheduler';
-import { QueueFullError, type DeviceDataWriter, type DeviceRow } from './device-data-writer';
+import { insertDeviceRows, prepareRow, type PreparedRow } from './batch-insert';
+import type { RejectReason } from './reading-check';
+import {
+  QueueFullError,
+  type DeviceDataBacklog,
+  type DeviceDataWriter,
+  type DeviceRow,
+} from './device-data-writer';
 
 export interface BatchedDeviceDataOptions {
+  provider: DbProvider;
   flushIntervalMs: number;
   batchSize: number;
   maxQueued: number;
+  /** /health reports a backlog once the oldest queued reading is older than this (ms). */
+  backlogMaxMs?: number;
   onFlush?: (rows: number, seconds: number, ok: boolean) => void;
   onDrop?: () => void;
   /** Queued readings discarded because their endpoint was deleted (through the API or elsewhere). */
   onOrphaned?: (rows: number) => void;
+  /**
+   * Queued readings dropped unwritten: `too_large` (serialised, over the dialect's
+   * maxStatementBytes, never sent) or `refused` (the database refused it, alone).
+   */
+  onRefused?: (rows: number, reason: Extract<RejectReason, 'too_large' | 'refused'>) => void;
 }
 
 /**
  * Queues readings and writes them with one multi-row INSERT per batch. The queue is bounded:
  * past `maxQueued` a reading is refused (the sender is told, the drop is counted) instead of
- * memory growing while the database is away. A failed batch stays queued, in order.
+ * memory growing while the database is away. A batch that fails because the database is
+ * unavailable stays queued, in order; one that fails because the database refuses some rows'
+ * data is split in halves until each refused row is alone, and only those rows are dropped
+ * (counted and logged), so one bad reading costs O(log batch) statements, never the queue.
  */
 export class BatchedDeviceDataWriter implements DeviceDataWriter {
   private queue: DeviceRow[] = [];
@@ -43,8 +63,20 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
     return this.queue.length;
   }
 
+  backlog(now = Date.now()): DeviceDataBacklog {
+    const oldest = this.queue[0];
+    const oldestMs = oldest ? Math.max(0, now - oldest.createdAt.getTime()) : 0;
+    const limit = this.options.backlogMaxMs ?? Infinity;
+    return { rows: this.queue.length, oldestMs, stalled: oldestMs > limit };
+  }
+
   registerMetrics(metrics: GaugeRegistry): void {
     metrics.gauge('relay_device_data_queued', 'Device readings waiting to be written', () => this.queued);
+    metrics.gauge(
+      'relay_device_data_oldest_queued_seconds',
+      'Age of the oldest device reading waiting to be written (0 when none)',
+      () => this.backlog().oldestMs / 1000,
+    );
   }
 
   store(row: DeviceRow): Promise<void> {
@@ -83,37 +115,125 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
 
   private async writeQueued(): Promise<void> {
     while (this.queue.length) {
-      const batch = this.queue.slice(0, this.options.batchSize);
       const started = performance.now();
+      const settled = new Set<DeviceRow>();
+      const refused: Refusal[] = [];
+      const batch = this.nextBatch(settled, refused);
+      let written = 0;
       try {
-        await this.prisma.deviceData.createMany({ data: batch });
+        if (batch.length) written = await this.writeIsolating(batch, settled, refused);
       } catch (err) {
-        this.options.onFlush?.(batch.length, (performance.now() - started) / 1000, false);
-        // Rows of an endpoint deleted while they waited would fail this batch (and every other
-        // endpoint's rows in it) forever: drop them and write the rest at once.
-        if (isForeignKeyViolation(err) && (await this.dropOrphans(batch)) > 0) continue;
-        throw err; // kept, in order, for the next attempt
+        this.options.onFlush?.(batch.length - written, (performance.now() - started) / 1000, false);
+        throw err; // the database is unavailable: what is not settled stays queued, in order
+      } finally {
+        // By identity: forget() may have filtered the queue while the batch was being written.
+        if (settled.size) this.queue = this.queue.filter((row) => !settled.has(row));
+        this.reportRefused(refused);
       }
-      // By identity: forget() may have filtered the queue while the batch was being written.
-      const written = new Set(batch);
-      this.queue = this.queue.filter((row) => !written.has(row));
-      this.options.onFlush?.(batch.length, (performance.now() - started) / 1000, true);
+      this.options.onFlush?.(written, (performance.now() - started) / 1000, true);
     }
   }
 
-  /** Forgets the endpoints of `batch` that no longer exist; returns how many of them there were. */
-  private async dropOrphans(batch: DeviceRow[]): Promise<number> {
-    const ids = [...new Set(batch.map((r) => r.endpointId))];
+  /**
+   * The head of the queue, serialised: at most batchSize rows and maxStatementBytes of
+   * payload (at least one row). A row that cannot be serialised or is too large alone is
+   * settled as refused here, never sent: MySQL answers an oversized packet by dropping the
+   * connection, which would look like an outage and hold the queue.
+   */
+  private nextBatch(settled: Set<DeviceRow>, refused: Refusal[]): PreparedRow[] {
+    const maxBytes = dialectOf(this.options.provider).maxStatementBytes;
+    const batch: PreparedRow[] = [];
+    let bytes = 0;
+    for (const row of this.queue) {
+      if (batch.length + refused.length >= this.options.batchSize) break;
+      let prepared: PreparedRow;
+      try {
+        prepared = prepareRow(row);
+      } catch (err) {
+        settled.add(row);
+        refused.push({ row, reason: 'refused', error: err as Error });
+        continue;
+      }
+      if (prepared.bytes > maxBytes) {
+        settled.add(row);
+        refused.push({ row, reason: 'too_large', error: new Error(`payload of ${prepared.bytes} bytes`) });
+        continue;
+      }
+      if (batch.length && bytes + prepared.bytes > maxBytes) break;
+      bytes += prepared.bytes;
+      batch.push(prepared);
+    }
+    return batch;
+  }
+
+  /**
+   * Inserts `rows` in order; rows whose data the database refuses are isolated by bisection
+   * and recorded in `refused`. Every row written or given up is added to `settled`. Returns
+   * how many were written. Rejects when the database is unavailable (rows written before
+   * that are in `settled`).
+   */
+  private async writeIsolating(
+    rows: PreparedRow[],
+    settled: Set<DeviceRow>,
+    refused: Refusal[],
+  ): Promise<number> {
+    try {
+      await insertDeviceRows(this.prisma, this.options.provider, rows);
+    } catch (err) {
+      if (classifyWriteFailure(dialectOf(this.options.provider), err) === 'unavailable') throw err;
+      if (isForeignKeyViolation(err)) {
+        // Rows of an endpoint deleted while they waited: forget them, write the others.
+        const dead = await this.dropOrphans(rows.map((p) => p.row));
+        if (dead.size) {
+          for (const { row } of rows) if (dead.has(row.endpointId)) settled.add(row);
+          const alive = rows.filter(({ row }) => !dead.has(row.endpointId));
+          return alive.length ? this.writeIsolating(alive, settled, refused) : 0;
+        }
+      }
+      if (rows.length === 1) {
+        settled.add(rows[0].row);
+        refused.push({ row: rows[0].row, reason: 'refused', error: err as Error });
+        return 0;
+      }
+      const half = rows.length >> 1;
+      const first = await this.writeIsolating(rows.slice(0, half), settled, refused);
+      return first + (await this.writeIsolating(rows.slice(half), settled, refused));
+    }
+    for (const { row } of rows) settled.add(row);
+    return rows.length;
+  }
+
+  /** One log line per batch, however many rows it refused. */
+  private reportRefused(refused: Refusal[]): void {
+    if (!refused.length) return;
+    for (const reason of ['too_large', 'refused'] as const) {
+      const n = refused.filter((r) => r.reason === reason).length;
+      if (n) this.options.onRefused?.(n, reason);
+    }
+    const first = refused[0];
+    logger.error('device data refused; rows dropped', {
+      rows: refused.length,
+      reason: first.reason,
+      endpointId: first.row.endpointId,
+      deviceId: first.row.deviceId,
+      error: first.error.message?.split('\n').slice(-1)[0],
+    });
+  }
+
+  /** Forgets the endpoints of `rows` that no longer exist; returns their ids. */
+  private async dropOrphans(rows: DeviceRow[]): Promise<Set<string>> {
+    const ids = [...new Set(rows.map((r) => r.endpointId))];
     const alive = await this.prisma.endpoint.findMany({ where: { id: { in: ids } }, select: { id: true } });
     const aliveIds = new Set(alive.map((e) => e.id));
-    const dead = ids.filter((id) => !aliveIds.has(id));
+    const dead = new Set(ids.filter((id) => !aliveIds.has(id)));
     for (const id of dead) this.forget(id);
-    if (dead.length) logger.warn('dropped device data of deleted endpoints', { endpoints: dead.length });
-    return dead.length;
+    if (dead.size) logger.warn('dropped device data of deleted endpoints', { endpoints: dead.size });
+    return dead;
   }
 }
 
-/** Prisma's code for a foreign-key violation (the same on SQLite and MySQL through the adapters). */
-function isForeignKeyViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'P2003';
+interface Refusal {
+  row: DeviceRow;
+  reason: Extract<RejectReason, 'too_large' | 'refused'>;
+  error: Error;
 }

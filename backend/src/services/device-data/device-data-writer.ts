@@ -17,6 +17,8 @@ export interface DeviceDataWriter {
   drain(deadlineMs?: number): Promise<boolean>;
   /** Readings held in memory, not yet in the database (0 for a writer that holds none). */
   readonly unwritten: number;
+  /** What is waiting to be written and for how long; /health reports `stalled`. */
+  backlog(): DeviceDataBacklog;
   /** Adds this driver's own gauges (in-memory state) to the metrics; a no-op for drivers without any. */
   registerMetrics(metrics: GaugeRegistry): void;
 }
@@ -26,4 +28,13 @@ export class QueueFullError extends Error {
   constructor() {
     super('device data queue is full; reading not stored');
   }
+}
+
+export interface DeviceDataBacklog {
+  /** Readings held in memory. */
+  rows: number;
+  /** Age of the oldest of them, in ms (0 when none). */
+  oldestMs: number;
+  /** True when the oldest is older than DEVICE_DATA_STALL_MS: storage is not keeping up. */
+  stalled: boolean;
 }

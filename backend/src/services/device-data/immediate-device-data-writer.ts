@@ -1,6 +1,6 @@
 import type { Db } from '../../db/prisma';
 import { settleInFlight } from '../../util/flush-scheduler';
-import type { DeviceDataWriter, DeviceRow } from './device-data-writer';
+import type { DeviceDataBacklog, DeviceDataWriter, DeviceRow } from './device-data-writer';
 
 /** Legacy: one awaited INSERT per device frame. */
 export class ImmediateDeviceDataWriter implements DeviceDataWriter {
@@ -25,6 +25,11 @@ export class ImmediateDeviceDataWriter implements DeviceDataWriter {
 
   /** Each reading is written as it arrives; only writes in flight are outstanding. */
   readonly unwritten = 0;
+
+  /** Nothing waits in memory: a reading is either written or its sender was told it failed. */
+  backlog(): DeviceDataBacklog {
+    return { rows: 0, oldestMs: 0, stalled: false };
+  }
 
   drain(deadlineMs = 8000): Promise<boolean> {
     return settleInFlight(this.inFlight, deadlineMs);
