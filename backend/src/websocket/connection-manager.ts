@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { logger } from '../logger';
 import type { DisconnectReason } from '../monitoring/metrics';
 import type { Broadcaster } from './broadcaster';
+import { prebuildFrame, sendPrebuilt, type PrebuiltFrame } from './prebuilt-frame';
 
 /** How long a deleted endpoint refuses sockets whose upgrade was authorised just before the delete. */
 const DELETED_MEMORY_MS = 60_000;
@@ -60,16 +61,18 @@ export class ConnectionManager implements Broadcaster {
 
   /**
    * Sends the same bytes, with the same frame type, to every other open socket of the endpoint.
-   * A socket left holding more than maxBufferedBytes by this frame is dropped (see drop) and not
-   * counted as delivered.
+   * The WebSocket frame is built once, on the first recipient, and the same bytes are written to
+   * each (see prebuilt-frame.ts). A socket left holding more than maxBufferedBytes by this frame
+   * is dropped (see drop) and not counted as delivered.
    */
   broadcast(endpointId: string, sender: WebSocket | null, data: Buffer | string, isBinary: boolean): number {
     const pool = this.pools.get(endpointId);
     if (!pool) return 0;
+    let frame: PrebuiltFrame | undefined;
     let delivered = 0;
     for (const client of pool) {
       if (client !== sender && client.readyState === WebSocket.OPEN) {
-        client.send(data, { binary: isBinary });
+        sendPrebuilt(client, (frame ??= prebuildFrame(data, isBinary)));
         // Checked after the send: the frame that takes the backlog past the cap drops the socket
         // at once (and is freed with it), a backlog at or under the cap is left alone.
         // bufferedAmount is two field reads (ws's queue + the socket's writableLength); a
