@@ -51,6 +51,11 @@ const schema = z.object({
   ALERT_RULES_CACHE_MS: int(0, 3_600_000).default(5000),
   /** Ping interval; a socket that missed the previous pong is terminated. */
   HEARTBEAT_INTERVAL_MS: int(100).default(30000),
+  /**
+   * Pings are spread over the interval in this many groups, one visited every
+   * HEARTBEAT_INTERVAL_MS / HEARTBEAT_SLOTS (at least 10 ms apart); 1 pings every socket at once.
+   */
+  HEARTBEAT_SLOTS: int(1, 10_000).default(30),
   /** Largest accepted WebSocket frame in bytes; larger ones close the socket with 1009. */
   WS_MAX_PAYLOAD_BYTES: int(1).default(64 * 1024),
   /**

@@ -93,6 +93,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     counters: metrics.counters,
     maxPayload: config.WS_MAX_PAYLOAD_BYTES,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    heartbeatSlots: config.HEARTBEAT_SLOTS,
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -20,6 +20,8 @@ export interface WsServerDeps {
   counters: RelayCounters;
   maxPayload: number;
   heartbeatIntervalMs: number;
+  /** Groups the heartbeat spreads its pings over (HEARTBEAT_SLOTS); default 1, all at once. */
+  heartbeatSlots?: number;
 }
 
 const WS_PATH = /^\/ws\/([^/?#]+)\/?$/;
@@ -50,7 +52,7 @@ export class RelayWsServer {
 
   constructor(private readonly deps: WsServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload, perMessageDeflate: false });
-    this.heartbeat = new Heartbeat(deps.heartbeatIntervalMs, () => deps.connections.sockets(), deps.counters);
+    this.heartbeat = new Heartbeat(deps.heartbeatIntervalMs, deps.counters, deps.heartbeatSlots);
     // The manager already forgot the socket, so its later 'close' records nothing: counted here once.
     deps.connections.onDrop((endpointId, reason) => {
       deps.counters.disconnects[reason]++;
