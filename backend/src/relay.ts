@@ -63,7 +63,16 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
   });
   const persistence = createPersistence(config, db.prisma, metrics);
   const { stats, deviceData, alerts } = persistence;
-  const endpoints = new EndpointService(db.prisma);
+  const endpoints = new EndpointService(db.prisma, {
+    cacheSize: config.TOKEN_CACHE_SIZE,
+    cacheTtlMs: config.TOKEN_CACHE_TTL_MS,
+    maxConcurrentLookups: config.TOKEN_CHECK_CONCURRENCY,
+  });
+  metrics.gauge(
+    'relay_token_lookups_waiting',
+    'Connects whose token check waits for a database turn (TOKEN_CHECK_CONCURRENCY)',
+    () => endpoints.lookups.queued,
+  );
   const router = new MessageRouter(connections, stats, deviceData, alerts, metrics);
 
   const app = createApp({
@@ -98,7 +107,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => {
+    server.listen(config.PORT, config.HOST, config.LISTEN_BACKLOG, () => {
       server.off('error', reject);
       resolve();
     });
@@ -138,6 +147,8 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     db: db.provider,
     statsMode: stats.mode,
     heartbeatMs: config.HEARTBEAT_INTERVAL_MS,
+    heartbeatSlots: ws.heartbeat.slotCount,
+    listenBacklog: config.LISTEN_BACKLOG,
   });
   return relay;
 }
