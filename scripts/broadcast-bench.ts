@@ -1,10 +1,13 @@
 /**
  * Micro-benchmark of the broadcast loop: server CPU per delivery, ws.send per recipient (the
- * loop before frame-once) against ConnectionManager.broadcast (frame built once). The
- * recipients live in a child process so only the sending side's CPU is measured.
+ * loop before Story 9.3) against ConnectionManager.broadcast ("relay": frame built once,
+ * writes coalesced per recipient per event-loop turn). The recipients live in a child
+ * process so only the sending side's CPU is measured.
  *
- *   npx tsx scripts/broadcast-bench.ts [recipients=50] [frames=20000] [bytes=64] [rounds=3]
+ *   npx tsx scripts/broadcast-bench.ts [recipients=50] [frames=20000] [bytes=64] [rounds=3] [burst=50]
  *
+ * burst: broadcasts per event-loop turn (1 = a lightly loaded relay, each turn one frame; the
+ * write coalescing only pays when a turn carries several frames per recipient).
  * Prints one line per round and mode (modes interleaved so a busy machine hurts both alike):
  * CPU microseconds per delivery (user+system of this process, sending side only).
  */
@@ -14,12 +17,12 @@ import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ConnectionManager } from '../backend/src/websocket/connection-manager';
 
-const [recipients = 50, frames = 20_000, bytes = 64, rounds = 3] = process.argv
+const [recipients = 50, frames = 20_000, bytes = 64, rounds = 3, burst = 50] = process.argv
   .slice(2)
   .filter((a) => !a.startsWith('--'))
   .map(Number);
 /** Frames sent per macrotask; the pause lets the kernel drain sockets as a live relay would. */
-const BURST = 50;
+const BURST = burst;
 
 async function clients(): Promise<void> {
   const url = process.env.BENCH_URL!;
@@ -113,11 +116,11 @@ async function server(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     for (const [name, send] of [
       ['ws.send', perRecipientSend],
-      ['frame-once', frameOnce],
+      ['relay', frameOnce],
     ] as const) {
       const r = await run(send);
       console.log(
-        `round ${round} ${name.padEnd(10)} ${r.usPerDelivery.toFixed(3)} us CPU/delivery, wall ${r.wallMs.toFixed(0)} ms`,
+        `round ${round} ${name.padEnd(8)} ${r.usPerDelivery.toFixed(3)} us CPU/delivery, wall ${r.wallMs.toFixed(0)} ms`,
       );
     }
   }

@@ -209,6 +209,60 @@ describe('frame once per broadcast (ConnectionManager on a bare ws server)', () 
   });
 });
 
+describe('writes coalesced per recipient per event-loop turn', () => {
+  let s: Awaited<ReturnType<typeof bareServer>>;
+  let clients: Client[] = [];
+  afterEach(async () => {
+    await closeAll(clients);
+    clients = [];
+    await s.close();
+  });
+
+  test("one turn's frames reach a recipient's socket in one writev, in order, flushed by the end of the turn", async () => {
+    s = await bareServer();
+    clients.push(await connect(s.url, {}, 'r'));
+    await eventually(
+      async () => s.manager.count('ep'),
+      (c) => c === 1,
+      { what: 'registered' },
+    );
+    const socket = (s.serverSockets[0] as unknown as { _socket: Socket })._socket;
+    const writev = jest.spyOn(socket, '_writev');
+    const write = jest.spyOn(socket, '_write');
+    for (let i = 0; i < 20; i++) s.manager.broadcast('ep', null, Buffer.from(`c${i}`), false);
+    expect(writev).not.toHaveBeenCalled(); // held until the turn ends
+    await new Promise((r) => setImmediate(r));
+    expect(writev).toHaveBeenCalledTimes(1);
+    expect(write).not.toHaveBeenCalled();
+    await clients[0].waitForCount(20);
+    expect(clients[0].frames.map((f) => f.data.toString())).toEqual(
+      Array.from({ length: 20 }, (_, i) => `c${i}`),
+    );
+    // A later turn with one frame is written on its own, again by the end of that turn.
+    s.manager.broadcast('ep', null, Buffer.from('alone'), false);
+    await new Promise((r) => setImmediate(r));
+    expect(writev.mock.calls.length + write.mock.calls.length).toBe(2);
+    await clients[0].waitForCount(21);
+  });
+
+  test('a reading client sent more than the cap within one turn is not taken for a slow one', async () => {
+    const CAP = 200_000;
+    s = await bareServer(CAP);
+    clients.push(await connect(s.url, {}, 'reader'));
+    await eventually(
+      async () => s.manager.count('ep'),
+      (c) => c === 1,
+      { what: 'registered' },
+    );
+    const frame = Buffer.alloc(60_000, 3);
+    // 600 KB in one turn: corked, it would all count as held; it is handed to the kernel first.
+    for (let i = 0; i < 10; i++) expect(s.manager.broadcast('ep', null, frame, true)).toBe(1);
+    expect(s.drops).toHaveLength(0);
+    await clients[0].waitForCount(10);
+    expect(clients[0].isOpen).toBe(true);
+  });
+});
+
 describe('frame once: the slow-consumer cap still sees the shared frames', () => {
   test('a paused reader is dropped once its backlog passes the cap; a reading peer gets everything', async () => {
     const CAP = 200_000;

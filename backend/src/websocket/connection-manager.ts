@@ -1,8 +1,10 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { logger } from '../logger';
 import type { DisconnectReason } from '../monitoring/metrics';
 import type { Broadcaster } from './broadcaster';
 import { prebuildFrame, sendPrebuilt, type PrebuiltFrame } from './prebuilt-frame';
+import { WriteCoalescer } from './write-coalescer';
 
 /** How long a deleted endpoint refuses sockets whose upgrade was authorised just before the delete. */
 const DELETED_MEMORY_MS = 60_000;
@@ -22,6 +24,7 @@ export class ConnectionManager implements Broadcaster {
   private readonly pools = new Map<string, Set<WebSocket>>();
   private readonly deleted = new Set<string>();
   private dropListener: DropListener = () => undefined;
+  private readonly writes = new WriteCoalescer();
 
   /**
    * @param maxBufferedBytes most bytes (WS_MAX_BUFFERED_BYTES) the relay holds for one socket
@@ -72,12 +75,16 @@ export class ConnectionManager implements Broadcaster {
     let delivered = 0;
     for (const client of pool) {
       if (client !== sender && client.readyState === WebSocket.OPEN) {
+        const socket = (client as unknown as { _socket: Socket })._socket;
+        this.writes.hold(socket);
         sendPrebuilt(client, (frame ??= prebuildFrame(data, isBinary)));
         // Checked after the send: the frame that takes the backlog past the cap drops the socket
         // at once (and is freed with it), a backlog at or under the cap is left alone.
-        // bufferedAmount is two field reads (ws's queue + the socket's writableLength); a
-        // reading client's kernel takes the frame at once, so it reads 0.
-        const buffered = client.bufferedAmount;
+        // bufferedAmount is two field reads (ws's queue + the socket's writableLength). It
+        // includes this turn's corked frames, so past the cap they are handed to the kernel
+        // first: a reading client's kernel takes them at once and it reads under the cap again.
+        let buffered = client.bufferedAmount;
+        if (buffered > this.maxBufferedBytes && this.writes.release(socket)) buffered = client.bufferedAmount;
         if (buffered > this.maxBufferedBytes) this.drop(endpointId, client, buffered);
         else delivered++;
       }
