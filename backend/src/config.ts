@@ -56,6 +56,25 @@ const schema = z.object({
   ALERT_RULES_CACHE_MS: int(0, 3_600_000).default(5000),
   /** Ping interval; a socket that missed the previous pong is terminated. */
   HEARTBEAT_INTERVAL_MS: int(100).default(30000),
+  /**
+   * Pings are spread over the interval in this many groups, one visited every
+   * HEARTBEAT_INTERVAL_MS / HEARTBEAT_SLOTS (at least 10 ms apart); 1 pings every socket at once.
+   */
+  HEARTBEAT_SLOTS: int(1, 10_000).default(30),
+  /**
+   * Endpoints whose verified token hash is kept in memory, so reconnects do not ask the
+   * database; a delete forgets its entry at once. 0 disables the cache.
+   */
+  TOKEN_CACHE_SIZE: int(0, 10_000_000).default(100_000),
+  /** How long a cached token hash is trusted: the most a delete made by another process goes unseen. */
+  TOKEN_CACHE_TTL_MS: int(0, 86_400_000).default(60_000),
+  /** Most token lookups in flight against the database at once; a connect storm queues behind them. */
+  TOKEN_CHECK_CONCURRENCY: int(1, 1000).default(4),
+  /**
+   * Pending TCP connections the kernel queues before the relay accepts them (listen backlog;
+   * Linux caps it at net.core.somaxconn). Node's 511 drops connects in a reconnect storm.
+   */
+  LISTEN_BACKLOG: int(1, 65_535).default(4096),
   /** Largest accepted WebSocket frame in bytes; larger ones close the socket with 1009. */
   WS_MAX_PAYLOAD_BYTES: int(1).default(64 * 1024),
   /**

@@ -73,13 +73,23 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
   });
   const persistence = createPersistence(config, db.prisma, metrics);
   const { stats, deviceData, alerts } = persistence;
-  const endpoints = new EndpointService(db.prisma);
+  const endpoints = new EndpointService(db.prisma, {
+    cacheSize: config.TOKEN_CACHE_SIZE,
+    cacheTtlMs: config.TOKEN_CACHE_TTL_MS,
+    maxConcurrentLookups: config.TOKEN_CHECK_CONCURRENCY,
+  });
+  metrics.gauge(
+    'relay_token_lookups_waiting',
+    'Connects whose token check waits for a database turn (TOKEN_CHECK_CONCURRENCY)',
+    () => endpoints.lookups.queued,
+  );
   const bus = createBus(config);
   if (bus.distributed) metrics.registerBus(bus.counters);
   // Without REDIS_URL the router talks to the connection manager directly, as it always did.
   const broadcaster = bus.distributed ? new BusBroadcaster(connections, bus) : connections;
   const router = new MessageRouter(broadcaster, stats, deviceData, alerts, metrics);
   const forgetEndpoint = (id: string) => {
+    endpoints.invalidateToken(id);
     stats.forget(id);
     deviceData.writer.forget(id);
     alerts.invalidate(id);
@@ -154,11 +164,12 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     counters: metrics.counters,
     maxPayload: config.WS_MAX_PAYLOAD_BYTES,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    heartbeatSlots: config.HEARTBEAT_SLOTS,
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => {
+    server.listen(config.PORT, config.HOST, config.LISTEN_BACKLOG, () => {
       server.off('error', reject);
       resolve();
     });
@@ -208,6 +219,8 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     bus: bus.distributed ? 'redis' : 'local',
     nodeId: bus.nodeId,
     heartbeatMs: config.HEARTBEAT_INTERVAL_MS,
+    heartbeatSlots: ws.heartbeat.slotCount,
+    listenBacklog: config.LISTEN_BACKLOG,
   });
   return relay;
 }

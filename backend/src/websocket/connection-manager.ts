@@ -1,7 +1,10 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { logger } from '../logger';
 import type { DisconnectReason } from '../monitoring/metrics';
 import type { Broadcaster } from './broadcaster';
+import { prebuildFrame, sendPrebuilt, type PrebuiltFrame } from './prebuilt-frame';
+import { WriteCoalescer } from './write-coalescer';
 
 /** How long a deleted endpoint refuses sockets whose upgrade was authorised just before the delete. */
 const DELETED_MEMORY_MS = 60_000;
@@ -22,6 +25,7 @@ export class ConnectionManager implements Broadcaster {
   private readonly deleted = new Set<string>();
   private dropListener: DropListener = () => undefined;
   private leaveListener: (endpointId: string) => void = () => undefined;
+  private readonly writes = new WriteCoalescer();
 
   /**
    * @param maxBufferedBytes most bytes (WS_MAX_BUFFERED_BYTES) the relay holds for one socket
@@ -70,21 +74,27 @@ export class ConnectionManager implements Broadcaster {
 
   /**
    * Sends the same bytes, with the same frame type, to every other open socket of the endpoint.
-   * A socket left holding more than maxBufferedBytes by this frame is dropped (see drop) and not
-   * counted as delivered.
+   * The WebSocket frame is built once, on the first recipient, and the same bytes are written to
+   * each (see prebuilt-frame.ts). A socket left holding more than maxBufferedBytes by this frame
+   * is dropped (see drop) and not counted as delivered.
    */
   broadcast(endpointId: string, sender: WebSocket | null, data: Buffer | string, isBinary: boolean): number {
     const pool = this.pools.get(endpointId);
     if (!pool) return 0;
+    let frame: PrebuiltFrame | undefined;
     let delivered = 0;
     for (const client of pool) {
       if (client !== sender && client.readyState === WebSocket.OPEN) {
-        client.send(data, { binary: isBinary });
+        const socket = (client as unknown as { _socket: Socket })._socket;
+        this.writes.hold(socket);
+        sendPrebuilt(client, (frame ??= prebuildFrame(data, isBinary)));
         // Checked after the send: the frame that takes the backlog past the cap drops the socket
         // at once (and is freed with it), a backlog at or under the cap is left alone.
-        // bufferedAmount is two field reads (ws's queue + the socket's writableLength); a
-        // reading client's kernel takes the frame at once, so it reads 0.
-        const buffered = client.bufferedAmount;
+        // bufferedAmount is two field reads (ws's queue + the socket's writableLength). It
+        // includes this turn's corked frames, so past the cap they are handed to the kernel
+        // first: a reading client's kernel takes them at once and it reads under the cap again.
+        let buffered = client.bufferedAmount;
+        if (buffered > this.maxBufferedBytes && this.writes.release(socket)) buffered = client.bufferedAmount;
         if (buffered > this.maxBufferedBytes) this.drop(endpointId, client, buffered);
         else delivered++;
       }

@@ -23,6 +23,8 @@ export interface WsServerDeps {
   counters: RelayCounters;
   maxPayload: number;
   heartbeatIntervalMs: number;
+  /** Groups the heartbeat spreads its pings over (HEARTBEAT_SLOTS); default 1, all at once. */
+  heartbeatSlots?: number;
 }
 
 const WS_PATH = /^\/ws\/([^/?#]+)\/?$/;
@@ -59,11 +61,8 @@ export class RelayWsServer {
 
   constructor(private readonly deps: WsServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload, perMessageDeflate: false });
-    this.heartbeat = new Heartbeat(
-      deps.heartbeatIntervalMs,
-      () => deps.connections.sockets(),
-      deps.counters,
-      (ws) => this.markLeaving(ws, 'heartbeat'),
+    this.heartbeat = new Heartbeat(deps.heartbeatIntervalMs, deps.counters, deps.heartbeatSlots, (ws) =>
+      this.markLeaving(ws, 'heartbeat'),
     );
     // The manager already forgot the socket, so its later 'close' records nothing: counted here once.
     deps.connections.onDrop((endpointId, reason) => {
