@@ -12,12 +12,24 @@
  * Each generator worker thread loads this module separately; all state below is per thread.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { decodeFrame, encodeFrame, makePadding, nowMs } from './lib/frame';
+import {
+  mergeLatencyDir,
+  newHistogram,
+  newLatencySet,
+  recordMs,
+  summarize,
+  writeLatencyFile,
+} from './lib/latency';
 import { Ledger, Receiver } from './lib/ledger';
 import { HISTOGRAMS } from './lib/metric-names';
 import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
+import { ThreadProfiler } from './lib/thread-profiler';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
 
@@ -47,11 +59,13 @@ const SEND_GRACE_MS = 250;
 const ID_STRIDE = 1_000_000;
 
 const ledger = new Ledger();
-const stats = new WorkerStats();
+/** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
+const latency = newLatencySet();
+/** Latency from the intended send time since the last progress line (the runner's per-interval percentiles). */
+const intervalLatency = newHistogram();
+const stats = new WorkerStats(intervalLatency);
+const profiler = new ThreadProfiler();
 let vuCounter = 0;
-/** Deliveries seen by this thread; latency is recorded for every N-th (thread-wide, so slow receivers are sampled too). */
-let deliveriesSeen = 0;
-let sendsSeen = 0;
 let firstVuAt: number | undefined;
 
 function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
@@ -69,6 +83,9 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
   const settings = readSettings(context.vars);
   const base = restBaseFromTarget(resolveTarget(context.vars));
   const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
+  // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
+  context.vars.latencyDir =
+    process.env.RELAY_PERF_HDR_DIR || mkdtempSync(path.join(tmpdir(), 'relay-perf-latency-'));
   const started = Date.now();
   mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
     createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
@@ -81,8 +98,34 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
     .catch((err: Error) => done(new Error(`could not create endpoints on ${base}: ${err.message}`)));
 }
 
-/** `after` hook: remove what `before` created so repeated runs on a shared database do not pile up. */
+/** Prints the exact percentiles merged from every generator thread's histograms (the runner merges them itself). */
+function printLatency(dir: unknown): void {
+  if (typeof dir !== 'string') return;
+  try {
+    const merged = mergeLatencyDir(dir);
+    if (!merged) {
+      console.log('latency: no deliveries recorded');
+      return;
+    }
+    const line = (label: string, h: Parameters<typeof summarize>[0]) => {
+      const s = summarize(h);
+      if (!s) return `${label}: none`;
+      return `${label}: p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} p99.9 ${s.p999} max ${s.max} ms (${s.count} values)`;
+    };
+    console.log(`Exact latency, every delivery, merged from ${merged.files} generator thread(s):`);
+    console.log(`  ${line('from intended send time (gated)', merged.set.intended)}`);
+    console.log(`  ${line('from actual send', merged.set.sent)}`);
+    console.log(`  ${line('send lag', merged.set.sendLag)}`);
+  } catch (err) {
+    console.error(`warning: could not merge latency histograms in ${dir}: ${(err as Error).message}`);
+  } finally {
+    if (!process.env.RELAY_PERF_HDR_DIR) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `after` hook: print the exact latency, then remove what `before` created so repeated runs on a shared database do not pile up. */
 export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done): void {
+  printLatency(context.vars.latencyDir);
   const list = Array.isArray(context.vars.relayEndpoints)
     ? (context.vars.relayEndpoints as CreatedEndpoint[])
     : [];
@@ -122,6 +165,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   if (!ws) throw new Error('runTraffic needs an open socket: put it after `connect`');
   const settings = readSettings(context.vars);
   stats.attach(events);
+  profiler.start();
   stats.activeVus++;
 
   const openedAt = nowMs();
@@ -138,11 +182,14 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   );
   const receiver = new Receiver(Number(context.vars.__vuId), Number(context.vars.__slot));
   const padding = makePadding(settings.payloadBytes);
-  const sampleEvery = settings.latencySampleEvery;
+  const p95Limit = settings.latencyP95LimitMs;
+  const p99Limit = settings.latencyP99LimitMs;
   ledger.join(receiver);
 
   let onDrained: (() => void) | undefined;
   ws.on('message', (data) => {
+    // Stamp before parsing: our own decode time is not the relay's.
+    const arrivedAt = nowMs();
     const frame = decodeFrame(data);
     if (!frame) {
       stats.add('extra');
@@ -152,7 +199,12 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add(outcome);
     if (outcome === 'reordered') stats.add('delivered');
     if (outcome === 'delivered' || outcome === 'reordered') {
-      if (++deliveriesSeen % sampleEvery === 0) stats.histogram(HISTOGRAMS.latency, nowMs() - frame.sentAtMs);
+      const fromIntended = arrivedAt - frame.dueAtMs;
+      recordMs(latency.intended, fromIntended);
+      recordMs(intervalLatency, fromIntended);
+      recordMs(latency.sent, arrivedAt - frame.sentAtMs);
+      if (fromIntended > p95Limit) stats.add('overP95');
+      if (fromIntended > p99Limit) stats.add('overP99');
       if (onDrained && receiver.outstanding() <= 0) onDrained();
     }
   });
@@ -175,24 +227,27 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
           return;
         }
         const now = nowMs();
-        const limit = Math.min(now, schedule.endMs);
-        // A generator that fell behind by more than the grace cannot catch up: frames stay unsent (and show up in the send-rate gate).
-        for (let at = schedule.timeOf(k + 1); at <= limit; at = schedule.timeOf(k + 1)) {
-          k++;
-          if (now - at > SEND_GRACE_MS && now > schedule.endMs) continue;
+        k = schedule.takeDue(k, now, SEND_GRACE_MS, (_k, at) => {
           seq++;
           stats.add('expected', ledger.recordSend(receiver, seq));
+          const sentAt = nowMs();
           ws.send(
             encodeFrame(
-              { endpointSlot: receiver.endpointSlot, senderId: receiver.id, seq, sentAtMs: nowMs() },
+              {
+                endpointSlot: receiver.endpointSlot,
+                senderId: receiver.id,
+                seq,
+                dueAtMs: at,
+                sentAtMs: sentAt,
+              },
               padding,
             ),
           );
           stats.add('sent');
-          const lag = now - at;
+          const lag = sentAt - at;
           stats.noteSendLag(lag);
-          if (++sendsSeen % sampleEvery === 0) stats.histogram(HISTOGRAMS.sendLag, lag);
-        }
+          recordMs(latency.sendLag, lag);
+        });
         if (now >= schedule.endMs) {
           resolve();
           return;
@@ -220,5 +275,10 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add('lost', Math.max(0, receiver.outstanding()));
     stats.activeVus--;
     stats.flush();
+    if (stats.activeVus === 0) {
+      profiler.stop();
+      const dir = process.env.RELAY_PERF_HDR_DIR || context.vars.latencyDir;
+      if (typeof dir === 'string') writeLatencyFile(dir, `thread-${process.pid}-${threadId}`, latency);
+    }
   }
 }
