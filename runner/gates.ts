@@ -113,3 +113,17 @@ export function parseCheckLines(output: string): GateResult[] {
   }
   return results;
 }
+
+/** run.json's meta.gates keys for the latency limits (the report lists them; the ramp reads the p95 one). */
+export const LATENCY_P95_GATE_KEY = 'latency p95 from intended send time';
+export const LATENCY_P99_GATE_KEY = 'latency p99 from intended send time';
+
+/** The latency limits as `[key, "<= N ms"]` entries for meta.gates; none when common.yml sets no limits. */
+export function latencyGateEntries(gates: EnsureConfig): [string, string][] {
+  const l = gates.latencyLimits;
+  if (!l) return [];
+  return [
+    [LATENCY_P95_GATE_KEY, `<= ${l.latencyP95LimitMs} ms`],
+    [LATENCY_P99_GATE_KEY, `<= ${l.latencyP99LimitMs} ms`],
+  ];
+}
