@@ -29,6 +29,7 @@ import { Ledger, Receiver } from './lib/ledger';
 import { HISTOGRAMS } from './lib/metric-names';
 import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
+import { SendLoop, type Sender } from './lib/send-loop';
 import { ThreadProfiler } from './lib/thread-profiler';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
@@ -65,6 +66,7 @@ const latency = newLatencySet();
 const intervalLatency = newHistogram();
 const stats = new WorkerStats(intervalLatency);
 const profiler = new ThreadProfiler();
+const sendLoop = new SendLoop();
 let vuCounter = 0;
 let firstVuAt: number | undefined;
 
@@ -216,46 +218,51 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   });
 
   let timer: NodeJS.Timeout | undefined;
+  let sender: Sender | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       closedEarly = reject;
       let k = schedule.skipped;
       let seq = 0;
-      const tick = (): void => {
-        if (ws.readyState !== OPEN) {
-          reject(new Error('socket is no longer open'));
-          return;
-        }
-        const now = nowMs();
-        k = schedule.takeDue(k, now, SEND_GRACE_MS, (_k, at) => {
-          seq++;
-          stats.add('expected', ledger.recordSend(receiver, seq));
-          const sentAt = nowMs();
-          ws.send(
-            encodeFrame(
-              {
-                endpointSlot: receiver.endpointSlot,
-                senderId: receiver.id,
-                seq,
-                dueAtMs: at,
-                sentAtMs: sentAt,
-              },
-              padding,
-            ),
-          );
-          stats.add('sent');
-          const lag = sentAt - at;
-          stats.noteSendLag(lag);
-          recordMs(latency.sendLag, lag);
-        });
-        if (now >= schedule.endMs) {
-          resolve();
-          return;
-        }
-        const next = Math.min(schedule.timeOf(k + 1), schedule.endMs);
-        timer = setTimeout(tick, Math.max(0, next - nowMs()));
+      let done = false;
+      const send = (_k: number, at: number): void => {
+        seq++;
+        stats.add('expected', ledger.recordSend(receiver, seq));
+        const sentAt = nowMs();
+        ws.send(
+          encodeFrame(
+            {
+              endpointSlot: receiver.endpointSlot,
+              senderId: receiver.id,
+              seq,
+              dueAtMs: at,
+              sentAtMs: sentAt,
+            },
+            padding,
+          ),
+        );
+        stats.add('sent');
+        const lag = sentAt - at;
+        stats.noteSendLag(lag);
+        recordMs(latency.sendLag, lag);
       };
-      tick();
+      sender = {
+        nextDueMs: () => (done ? Infinity : Math.min(schedule.timeOf(k + 1), schedule.endMs)),
+        sendDue: (now) => {
+          if (done) return;
+          if (ws.readyState !== OPEN) {
+            done = true;
+            reject(new Error('socket is no longer open'));
+            return;
+          }
+          k = schedule.takeDue(k, now, SEND_GRACE_MS, send);
+          if (now >= schedule.endMs) {
+            done = true;
+            resolve();
+          }
+        },
+      };
+      sendLoop.add(sender);
     });
     receiver.counting = false;
 
@@ -268,6 +275,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     }
   } finally {
     finished = true;
+    if (sender) sendLoop.remove(sender);
     if (timer) clearTimeout(timer);
     receiver.counting = false;
     ledger.leave(receiver);
