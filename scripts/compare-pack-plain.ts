@@ -41,20 +41,39 @@ interface Row {
   delivered: number | null;
   exitCode: number | null;
   loadavg1: number;
+  /** CPU seconds the relay used during this run, and the tool's process (Artillery's start-up included) */
+  relayCpuSec: number | null;
+  toolCpuSec: number | null;
 }
 
+/** CPU seconds (user + system, all threads) a live process has used so far; null once it is gone. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a child to completion; `cpu` is its CPU seconds as last seen (polled every 250 ms, so slightly low). */
 function run(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; out: string }> {
+): Promise<{ code: number | null; out: string; cpu: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let cpu: number | null = null;
+    const poll = setInterval(() => (cpu = (child.pid && cpuSeconds(child.pid)) || cpu), 250);
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out }));
+    child.once('close', (code) => {
+      clearInterval(poll);
+      resolve({ code, out, cpu });
+    });
   });
 }
 
@@ -99,6 +118,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     sendLag: merged && summarize(merged.set.sendLag),
     delivered,
     exitCode: r.code,
+    toolCpuSec: r.cpu,
   };
 }
 
@@ -133,6 +153,7 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
     sendLag: d.sendLagMs,
     delivered: d.delivered,
     exitCode: r.code,
+    toolCpuSec: r.cpu,
   };
 }
 
@@ -151,15 +172,28 @@ async function main(): Promise<void> {
       for (let rep = 1; rep <= Number(a.reps); rep++) {
         const order: Row['tool'][] = rep % 2 === 1 ? ['pack', 'plain'] : ['plain', 'pack'];
         for (const tool of order) {
+          const relayBefore = cpuSeconds(relay.pid);
           const r =
             tool === 'pack'
               ? await pack(relay.target, relay.apiKey, rate, seconds, work)
               : await plain(relay.target, relay.apiKey, rate, seconds);
-          const row: Row = { rate, rep, tool, ...r, loadavg1: Math.round(loadavg()[0] * 100) / 100 };
+          const relayAfter = cpuSeconds(relay.pid);
+          const relayCpuSec =
+            relayBefore !== null && relayAfter !== null
+              ? Math.round((relayAfter - relayBefore) * 10) / 10
+              : null;
+          const row: Row = {
+            rate,
+            rep,
+            tool,
+            ...r,
+            loadavg1: Math.round(loadavg()[0] * 100) / 100,
+            relayCpuSec,
+          };
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
           console.error(
-            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1}`,
+            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec}`,
           );
         }
       }
@@ -170,9 +204,9 @@ async function main(): Promise<void> {
   writeFileSync(a.out!, JSON.stringify(rows, null, 1));
   const cell = (s: LatencySummary | null | undefined) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
   console.log(
-    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | pack p95 / plain p95 |',
+    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | pack p95 / plain p95 |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const other = rows.find((o) => o.rate === r.rate && o.rep === r.rep && o.tool === 'plain');
     const ratio =
@@ -180,7 +214,7 @@ async function main(): Promise<void> {
         ? (r.intended.p95 / other.intended.p95).toFixed(2)
         : '';
     console.log(
-      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${ratio} |`,
+      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${ratio} |`,
     );
   }
   console.log(`\nfigures: ${a.out}`);
