@@ -22,6 +22,14 @@ import WebSocket from 'ws';
 import { CONN_COUNTERS, CONN_HISTOGRAMS } from './lib/connection-metrics';
 import { decodeFrame, encodeFrame, makePadding, nowMs } from './lib/frame';
 import { Ledger, Receiver } from './lib/ledger';
+import {
+  latencyDirForRun,
+  newHistogram,
+  newLatencySet,
+  printAndCleanLatencyDir,
+  recordMs,
+  writeLatencyFile,
+} from './lib/latency';
 import { HISTOGRAMS } from './lib/metric-names';
 import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
@@ -60,11 +68,13 @@ const ID_STRIDE = 1_000_000;
 const OPEN_ATTEMPTS = 12;
 
 const ledger = new Ledger();
-const stats = new WorkerStats();
+/** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
+const latency = newLatencySet();
+/** Latency from the intended send time since the last progress line. */
+const intervalLatency = newHistogram();
+const stats = new WorkerStats(intervalLatency);
 let vuCounter = 0;
 let socketCounter = 0;
-let deliveriesSeen = 0;
-let sendsSeen = 0;
 let firstVuAt: number | undefined;
 
 /**
@@ -148,6 +158,8 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
   const settings = readSettings(context.vars);
   const base = restBaseFromTarget(resolveTarget(context.vars));
   const sockets = settings.endpoints * settings.connectionsPerEndpoint;
+  // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
+  context.vars.latencyDir = latencyDirForRun();
   try {
     const limits = fdLimits(readFileSync('/proc/self/limits', 'utf8'));
     if (limits) {
@@ -185,6 +197,7 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
  * the relay's heap before/after. Fails the run when a connection stays counted.
  */
 export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done): void {
+  printAndCleanLatencyDir(context.vars.latencyDir);
   const list = Array.isArray(context.vars.relayEndpoints)
     ? (context.vars.relayEndpoints as CreatedEndpoint[])
     : [];
@@ -334,7 +347,8 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
   );
   const stormAt = windowStart + conn.stormAtSeconds * 1000;
   const padding = makePadding(settings.payloadBytes);
-  const sampleEvery = settings.latencySampleEvery;
+  const p95Limit = settings.latencyP95LimitMs;
+  const p99Limit = settings.latencyP99LimitMs;
   let k = schedule.skipped;
   /** Per VU, across its sockets; each socket is a new sender id, so every id's seqs are contiguous. */
   let seq = 0;
@@ -351,6 +365,8 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
       let onDrained: (() => void) | undefined;
       let recovering = dropAt !== undefined;
       socket.on('message', (data) => {
+        // Stamp before parsing: our own decode time is not the relay's.
+        const arrivedAt = nowMs();
         const frame = decodeFrame(data);
         if (!frame) {
           stats.add('extra');
@@ -364,8 +380,12 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
             recovering = false;
             stats.histogram(CONN_HISTOGRAMS.recovered, nowMs() - dropAt);
           }
-          if (++deliveriesSeen % sampleEvery === 0)
-            stats.histogram(HISTOGRAMS.latency, nowMs() - frame.sentAtMs);
+          const fromIntended = arrivedAt - frame.dueAtMs;
+          recordMs(latency.intended, fromIntended);
+          recordMs(intervalLatency, fromIntended);
+          recordMs(latency.sent, arrivedAt - frame.sentAtMs);
+          if (fromIntended > p95Limit) stats.add('overP95');
+          if (fromIntended > p99Limit) stats.add('overP99');
           if (onDrained && receiver.outstanding() <= 0) onDrained();
         }
       });
@@ -401,13 +421,17 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
               if (now - at > SEND_GRACE_MS && now > schedule.endMs) continue;
               seq++;
               stats.add('expected', ledger.recordSend(receiver, seq));
+              const sentAt = nowMs();
               socket.send(
-                encodeFrame({ endpointSlot: slot, senderId: receiver.id, seq, sentAtMs: nowMs() }, padding),
+                encodeFrame(
+                  { endpointSlot: slot, senderId: receiver.id, seq, dueAtMs: at, sentAtMs: sentAt },
+                  padding,
+                ),
               );
               stats.add('sent');
-              const lag = now - at;
+              const lag = sentAt - at;
               stats.noteSendLag(lag);
-              if (++sendsSeen % sampleEvery === 0) stats.histogram(HISTOGRAMS.sendLag, lag);
+              recordMs(latency.sendLag, lag);
             }
             if (now >= lifeEnd) {
               resolve();
@@ -467,6 +491,10 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
     stats.add('due', schedule.totalDue() - notDue);
     stats.activeVus--;
     stats.flush();
+    if (stats.activeVus === 0) {
+      const dir = process.env.RELAY_PERF_HDR_DIR || context.vars.latencyDir;
+      if (typeof dir === 'string') writeLatencyFile(dir, `thread-${process.pid}-${threadId}`, latency);
+    }
     flushConn();
   }
 }

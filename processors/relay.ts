@@ -14,10 +14,20 @@
 import { randomUUID } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { decodeFrame, encodeFrame, makePadding, nowMs } from './lib/frame';
+import {
+  latencyDirForRun,
+  newHistogram,
+  newLatencySet,
+  printAndCleanLatencyDir,
+  recordMs,
+  writeLatencyFile,
+} from './lib/latency';
 import { Ledger, Receiver } from './lib/ledger';
 import { HISTOGRAMS } from './lib/metric-names';
 import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
+import { SendLoop, type Sender } from './lib/send-loop';
+import { ThreadProfiler } from './lib/thread-profiler';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
 
@@ -47,11 +57,14 @@ const SEND_GRACE_MS = 250;
 const ID_STRIDE = 1_000_000;
 
 const ledger = new Ledger();
-const stats = new WorkerStats();
+/** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
+const latency = newLatencySet();
+/** Latency from the intended send time since the last progress line (the runner's per-interval percentiles). */
+const intervalLatency = newHistogram();
+const stats = new WorkerStats(intervalLatency);
+const profiler = new ThreadProfiler();
+const sendLoop = new SendLoop();
 let vuCounter = 0;
-/** Deliveries seen by this thread; latency is recorded for every N-th (thread-wide, so slow receivers are sampled too). */
-let deliveriesSeen = 0;
-let sendsSeen = 0;
 let firstVuAt: number | undefined;
 
 function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
@@ -69,6 +82,8 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
   const settings = readSettings(context.vars);
   const base = restBaseFromTarget(resolveTarget(context.vars));
   const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
+  // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
+  context.vars.latencyDir = latencyDirForRun();
   const started = Date.now();
   mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
     createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
@@ -81,8 +96,9 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
     .catch((err: Error) => done(new Error(`could not create endpoints on ${base}: ${err.message}`)));
 }
 
-/** `after` hook: remove what `before` created so repeated runs on a shared database do not pile up. */
+/** `after` hook: print the exact latency, then remove what `before` created so repeated runs on a shared database do not pile up. */
 export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done): void {
+  printAndCleanLatencyDir(context.vars.latencyDir);
   const list = Array.isArray(context.vars.relayEndpoints)
     ? (context.vars.relayEndpoints as CreatedEndpoint[])
     : [];
@@ -122,6 +138,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   if (!ws) throw new Error('runTraffic needs an open socket: put it after `connect`');
   const settings = readSettings(context.vars);
   stats.attach(events);
+  profiler.start();
   stats.activeVus++;
 
   const openedAt = nowMs();
@@ -138,11 +155,14 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   );
   const receiver = new Receiver(Number(context.vars.__vuId), Number(context.vars.__slot));
   const padding = makePadding(settings.payloadBytes);
-  const sampleEvery = settings.latencySampleEvery;
+  const p95Limit = settings.latencyP95LimitMs;
+  const p99Limit = settings.latencyP99LimitMs;
   ledger.join(receiver);
 
   let onDrained: (() => void) | undefined;
   ws.on('message', (data) => {
+    // Stamp before parsing: our own decode time is not the relay's.
+    const arrivedAt = nowMs();
     const frame = decodeFrame(data);
     if (!frame) {
       stats.add('extra');
@@ -152,7 +172,12 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add(outcome);
     if (outcome === 'reordered') stats.add('delivered');
     if (outcome === 'delivered' || outcome === 'reordered') {
-      if (++deliveriesSeen % sampleEvery === 0) stats.histogram(HISTOGRAMS.latency, nowMs() - frame.sentAtMs);
+      const fromIntended = arrivedAt - frame.dueAtMs;
+      recordMs(latency.intended, fromIntended);
+      recordMs(intervalLatency, fromIntended);
+      recordMs(latency.sent, arrivedAt - frame.sentAtMs);
+      if (fromIntended > p95Limit) stats.add('overP95');
+      if (fromIntended > p99Limit) stats.add('overP99');
       if (onDrained && receiver.outstanding() <= 0) onDrained();
     }
   });
@@ -164,43 +189,51 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   });
 
   let timer: NodeJS.Timeout | undefined;
+  let sender: Sender | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       closedEarly = reject;
       let k = schedule.skipped;
       let seq = 0;
-      const tick = (): void => {
-        if (ws.readyState !== OPEN) {
-          reject(new Error('socket is no longer open'));
-          return;
-        }
-        const now = nowMs();
-        const limit = Math.min(now, schedule.endMs);
-        // A generator that fell behind by more than the grace cannot catch up: frames stay unsent (and show up in the send-rate gate).
-        for (let at = schedule.timeOf(k + 1); at <= limit; at = schedule.timeOf(k + 1)) {
-          k++;
-          if (now - at > SEND_GRACE_MS && now > schedule.endMs) continue;
-          seq++;
-          stats.add('expected', ledger.recordSend(receiver, seq));
-          ws.send(
-            encodeFrame(
-              { endpointSlot: receiver.endpointSlot, senderId: receiver.id, seq, sentAtMs: nowMs() },
-              padding,
-            ),
-          );
-          stats.add('sent');
-          const lag = now - at;
-          stats.noteSendLag(lag);
-          if (++sendsSeen % sampleEvery === 0) stats.histogram(HISTOGRAMS.sendLag, lag);
-        }
-        if (now >= schedule.endMs) {
-          resolve();
-          return;
-        }
-        const next = Math.min(schedule.timeOf(k + 1), schedule.endMs);
-        timer = setTimeout(tick, Math.max(0, next - nowMs()));
+      let done = false;
+      const send = (_k: number, at: number): void => {
+        seq++;
+        stats.add('expected', ledger.recordSend(receiver, seq));
+        const sentAt = nowMs();
+        ws.send(
+          encodeFrame(
+            {
+              endpointSlot: receiver.endpointSlot,
+              senderId: receiver.id,
+              seq,
+              dueAtMs: at,
+              sentAtMs: sentAt,
+            },
+            padding,
+          ),
+        );
+        stats.add('sent');
+        const lag = sentAt - at;
+        stats.noteSendLag(lag);
+        recordMs(latency.sendLag, lag);
       };
-      tick();
+      sender = {
+        nextDueMs: () => (done ? Infinity : Math.min(schedule.timeOf(k + 1), schedule.endMs)),
+        sendDue: (now) => {
+          if (done) return;
+          if (ws.readyState !== OPEN) {
+            done = true;
+            reject(new Error('socket is no longer open'));
+            return;
+          }
+          k = schedule.takeDue(k, now, SEND_GRACE_MS, send);
+          if (now >= schedule.endMs) {
+            done = true;
+            resolve();
+          }
+        },
+      };
+      sendLoop.add(sender);
     });
     receiver.counting = false;
 
@@ -213,6 +246,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     }
   } finally {
     finished = true;
+    if (sender) sendLoop.remove(sender);
     if (timer) clearTimeout(timer);
     receiver.counting = false;
     ledger.leave(receiver);
@@ -220,5 +254,10 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add('lost', Math.max(0, receiver.outstanding()));
     stats.activeVus--;
     stats.flush();
+    if (stats.activeVus === 0) {
+      profiler.stop();
+      const dir = process.env.RELAY_PERF_HDR_DIR || context.vars.latencyDir;
+      if (typeof dir === 'string') writeLatencyFile(dir, `thread-${process.pid}-${threadId}`, latency);
+    }
   }
 }

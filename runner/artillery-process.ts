@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { onInterrupt } from './cleanup';
-import { HISTOGRAMS } from '../processors/lib/metric-names';
 
 export interface ArtilleryRun {
   exitCode: number | null;
@@ -93,24 +92,4 @@ export function runArtillery(a: ArtilleryArgs): Promise<ArtilleryRun> {
       resolve({ exitCode: code, timedOut, output: chunks.join('') });
     });
   });
-}
-
-/**
- * Reads the latency p95 out of Artillery's console report, which prints a block per
- * metric every 10 s (`e2e.latency_ms:` then `  p95: ...... 3.1`). Used only for
- * the live progress line; the report uses the JSON.
- */
-export class IntermediateP95Reader {
-  private inLatencyBlock = false;
-  last: number | undefined;
-
-  feed(line: string): void {
-    if (/^\S.*:\s*$/.test(line) || /^\S/.test(line)) {
-      this.inLatencyBlock = line.trim() === `${HISTOGRAMS.latency}:`;
-      return;
-    }
-    if (!this.inLatencyBlock) return;
-    const m = /^\s+p95:\s*\.*\s*([\d.]+)\s*$/.exec(line);
-    if (m) this.last = Number(m[1]);
-  }
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CONFIG_VARIABLES } from '../backend/src/config';
 import { maskUrl, providerOf } from '../backend/src/db/database-url';
-import type { EnsureConfig } from './gates';
+import { latencyGateEntries, type EnsureConfig } from './gates';
 
 export interface RunMeta {
   runId: string;
@@ -138,6 +138,7 @@ export function buildRunMeta(i: MetaInput): RunMeta {
     statsMode: relay?.statsMode ?? 'unknown (external relay)',
     relaySettings: relay ? relaySettingsFrom(process.env) : undefined,
     gates: Object.fromEntries([
+      ...latencyGateEntries(i.gates),
       ...i.gates.thresholds.map((t) => {
         const [k] = Object.keys(t);
         return [k, `< ${t[k]}`];

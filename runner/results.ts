@@ -1,9 +1,10 @@
 /**
  * Turns one scenario's Artillery JSON, resource samples and gate verdicts into
- * the numbers the reports print. Percentiles are always Artillery's own
- * (aggregate or per 10 s bucket); nothing here re-derives them.
+ * the numbers the reports print. Delivery latency percentiles come from the
+ * generator's exact HDR histograms (runner/latency-figures.ts); other
+ * percentiles (connect time, loop stalls) are Artillery's own summaries.
  */
-import { COUNTERS, HISTOGRAMS } from '../processors/lib/metric-names';
+import { COUNTERS } from '../processors/lib/metric-names';
 import type { RateStep } from '../processors/lib/schedule';
 import type { GateResult } from './gates';
 import type { ProcSample, ResourceSummary } from './proc-sampler';
@@ -39,7 +40,6 @@ export interface ScenarioPlan {
   steps: RateStep[];
   sendSeconds: number;
   rampSeconds: number;
-  latencySampleEvery: number;
   /** mean aggregate msg/s the plan asks for */
   targetRatePerSec: number;
 }
@@ -95,7 +95,10 @@ export interface ScenarioResult {
   durationSec: number;
   vusers: { created: number; completed: number; failed: number };
   peakOpenConnections: number;
+  /** latency from the intended send time (the gated figure), exact over every delivery */
   latency: LatencyStats | null;
+  /** latency from the actual send (relay + network, blind to generator stalls), exact */
+  latencyFromSend: LatencyStats | null;
   connectMs: LatencyStats | null;
   sendLagMs: LatencyStats | null;
   frames: FrameCounts;
@@ -132,19 +135,23 @@ export function frameCounts(counters: Record<string, number> | undefined): Frame
 
 const BUCKET_SECONDS = 10;
 
-export function seriesFrom(report: ArtilleryReport): Series {
+/** Per-bucket series; `latencyAt(periodStartMs)` gives the bucket's latency percentiles (null: none recorded). */
+export function seriesFrom(
+  report: ArtilleryReport,
+  latencyAt: (periodStartMs: number) => Pick<LatencyStats, 'p50' | 'p95' | 'p99'> | null = () => null,
+): Series {
   const buckets = [...(report.intermediate ?? [])].sort((a, b) => Number(a.period) - Number(b.period));
   const t0 = buckets.length > 0 ? Number(buckets[0].period) : 0;
   const series: Series = { start: t0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] };
   for (const b of buckets) {
     const counts = frameCounts(b.counters);
-    const lat = b.summaries?.[HISTOGRAMS.latency];
+    const lat = latencyAt(Number(b.period));
     series.t.push(Math.round((Number(b.period) - t0) / 1000));
     series.sentPerSec.push(Math.round((counts.sent / BUCKET_SECONDS) * 10) / 10);
     series.deliveredPerSec.push(Math.round((counts.delivered / BUCKET_SECONDS) * 10) / 10);
-    series.p50.push(lat?.count ? lat.p50 : null);
-    series.p95.push(lat?.count ? lat.p95 : null);
-    series.p99.push(lat?.count ? lat.p99 : null);
+    series.p50.push(lat ? lat.p50 : null);
+    series.p95.push(lat ? lat.p95 : null);
+    series.p99.push(lat ? lat.p99 : null);
   }
   return series;
 }

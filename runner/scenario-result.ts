@@ -3,6 +3,12 @@
  * verdicts, JSON report) and what the samplers saw. Pure: no I/O, so every verdict case is a
  * unit test (runner/test/scenario-result.test.ts).
  */
+import {
+  decodeHistogram,
+  newHistogram,
+  summarize as summarizeHistogram,
+  type LatencySummary,
+} from '../processors/lib/latency';
 import { HISTOGRAMS } from '../processors/lib/metric-names';
 import type { ArtilleryRun } from './artillery-process';
 import type { ScenarioSpec } from './catalog';
@@ -85,12 +91,46 @@ export function scenarioVerdict(i: VerdictInput): Verdict {
   return { status: 'failed', error: `${exitedWith(run)}\n(every gate passed)`, gates, warnings: [] };
 }
 
+/** Exact latency figures merged from every generator thread's HDR histograms (processors/lib/latency.ts). */
+export interface LatencyFigures {
+  /** from the intended send time: the gated figure */
+  intended: LatencySummary | null;
+  /** from the actual send */
+  sent: LatencySummary | null;
+  sendLag: LatencySummary | null;
+  /** histogram files merged (one per generator thread) */
+  threads: number;
+}
+
+/** One progress line's latency histogram: `t` epoch ms at the end of its interval, `hdr` compressed base64 (µs). */
+export interface IntervalHistogram {
+  t: number;
+  hdr: string;
+}
+
+/**
+ * Exact per-bucket percentiles: merges the interval histograms whose line falls in
+ * [periodStart, periodStart + bucketSeconds). Throws on an undecodable histogram.
+ */
+export function bucketLatency(
+  intervals: readonly IntervalHistogram[],
+  bucketSeconds = 10,
+): (periodStartMs: number) => LatencySummary | null {
+  const decoded = intervals.map((i) => ({ t: i.t, h: decodeHistogram(i.hdr) }));
+  return (start) => {
+    const merged = newHistogram();
+    for (const d of decoded) if (d.t >= start && d.t < start + bucketSeconds * 1000) merged.add(d.h);
+    return summarizeHistogram(merged);
+  };
+}
+
 /** Signs that the numbers show the load generator's limits rather than the relay's. */
 export function loadWarnings(
   frames: FrameCounts,
   generator: ResourceSummary | null,
   stall: LatencyStats | null,
   sendLag: LatencyStats | null,
+  latency: Pick<LatencyFigures, 'intended' | 'sent'> | null = null,
 ): string[] {
   const sendRatio = frames.due > 0 ? frames.sent / frames.due : null;
   const warnings: string[] = [];
@@ -112,6 +152,12 @@ export function loadWarnings(
   if (sendLag && sendLag.p99 > 50) {
     warnings.push(
       `frames left up to ${sendLag.p99} ms late (send lag p99): the generator could not keep the schedule`,
+    );
+  }
+  const slip = latency?.intended && latency.sent ? latency.intended.p99 - latency.sent.p99 : 0;
+  if (slip > 50) {
+    warnings.push(
+      `p99 from the intended send time exceeds p99 from the actual send by ${Math.round(slip)} ms: frames left late (the generator, not the relay, added that part)`,
     );
   }
   if (frames.extra > 0 && frames.delivered > 0 && frames.extra > frames.delivered * 0.01) {
@@ -137,6 +183,10 @@ export interface BuildInput {
   relaySamples: ProcSample[];
   generatorSamples: ProcSample[];
   seconds: SecondTotals[];
+  /** null when no generator thread wrote histograms (nothing delivered, or Artillery failed early) */
+  latency: LatencyFigures | null;
+  /** per-second latency histograms from the progress lines, for the per-bucket series */
+  intervals: IntervalHistogram[];
 }
 
 /** The figures and verdict of one scenario, as run.json stores them (relayMetrics and memory are added by the caller). */
@@ -144,8 +194,8 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
   const agg = i.report?.aggregate ?? {};
   const counters = agg.counters ?? {};
   const frames = frameCounts(counters);
-  const latency = latencyStats(agg.summaries?.[HISTOGRAMS.latency]);
-  const sendLag = latencyStats(agg.summaries?.[HISTOGRAMS.sendLag]);
+  const latency = i.latency?.intended ?? null;
+  const sendLag = i.latency?.sendLag ?? null;
   const stall = latencyStats(agg.summaries?.[HISTOGRAMS.loopStall]);
   const relay = summarize(i.relaySamples);
   const generator = summarize(i.generatorSamples);
@@ -174,6 +224,7 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
     },
     peakOpenConnections: i.seconds.reduce((m, s) => Math.max(m, s.vus), 0),
     latency,
+    latencyFromSend: i.latency?.sent ?? null,
     connectMs: latencyStats(agg.summaries?.[HISTOGRAMS.connect]),
     sendLagMs: sendLag,
     frames,
@@ -185,9 +236,9 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
     generator,
     generatorStallMaxMs: stall ? stall.max : null,
     gates: verdict.gates,
-    warnings: [...loadWarnings(frames, generator, stall, sendLag), ...verdict.warnings],
+    warnings: [...loadWarnings(frames, generator, stall, sendLag, i.latency), ...verdict.warnings],
     series: i.report
-      ? seriesFrom(i.report)
+      ? seriesFrom(i.report, bucketLatency(i.intervals))
       : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },
     resources: resourceSeries(i.relaySamples, i.generatorSamples, i.seconds),
   };

@@ -1,10 +1,10 @@
 /** Runs one scenario: one Artillery process, the relay's /metrics around it, samples, and its result. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { readSettings } from '../processors/lib/settings';
 import { planSeconds } from '../processors/lib/schedule';
-import { runArtillery, IntermediateP95Reader, type ArtilleryRun } from './artillery-process';
+import { runArtillery, type ArtilleryRun } from './artillery-process';
 import { timingFor, type ProfileName, type ScenarioSpec } from './catalog';
 import { asInformational, gateCount, type EnsureConfig } from './gates';
 import { readRelayMetrics } from './metrics-probe';
@@ -13,7 +13,8 @@ import { ProcSampler } from './proc-sampler';
 import { perSecond, ProgressTail, startLiveStatus } from './progress';
 import { scenarioRelayFigures } from './relay-metrics';
 import type { ArtilleryReport, ScenarioPlan, ScenarioResult } from './results';
-import { buildScenarioResult } from './scenario-result';
+import { buildScenarioResult, type IntervalHistogram, type LatencyFigures } from './scenario-result';
+import { decodeHistogram, mergeLatencyDir, newHistogram, summarize } from '../processors/lib/latency';
 
 /**
  * The plan of a scenario under a profile: its file's `config.variables`, read by the same
@@ -38,7 +39,6 @@ export function planFor(
     steps: v.steps,
     sendSeconds,
     rampSeconds: v.rampSeconds,
-    latencySampleEvery: v.latencySampleEvery,
     targetRatePerSec: v.steps.reduce((sum, s) => sum + s.ratePerSecond * s.seconds, 0) / sendSeconds,
     settleAndDrainSeconds: (v.settleMs + v.drainMs) / 1000,
   };
@@ -51,13 +51,53 @@ export function overridesFor(
   gates: EnsureConfig,
   variables: Record<string, unknown> = {},
 ): unknown {
+  const { latencyLimits, ...ensure } = gates;
   return {
     config: {
       phases: [{ name: 'connect', duration: plan.rampSeconds, arrivalCount: plan.connections }],
-      variables: { holdSeconds, ...variables, rampSeconds: plan.rampSeconds },
-      ensure: gates,
+      variables: { holdSeconds, ...variables, rampSeconds: plan.rampSeconds, ...latencyLimits },
+      ensure,
     },
   };
+}
+
+/** Exact figures from the generator threads' histogram files; null when there are none. Never throws: a corrupt file is reported as a warning. */
+export function latencyFiguresFrom(dir: string): { figures: LatencyFigures | null; warning?: string } {
+  try {
+    const merged = mergeLatencyDir(dir);
+    if (!merged) return { figures: null };
+    return {
+      figures: {
+        intended: summarize(merged.set.intended),
+        sent: summarize(merged.set.sent),
+        sendLag: summarize(merged.set.sendLag),
+        threads: merged.files,
+      },
+    };
+  } catch (err) {
+    return {
+      figures: null,
+      warning: `latency histograms in ${dir} could not be merged: ${(err as Error).message}`,
+    };
+  }
+}
+
+/** p95 (ms) of the newest second's deliveries over all threads, for the live status line. */
+function latestP95(lines: readonly object[]): number | undefined {
+  const recent = intervalsFrom(lines.slice(-16));
+  const newest = recent.reduce((m, i) => Math.max(m, i.t), 0);
+  const h = newHistogram();
+  for (const i of recent) if (i.t > newest - 1000) h.add(decodeHistogram(i.hdr));
+  return summarize(h)?.p95;
+}
+
+/** The progress lines' per-interval latency histograms (see processors/lib/worker-stats.ts). */
+function intervalsFrom(lines: readonly object[]): IntervalHistogram[] {
+  const out: IntervalHistogram[] = [];
+  for (const l of lines as { t?: unknown; latencyHdr?: unknown }[]) {
+    if (typeof l.t === 'number' && typeof l.latencyHdr === 'string') out.push({ t: l.t, hdr: l.latencyHdr });
+  }
+  return out;
 }
 
 function readJson<T>(file: string): T | null {
@@ -89,6 +129,9 @@ export interface ScenarioRunInput {
 export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   const { spec } = s;
   const files = scenarioFiles(s.passDir, spec.name);
+  // One HDR file per generator thread lands here; cleared so a rerun never merges stale threads.
+  const latencyDir = path.join(s.passDir, `${spec.name}.latency`);
+  rmSync(latencyDir, { recursive: true, force: true });
   const { settleAndDrainSeconds, ...plan } = planFor(spec, s.profile, s.variables);
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
@@ -103,7 +146,6 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const relaySampler = s.relayPid ? new ProcSampler(s.relayPid) : undefined;
   let generatorSampler: ProcSampler | undefined;
   const tail = new ProgressTail(files.progress);
-  const p95 = new IntermediateP95Reader();
   const started = Date.now();
   relaySampler?.sample();
   const stopStatus = startLiveStatus({
@@ -112,7 +154,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     name: spec.name,
     plannedMs: plannedSeconds * 1000,
     tail,
-    p95Ms: () => p95.last,
+    p95Ms: () => latestP95(tail.lines),
     relayCpuPct: () => relaySampler?.sample()?.cpuPct,
     generatorCpuPct: () => generatorSampler?.sample()?.cpuPct,
   });
@@ -133,6 +175,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
         TARGET: s.target,
         ...(s.apiKey ? { API_KEY: s.apiKey } : {}),
         RELAY_PERF_PROGRESS_FILE: files.progress,
+        RELAY_PERF_HDR_DIR: latencyDir,
         RELAY_PERF_RUN_ID: `${s.runId}-${spec.name}`,
         ARTILLERY_DISABLE_TELEMETRY: 'true',
       },
@@ -141,7 +184,6 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
         generatorSampler = new ProcSampler(pid);
         generatorSampler.sample();
       },
-      onLine: (l) => p95.feed(l),
     });
   } catch (err) {
     startError = `could not start Artillery: ${(err as Error).message}`;
@@ -154,6 +196,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   if (metricsAfter !== null) writeFileSync(files.metricsAfter, metricsAfter);
 
   const seconds = perSecond(tail.lines);
+  const latency = latencyFiguresFrom(latencyDir);
   writeFileSync(
     files.samples,
     JSON.stringify(
@@ -174,7 +217,10 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     relaySamples: relaySampler?.samples ?? [],
     generatorSamples: generatorSampler?.samples ?? [],
     seconds,
+    latency: latency.figures,
+    intervals: intervalsFrom(tail.lines),
   });
+  if (latency.warning) result.warnings.push(latency.warning);
   result.relayMetrics = scenarioRelayFigures(s.passDir, spec.name);
   return result;
 }

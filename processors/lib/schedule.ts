@@ -88,6 +88,23 @@ export class SendSchedule {
     return Infinity;
   }
 
+  /**
+   * Hands every frame due by `now` after frame `k` to `send(k, dueAtMs)`, in order, and
+   * returns the new last frame number. A frame more than `graceMs` overdue once the plan
+   * has ended is dropped unsent (counted by the send-ratio gate, not sent in a burst
+   * after the window); inside the window a backlog is sent, each frame still carrying its
+   * own due time, so latency from the intended send time shows the generator's stall.
+   */
+  takeDue(k: number, now: number, graceMs: number, send: (k: number, dueAtMs: number) => void): number {
+    const limit = Math.min(now, this.endMs);
+    for (let at = this.timeOf(k + 1); at <= limit; at = this.timeOf(k + 1)) {
+      k++;
+      if (now - at > graceMs && now > this.endMs) continue;
+      send(k, at);
+    }
+    return k;
+  }
+
   private cumulative(t: number): number {
     let total = 0;
     for (const seg of this.perConnection) {

@@ -18,8 +18,9 @@ export interface ScenarioSettings {
   /** How long a receiver waits for owed frames after sending stops before calling them lost. */
   drainMs: number;
   payloadBytes: number;
-  /** Record one latency value per N deliveries seen by the generator thread (1 = every delivery). */
-  latencySampleEvery: number;
+  /** SLO limits on the latency from the intended send time, ms: deliveries above them are counted (see metric-names). */
+  latencyP95LimitMs: number;
+  latencyP99LimitMs: number;
 }
 
 type Vars = Record<string, unknown>;
@@ -56,7 +57,8 @@ export function readSettings(vars: Vars): ScenarioSettings {
     settleMs: nonNegative(vars, 'settleMs', 1000),
     drainMs: nonNegative(vars, 'drainMs', 5000),
     payloadBytes: positiveInt(vars, 'payloadBytes', 128),
-    latencySampleEvery: positiveInt(vars, 'latencySampleEvery', 10),
+    latencyP95LimitMs: nonNegative(vars, 'latencyP95LimitMs', 100),
+    latencyP99LimitMs: nonNegative(vars, 'latencyP99LimitMs', 250),
   };
 }
 

@@ -4,14 +4,17 @@
  * Emitting a counter per frame made Artillery's single local worker fall behind
  * at a few thousand msg/s (its periodic aggregation stalls grow with the number
  * of events), so counters are summed here and emitted once per second, and
- * latency is recorded for a fixed sample of deliveries (see settings).
+ * latencies never go through Artillery at all (HDR histograms, see latency.ts).
  * The same once-a-second tick measures this thread's event-loop stalls and
- * appends a progress line for the runner's live display.
+ * appends a progress line for the runner: live display, and the interval's
+ * latency histogram so the runner can chart exact percentiles over time.
  */
 import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
+import type { Histogram } from 'hdr-histogram-js';
 import { COUNTERS, HISTOGRAMS } from './metric-names';
 import { nowMs } from './frame';
+import { encodeHistogram } from './latency';
 
 export interface Emitter {
   emit(event: string, ...args: unknown[]): unknown;
@@ -33,6 +36,8 @@ export class WorkerStats {
     misrouted: 0,
     reordered: 0,
     extra: 0,
+    overP95: 0,
+    overP99: 0,
   };
   private sendLagMax = 0;
   private stallMax = 0;
@@ -41,7 +46,14 @@ export class WorkerStats {
   private flushTimer: NodeJS.Timeout | undefined;
   activeVus = 0;
 
-  constructor(private readonly progressFile = process.env.RELAY_PERF_PROGRESS_FILE) {}
+  /**
+   * @param interval latency histogram the processor records into; written to each progress line and reset
+   * @param progressFile where progress lines go (none: no lines, the histogram is left alone)
+   */
+  constructor(
+    private readonly interval?: Histogram,
+    private readonly progressFile = process.env.RELAY_PERF_PROGRESS_FILE,
+  ) {}
 
   /** First VU in this thread: announce every counter as 0 so gates never see a missing metric. */
   attach(emitter: Emitter): void {
@@ -94,7 +106,11 @@ export class WorkerStats {
         lost: snapshot.lost,
         sendLagMaxMs: Math.round(this.sendLagMax),
         stallMaxMs: Math.round(Math.max(0, this.stallMax)),
+        /** HDR (compressed base64) of the latency from the intended send time, µs, of this line's deliveries */
+        latencyHdr:
+          this.interval && this.interval.totalCount > 0 ? encodeHistogram(this.interval) : undefined,
       };
+      this.interval?.reset();
       try {
         appendFileSync(this.progressFile, `${JSON.stringify(line)}\n`);
       } catch {

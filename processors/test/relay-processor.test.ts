@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeRelay, type FakeRelay } from '../../runner/test/helpers/fake-relay';
+import { mergeLatencyDir } from '../lib/latency';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 jest.setTimeout(90_000);
@@ -25,7 +26,13 @@ const BEHAVIOUR_GATES = [
   'vusers.failed == 0',
 ];
 
-function runArtillery(target: string, out: string) {
+const LATENCY_GATES = [
+  'e2e.latency_over_p95_limit <= 0.05 * e2e.frames_delivered',
+  'e2e.latency_over_p99_limit <= 0.01 * e2e.frames_delivered',
+];
+
+/** Runs the scenario; the generator threads' latency histograms land in `${out}.latency/`. */
+function runArtillery(target: string, out: string, extra: { variables?: object; gates?: string[] } = {}) {
   const overrides = {
     config: {
       phases: [{ duration: 1, arrivalCount: PEERS }],
@@ -38,10 +45,13 @@ function runArtillery(target: string, out: string) {
         // the exact comparisons below rely on every frame being owed to all other peers.
         settleMs: 2000,
         drainMs: 1500,
-        latencySampleEvery: 1,
+        ...extra.variables,
       },
       // Arrays replace (not merge) under --overrides: only the behavioural gates remain.
-      ensure: { thresholds: [], conditions: BEHAVIOUR_GATES.map((expression) => ({ expression })) },
+      ensure: {
+        thresholds: [],
+        conditions: [...BEHAVIOUR_GATES, ...(extra.gates ?? [])].map((expression) => ({ expression })),
+      },
     },
   };
   // Asynchronous spawn: a synchronous one would block the event loop the in-process relay runs on.
@@ -66,7 +76,13 @@ function runArtillery(target: string, out: string) {
       // One generator worker: the ledger is per worker thread, so peers split across two would owe nothing to each other.
       {
         cwd: ROOT,
-        env: { ...process.env, TARGET: target, WORKERS: '1', ARTILLERY_DISABLE_TELEMETRY: 'true' },
+        env: {
+          ...process.env,
+          TARGET: target,
+          WORKERS: '1',
+          ARTILLERY_DISABLE_TELEMETRY: 'true',
+          RELAY_PERF_HDR_DIR: `${out}.latency`,
+        },
       },
     );
     let output = '';
@@ -124,10 +140,34 @@ describe('relay processor under Artillery', () => {
     expect(c['e2e.frames_lost']).toBe(0);
     expect(c['e2e.frames_duplicated']).toBe(0);
     expect(c['e2e.frames_misrouted']).toBe(0);
-    // latencySampleEvery 1: one latency value per delivery.
-    expect(report.aggregate.summaries['e2e.latency_ms'].count).toBe(c['e2e.frames_delivered']);
+    // Every delivery's latency (both kinds) and every send's lag, exact, none through Artillery's sampler.
+    const merged = mergeLatencyDir(path.join(dir, 'ok.json.latency'))!;
+    expect(merged.files).toBe(1);
+    expect(merged.set.intended.totalCount).toBe(c['e2e.frames_delivered']);
+    expect(merged.set.sent.totalCount).toBe(c['e2e.frames_delivered']);
+    expect(merged.set.sendLag.totalCount).toBe(c['e2e.frames_sent']);
+    expect(report.aggregate.summaries['e2e.latency_ms']).toBeUndefined();
+    // The after hook prints the merged figures for a hand run.
+    expect(output).toMatch(/from intended send time \(gated\): p50 [\d.]+ p95 [\d.]+ p99 [\d.]+/);
     for (const gate of BEHAVIOUR_GATES) expect(output).toContain(`ok: ${gate}`);
     expect(status).toBe(0);
+  });
+
+  it('counts the deliveries above each latency limit, and the exact latency gates fail and pass by them', async () => {
+    relay = await startFakeRelay();
+    // No latency is 0 ms and none reaches 10 minutes: every delivery is over the first limit, none over the second.
+    const { status, output, report } = await runArtillery(relay.url, path.join(dir, 'limits.json'), {
+      variables: { latencyP95LimitMs: 0, latencyP99LimitMs: 600_000 },
+      gates: LATENCY_GATES,
+    });
+    const c = commonChecks(report, relay);
+    expect(c['e2e.frames_delivered']).toBe(relay.counts.written);
+    expect(c['e2e.latency_over_p95_limit']).toBe(c['e2e.frames_delivered']);
+    expect(c['e2e.latency_over_p99_limit']).toBe(0);
+    expect(output).toContain(`fail: ${LATENCY_GATES[0]}`);
+    expect(output).toContain(`ok: ${LATENCY_GATES[1]}`);
+    for (const gate of BEHAVIOUR_GATES) expect(output).toContain(`ok: ${gate}`);
+    expect(status).toBe(1);
   });
 
   it('counts exactly the deliveries a relay drops, and fails the loss gate only', async () => {

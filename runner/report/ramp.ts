@@ -1,4 +1,5 @@
 /** Throughput-ramp figures the reports share: per-bucket rows and where latency broke the gate. */
+import { LATENCY_P95_GATE_KEY } from '../gates';
 import type { ScenarioResult } from '../results';
 import type { RunFile } from './load';
 
@@ -84,9 +85,9 @@ export function breakingPoint(
   };
 }
 
-/** The p95 latency gate (ms) a run was checked against; 100 when not recorded. */
+/** The p95 latency gate (ms) a run was checked against; 100 when not recorded. Reads run files of both gate styles. */
 export function p95Limit(run: RunFile): number {
-  const raw = run.meta.gates?.['e2e.latency_ms.p95'] ?? '< 100';
+  const raw = run.meta.gates?.[LATENCY_P95_GATE_KEY] ?? run.meta.gates?.['e2e.latency_ms.p95'] ?? '< 100';
   const n = Number(raw.replace(/[^\d.]/g, ''));
   return Number.isFinite(n) && n > 0 ? n : 100;
 }

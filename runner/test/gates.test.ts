@@ -7,9 +7,12 @@ describe('shared gates', () => {
   const gates = loadSharedGates(COMMON);
 
   it('define every SLO of the issue in artillery/common.yml', () => {
-    expect(gates.thresholds).toEqual([{ 'e2e.latency_ms.p95': 100 }, { 'e2e.latency_ms.p99': 250 }]);
+    expect(gates.thresholds).toEqual([]);
+    expect(gates.latencyLimits).toEqual({ latencyP95LimitMs: 100, latencyP99LimitMs: 250 });
     const expressions = gates.conditions.map((c) => c.expression);
     expect(expressions).toEqual([
+      'e2e.latency_over_p95_limit <= 0.05 * e2e.frames_delivered',
+      'e2e.latency_over_p99_limit <= 0.01 * e2e.frames_delivered',
       'e2e.frames_lost == 0',
       'e2e.frames_duplicated + e2e.frames_misrouted == 0',
       'vusers.failed == 0',
@@ -23,8 +26,13 @@ describe('shared gates', () => {
 
   it('take overrides from the runner', () => {
     const o = applyOverrides(gates, { p95Ms: 0.001, maxLost: 3, minSendRatio: 0.9 });
-    expect(o.thresholds[0]).toEqual({ 'e2e.latency_ms.p95': 0.001 });
-    expect(o.thresholds[1]).toEqual({ 'e2e.latency_ms.p99': 250 });
+    // A latency limit is a processor variable; the expressions stay as they are.
+    expect(o.latencyLimits).toEqual({ latencyP95LimitMs: 0.001, latencyP99LimitMs: 250 });
+    expect(applyOverrides(gates, { p99Ms: 40 }).latencyLimits).toEqual({
+      latencyP95LimitMs: 100,
+      latencyP99LimitMs: 40,
+    });
+    expect(applyOverrides(gates, {}).latencyLimits).toEqual(gates.latencyLimits);
     const expressions = o.conditions.map((c) => c.expression);
     expect(expressions).toContain('e2e.frames_lost <= 3');
     expect(expressions).toContain('e2e.frames_sent >= 0.9 * e2e.frames_due');
@@ -33,7 +41,11 @@ describe('shared gates', () => {
   it('become non-strict conditions for informational scenarios', () => {
     const info = asInformational(gates);
     expect(info.thresholds).toEqual([]);
-    expect(info.conditions).toContainEqual({ expression: 'e2e.latency_ms.p95 < 100', strict: false });
+    expect(info.conditions).toContainEqual({
+      expression: 'e2e.latency_over_p95_limit <= 0.05 * e2e.frames_delivered',
+      strict: false,
+    });
+    expect(info.latencyLimits).toEqual(gates.latencyLimits);
     expect(info.conditions.every((c) => c.strict === false)).toBe(true);
   });
 });

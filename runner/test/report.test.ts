@@ -31,9 +31,9 @@ describe('markdown report', () => {
   it('prints the spec metrics per scenario from the JSON, not from the template', () => {
     const row = md.split('\n').find((l) => l.startsWith('| throughput-100 |'));
     expect(row).toBeDefined();
-    // conns, target/sent, send ratio, delivered/s, p50, p95, p99, max, samples (1/N), lost, dup+misrouted, relay CPU, RSS, gen CPU, verdict
+    // conns, target/sent, send ratio, delivered/s, p50, p95, p99, max (from intended send), p95/p99 from actual send, lost, dup+misrouted, relay CPU, RSS, gen CPU, verdict
     expect(row).toMatch(
-      /\| 500 \(500\) \| 100 \/ 100 \| 100% \| 900 \| 0\.4 \| 2\.4 \| 4\.2 \| 4\.6 \| 450 \(1\/10\) \| 0 \(0%\) \| 0 \+ 0 \|/,
+      /\| 500 \(500\) \| 100 \/ 100 \| 100% \| 900 \| 0\.4 \| 2\.4 \| 4\.2 \| 4\.6 \| 1\.9 \/ 3\.7 \| 0 \(0%\) \| 0 \+ 0 \|/,
     );
     expect(row).toMatch(/\| FAIL \|$/);
     expect(md).toMatch(
@@ -41,8 +41,9 @@ describe('markdown report', () => {
     );
   });
 
-  it('says how latency was sampled and lists gates with verdicts and warnings', () => {
-    expect(md).toContain('**Sampling**: one value per *N* deliveries');
+  it('says how latency is measured and lists gates with verdicts and warnings', () => {
+    expect(md).toContain('measured for **every** delivery (no sampling)');
+    expect(md).toContain('latency **from the intended send time**');
     expect(md).toContain('  - FAIL: `e2e.latency_ms.p95 < 0.001`');
     expect(md).toContain('  - ok: `e2e.frames_lost == 0`');
     expect(md).toContain('- **throughput-ramp**: all 6 gates ok (informational)');

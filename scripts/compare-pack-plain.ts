@@ -1,0 +1,226 @@
+/**
+ * Pack vs independent driver, same relay build, same rates, interleaved.
+ *
+ * Starts the built relay (dist/backend/src/main.js, fresh SQLite, STATS_MODE=batched
+ * unless --stats-mode) once, then for every rate and repetition runs the Artillery
+ * pack's throughput scenario (50 x 10, ratePlan = rate, hold = --seconds, the same
+ * gates file as `pnpm test:performance`) and scripts/plain-ws-driver.ts, alternating
+ * which goes first. Prints a markdown table of both latencies (p50/p95/p99, ms) per
+ * run and the ratio of the pack's p95 to the driver's, and writes all figures to
+ * --out (JSON). Build first: `pnpm build`.
+ *
+ *   npx tsx scripts/compare-pack-plain.ts --rates 1000,5000,8000 --seconds 20 --reps 2 --out /tmp/cmp.json
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { mergeLatencyDir, summarize, type LatencySummary } from '../processors/lib/latency';
+import { spawnRelay } from '../runner/relay-process';
+
+const ROOT = path.resolve(__dirname, '..');
+const { values: a } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '1000,5000,8000' },
+    seconds: { type: 'string', default: '20' },
+    reps: { type: 'string', default: '2' },
+    'stats-mode': { type: 'string', default: 'batched' },
+    scenario: { type: 'string', default: 'artillery/throughput-1000.yml' },
+    out: { type: 'string', default: path.join(tmpdir(), 'pack-vs-plain.json') },
+  },
+});
+
+interface Row {
+  rate: number;
+  rep: number;
+  tool: 'pack' | 'plain';
+  intended: LatencySummary | null;
+  sent: LatencySummary | null;
+  sendLag: LatencySummary | null;
+  delivered: number | null;
+  exitCode: number | null;
+  loadavg1: number;
+  /** CPU seconds the relay used during this run, and the tool's process (Artillery's start-up included) */
+  relayCpuSec: number | null;
+  toolCpuSec: number | null;
+}
+
+/** CPU seconds (user + system, all threads) a live process has used so far; null once it is gone. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a child to completion; `cpu` is its CPU seconds as last seen (polled every 250 ms, so slightly low). */
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; out: string; cpu: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let cpu: number | null = null;
+    const poll = setInterval(() => (cpu = (child.pid && cpuSeconds(child.pid)) || cpu), 250);
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearInterval(poll);
+      resolve({ code, out, cpu });
+    });
+  });
+}
+
+async function pack(target: string, apiKey: string, rate: number, seconds: number, work: string) {
+  const dir = mkdtempSync(path.join(work, 'pack-'));
+  const report = path.join(dir, 'report.json');
+  const overrides = { config: { variables: { ratePlan: String(rate), holdSeconds: seconds } } };
+  const r = await run(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/artillery/bin/run'),
+      'run',
+      '--config',
+      'artillery/common.yml',
+      '--overrides',
+      JSON.stringify(overrides),
+      '--output',
+      report,
+      a.scenario!,
+    ],
+    {
+      ...process.env,
+      TARGET: target,
+      API_KEY: apiKey,
+      ARTILLERY_DISABLE_TELEMETRY: 'true',
+      RELAY_PERF_HDR_DIR: path.join(dir, 'latency'),
+    },
+  );
+  const merged = mergeLatencyDir(path.join(dir, 'latency'));
+  let delivered: number | null = null;
+  try {
+    const json = JSON.parse(readFileSync(report, 'utf8')) as {
+      aggregate: { counters: Record<string, number> };
+    };
+    delivered = json.aggregate.counters['e2e.frames_delivered'] ?? null;
+  } catch {
+    writeFileSync(path.join(dir, 'artillery.log'), r.out);
+  }
+  return {
+    intended: merged && summarize(merged.set.intended),
+    sent: merged && summarize(merged.set.sent),
+    sendLag: merged && summarize(merged.set.sendLag),
+    delivered,
+    exitCode: r.code,
+    toolCpuSec: r.cpu,
+  };
+}
+
+async function plain(target: string, apiKey: string, rate: number, seconds: number) {
+  const r = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'scripts/plain-ws-driver.ts',
+      '--target',
+      target,
+      '--api-key',
+      apiKey,
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(seconds),
+    ],
+    process.env,
+  );
+  const start = r.out.indexOf('{');
+  const d = JSON.parse(r.out.slice(start)) as {
+    latencyFromIntendedMs: LatencySummary | null;
+    latencyFromSendMs: LatencySummary | null;
+    sendLagMs: LatencySummary | null;
+    delivered: number;
+  };
+  return {
+    intended: d.latencyFromIntendedMs,
+    sent: d.latencyFromSendMs,
+    sendLag: d.sendLagMs,
+    delivered: d.delivered,
+    exitCode: r.code,
+    toolCpuSec: r.cpu,
+  };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'pack-vs-plain-'));
+  const relay = await spawnRelay({
+    repoRoot: ROOT,
+    entry: 'dist/backend/src/main.js',
+    statsMode: a['stats-mode']!,
+    logFile: path.join(work, 'relay.log'),
+  });
+  const rows: Row[] = [];
+  try {
+    const seconds = Number(a.seconds);
+    for (const rate of a.rates!.split(',').map(Number)) {
+      for (let rep = 1; rep <= Number(a.reps); rep++) {
+        const order: Row['tool'][] = rep % 2 === 1 ? ['pack', 'plain'] : ['plain', 'pack'];
+        for (const tool of order) {
+          const relayBefore = cpuSeconds(relay.pid);
+          const r =
+            tool === 'pack'
+              ? await pack(relay.target, relay.apiKey, rate, seconds, work)
+              : await plain(relay.target, relay.apiKey, rate, seconds);
+          const relayAfter = cpuSeconds(relay.pid);
+          const relayCpuSec =
+            relayBefore !== null && relayAfter !== null
+              ? Math.round((relayAfter - relayBefore) * 10) / 10
+              : null;
+          const row: Row = {
+            rate,
+            rep,
+            tool,
+            ...r,
+            loadavg1: Math.round(loadavg()[0] * 100) / 100,
+            relayCpuSec,
+          };
+          rows.push(row);
+          const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
+          console.error(
+            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await relay.stop();
+  }
+  writeFileSync(a.out!, JSON.stringify(rows, null, 1));
+  const cell = (s: LatencySummary | null | undefined) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
+  console.log(
+    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | pack p95 / plain p95 |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const other = rows.find((o) => o.rate === r.rate && o.rep === r.rep && o.tool === 'plain');
+    const ratio =
+      r.tool === 'pack' && r.intended && other?.intended
+        ? (r.intended.p95 / other.intended.p95).toFixed(2)
+        : '';
+    console.log(
+      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${ratio} |`,
+    );
+  }
+  console.log(`\nfigures: ${a.out}`);
+}
+
+main().catch((err: Error) => {
+  console.error(err);
+  process.exit(1);
+});

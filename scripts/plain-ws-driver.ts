@@ -1,0 +1,166 @@
+/**
+ * Independent open-loop driver: the yardstick for the Artillery pack's latency figures.
+ *
+ * Plain `ws` 8 in one Node process, no Artillery: creates E endpoints over REST,
+ * opens C connections to each, then sends at a fixed aggregate rate from a
+ * schedule (frame k is due at start + k/rate, from connection k mod E*C) and
+ * records, for every delivery, the latency from the frame's due time (no
+ * coordinated omission) and from its actual send, in HDR histograms. Frames use
+ * the pack's wire format (processors/lib/frame.ts) so both carry the same bytes.
+ *
+ * Usage:
+ *   npx tsx scripts/plain-ws-driver.ts --target ws://127.0.0.1:8080 --api-key KEY \
+ *     [--rate 5000] [--seconds 20] [--endpoints 50] [--connections 10] [--payload 128] [--json out.json]
+ * Prints one JSON object (also written to --json): rate, counts, both latencies (ms), send lag, CPU.
+ * Exits 1 when a connection fails or the relay closes one during the run.
+ */
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { decodeFrame, encodeFrame, makePadding, nowMs } from '../processors/lib/frame';
+import { newLatencySet, recordMs, summarize } from '../processors/lib/latency';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  mapLimit,
+  type CreatedEndpoint,
+} from '../processors/lib/rest-client';
+import { restBaseFromTarget } from '../processors/lib/settings';
+
+const { values: a } = parseArgs({
+  options: {
+    target: { type: 'string', default: process.env.TARGET ?? 'ws://127.0.0.1:8080' },
+    'api-key': { type: 'string', default: process.env.API_KEY },
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '20' },
+    endpoints: { type: 'string', default: '50' },
+    connections: { type: 'string', default: '10' },
+    payload: { type: 'string', default: '128' },
+    'settle-ms': { type: 'string', default: '1000' },
+    'drain-ms': { type: 'string', default: '3000' },
+    json: { type: 'string' },
+  },
+});
+
+const rate = Number(a.rate);
+const seconds = Number(a.seconds);
+const endpointCount = Number(a.endpoints);
+const perEndpoint = Number(a.connections);
+const target = a.target!.replace(/\/+$/, '');
+
+interface Conn {
+  ws: WebSocket;
+  slot: number;
+  id: number;
+  seq: number;
+}
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const base = restBaseFromTarget(target);
+  const tag = `plain-${process.pid}`;
+  const endpoints: CreatedEndpoint[] = await mapLimit(Array.from({ length: endpointCount }), 10, (_x, i) =>
+    createEndpoint(base, a['api-key'], `${tag}-${i}`),
+  );
+  const latency = newLatencySet();
+  let delivered = 0;
+  let foreign = 0;
+  let running = true;
+  let failure: string | undefined;
+
+  const conns: Conn[] = [];
+  for (let slot = 0; slot < endpoints.length; slot++) {
+    const ep = endpoints[slot];
+    const url = `${target}/ws/${encodeURIComponent(ep.id)}?token=${encodeURIComponent(ep.token)}`;
+    const opened = await Promise.all(Array.from({ length: perEndpoint }, () => open(url)));
+    for (const ws of opened) conns.push({ ws, slot, id: conns.length + 1, seq: 0 });
+  }
+  for (const c of conns) {
+    c.ws.on('message', (data: Buffer) => {
+      const arrivedAt = nowMs();
+      const f = decodeFrame(data);
+      if (!f || f.endpointSlot !== c.slot || f.senderId === c.id) {
+        foreign++;
+        return;
+      }
+      delivered++;
+      recordMs(latency.intended, arrivedAt - f.dueAtMs);
+      recordMs(latency.sent, arrivedAt - f.sentAtMs);
+    });
+    c.ws.on('close', () => {
+      if (running) failure ??= `relay closed connection ${c.id}`;
+    });
+  }
+  await new Promise((r) => setTimeout(r, Number(a['settle-ms'])));
+
+  const padding = makePadding(Number(a.payload));
+  const total = Math.round(rate * seconds);
+  const intervalMs = 1000 / rate;
+  const cpuBefore = process.cpuUsage();
+  const start = nowMs() + 10;
+  let k = 0;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = nowMs();
+      for (let due = start + k * intervalMs; k < total && due <= now; due = start + k * intervalMs) {
+        const c = conns[k % conns.length];
+        c.seq++;
+        const sentAt = nowMs();
+        c.ws.send(
+          encodeFrame(
+            { endpointSlot: c.slot, senderId: c.id, seq: c.seq, dueAtMs: due, sentAtMs: sentAt },
+            padding,
+          ),
+        );
+        recordMs(latency.sendLag, sentAt - due);
+        k++;
+      }
+      if (k >= total) return resolve();
+      setTimeout(tick, Math.max(0, start + k * intervalMs - nowMs()));
+    };
+    tick();
+  });
+  const expected = total * (perEndpoint - 1);
+  const drainUntil = nowMs() + Number(a['drain-ms']);
+  while (delivered < expected && nowMs() < drainUntil) await new Promise((r) => setTimeout(r, 20));
+  const cpu = process.cpuUsage(cpuBefore);
+  const elapsedMs = nowMs() - start;
+  running = false;
+  for (const c of conns) c.ws.close();
+  await mapLimit(endpoints, 10, (ep) => deleteEndpoint(base, a['api-key'], ep.id)).catch(() => undefined);
+
+  const result = {
+    driver: 'scripts/plain-ws-driver.ts (ws 8, one process, open loop)',
+    target,
+    ratePerSec: rate,
+    seconds,
+    connections: conns.length,
+    sent: total,
+    expectedDeliveries: expected,
+    delivered,
+    foreign,
+    latencyFromIntendedMs: summarize(latency.intended),
+    latencyFromSendMs: summarize(latency.sent),
+    sendLagMs: summarize(latency.sendLag),
+    driverCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 10,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    failure,
+  };
+  const text = JSON.stringify(result, null, 1);
+  if (a.json) writeFileSync(a.json, text);
+  console.log(text);
+  process.exit(failure ? 1 : 0);
+}
+
+main().catch((err: Error) => {
+  console.error(err.message);
+  process.exit(1);
+});
