@@ -81,6 +81,8 @@ export function createRenderer(): typeof Handlebars {
             .join(', ')
         : 'none (defaults)',
   );
+  // A plain string, so Handlebars HTML-escapes it for the attribute it lands in.
+  hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
   hb.registerHelper('raw', (v: unknown) => new hb.SafeString(String(v ?? '')));
   const partials = path.join(TEMPLATES_DIR, 'partials');
   for (const file of existsSync(partials) ? readdirSync(partials) : []) {

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { Script } from 'node:vm';
 import type { RunFile } from '../report/load';
 import { bucketRows } from '../report/ramp';
 import { renderHtml, renderMarkdown, viewOf } from '../report/views/run-report';
+import type { ChartSpec } from '../report/views/run-report-charts';
 import { loadRunFixture } from './helpers/run-fixture';
 
 const fixture = loadRunFixture();
@@ -115,7 +117,8 @@ describe('bucketRows', () => {
 });
 
 describe('HTML report', () => {
-  const html = renderHtml(viewOf([fixture], false, GENERATED));
+  // The fixture's folder holds no per-scenario files: the charts come from run.json alone.
+  const html = renderHtml(viewOf([fixture], false, GENERATED), [path.join(__dirname, 'fixtures')]);
 
   it('inlines uPlot so it opens offline', () => {
     expect(html).not.toMatch(/<script[^>]+src=/);
@@ -137,8 +140,15 @@ describe('HTML report', () => {
           .replace(/&#x60;/g, '`'),
       ),
     );
-    expect(blobs).toHaveLength(2);
-    expect(blobs[1].series.p95).toEqual(fixture.scenarios[1].series.p95);
+    const ids = blobs.map((b: { id: string }) => b.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const b of blobs as ChartSpec[]) for (const l of b.lines) expect(l.values).toHaveLength(b.x.length);
+    const buckets = blobs.find(
+      (b: { id: string }) => b.id === `fixture-run-${fixture.scenarios[1].name}-latency-buckets`,
+    );
+    expect(buckets.lines.find((l: { label: string }) => l.label === 'p95').values).toEqual(
+      fixture.scenarios[1].series.p95,
+    );
   });
 
   it('has inline scripts that at least parse', () => {
