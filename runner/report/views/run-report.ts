@@ -6,7 +6,7 @@ import type { ScenarioResult } from '../../results';
 import { loadRun, type RunFile } from '../load';
 import { breakingPoint, bucketRows, p95Limit } from '../ramp';
 import { renderTemplate } from '../render';
-import { scenarioCharts } from './run-report-charts';
+import { scenarioCharts, type ChartSpec } from './run-report-charts';
 
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 /** The template of report.md and of the documents in the same shape. */
@@ -81,13 +81,25 @@ export function uplotAssets(): { uplotJs: string; uplotCss: string } {
   };
 }
 
+/** The side-by-side section of comparison.html (run-report-comparison.ts); absent in a pass's report. */
+export interface ComparisonSection {
+  before: string;
+  after: string;
+  /** both passes of each scenario, in turn */
+  table: { name: string; mode: string; s: ScenarioResult }[];
+  /** the overlaid charts of each scenario */
+  rows: { name: string; charts: ChartSpec[] }[];
+}
+
 /**
  * The HTML report of `view`, whose runs were loaded from `passDirs` (same order): each scenario
- * gets its charts (see run-report-charts.ts) from the files its pass directory holds.
+ * gets its charts (see run-report-charts.ts) from the files its pass directory holds. With
+ * `comparison`, the side-by-side section comes first.
  */
-export function renderHtml(view: ReportView, passDirs: string[]): string {
+export function renderHtml(view: ReportView, passDirs: string[], comparison?: ComparisonSection): string {
   return renderTemplate('report.html.hbs', {
     ...view,
+    comparison,
     runs: view.runs.map((run, i) => ({
       ...run,
       scenarios: run.scenarios.map((s) => ({
