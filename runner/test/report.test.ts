@@ -1,9 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Script } from 'node:vm';
 import type { RunFile } from '../report/load';
 import { bucketRows } from '../report/ramp';
 import { renderHtml, renderMarkdown, viewOf } from '../report/views/run-report';
-import type { ChartSpec } from '../report/views/run-report-charts';
+import { percentileCurve, type ChartSpec } from '../report/views/run-report-charts';
 import { loadRunFixture } from './helpers/run-fixture';
 
 const fixture = loadRunFixture();
@@ -162,5 +164,67 @@ describe('HTML report', () => {
     expect(html).toContain('<td class="info">info</td>');
     expect(html).toContain('href="#fixture-run-throughput-100"');
     expect(html).toContain('id="fixture-run-throughput-100"');
+  });
+});
+
+describe('percentileCurve', () => {
+  const scenario = fixture.scenarios[0];
+  const curveOf = (summary: Record<string, number>) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay-curve-'));
+    writeFileSync(
+      path.join(dir, `${scenario.name}.json`),
+      JSON.stringify({ aggregate: { summaries: { 'e2e.latency_ms': summary } }, intermediate: [] }),
+    );
+    return percentileCurve(dir, scenario);
+  };
+
+  it("clamps Artillery's sketch percentiles to the exact max (a real run's summary)", () => {
+    const curve = curveOf({
+      min: 1.4,
+      max: 140.7,
+      count: 450,
+      mean: 6.1,
+      p50: 2,
+      p75: 3.4,
+      p90: 6.1,
+      p95: 16.3,
+      p99: 141.2,
+      p999: 141.2,
+    });
+    expect(curve).toEqual([
+      { percentile: 0, ms: 1.4 },
+      { percentile: 50, ms: 2 },
+      { percentile: 75, ms: 3.4 },
+      { percentile: 90, ms: 6.1 },
+      { percentile: 95, ms: 16.3 },
+      { percentile: 99, ms: 140.7 },
+      { percentile: 99.9, ms: 140.7 },
+      { percentile: 100, ms: 140.7 },
+    ]);
+  });
+
+  it('keeps the curve non-decreasing and at least the min', () => {
+    const curve = curveOf({
+      min: 2,
+      max: 9,
+      count: 10,
+      mean: 3,
+      p50: 1.9,
+      p75: 5,
+      p90: 4.9,
+      p95: 6,
+      p99: 8,
+      p999: 9,
+    });
+    expect(curve.map((p) => p.ms)).toEqual([2, 2, 5, 5, 6, 8, 9, 9]);
+  });
+
+  it("falls back to the run's own latency figures without Artillery's file, and is empty without samples", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay-curve-'));
+    expect(percentileCurve(dir, { ...scenario, latency: null })).toEqual([]);
+    const l = { count: 5, min: 1, p50: 2, p95: 3, p99: 4, max: 5, mean: 2 };
+    expect(percentileCurve(dir, { ...scenario, latency: l }).map((p) => p.percentile)).toEqual([
+      0, 50, 95, 99, 100,
+    ]);
   });
 });

@@ -54,7 +54,8 @@ const SUMMARY_PERCENTILES: [key: string, percentile: number][] = [
 /**
  * The latency distribution of a scenario as {percentile, ms} points, ascending: from Artillery's
  * aggregate summary in `<scenario>.json` when the pass directory has it (p75, p90, p99.9 too),
- * else from the result's own LatencyStats. Empty when nothing was sampled.
+ * else from the result's own LatencyStats. Non-decreasing and within [min, max]. Empty when
+ * nothing was sampled.
  */
 export function percentileCurve(passDir: string, s: ScenarioResult): PercentilePoint[] {
   const report = readJson<ArtilleryReport>(scenarioFiles(passDir, s.name).report);
@@ -62,10 +63,16 @@ export function percentileCurve(passDir: string, s: ScenarioResult): PercentileP
   const source: Record<string, number> | null =
     summary && summary.count > 0 ? summary : (s.latency as (LatencyStats & Record<string, number>) | null);
   if (!source) return [];
-  return SUMMARY_PERCENTILES.filter(([key]) => typeof source[key] === 'number').map(([key, percentile]) => ({
-    percentile,
-    ms: source[key],
-  }));
+  // Artillery's percentiles come from a sketch (about 1 % relative error) while min and max are
+  // exact, so a p99 can read above the max (seen: p99 141.2 ms, max 140.7 ms). Clamped to the
+  // exact bounds, and each at least the one before, so the curve is a distribution's.
+  const lo = typeof source.min === 'number' ? source.min : -Infinity;
+  const hi = typeof source.max === 'number' ? source.max : Infinity;
+  let floor = lo;
+  return SUMMARY_PERCENTILES.filter(([key]) => typeof source[key] === 'number').map(([key, percentile]) => {
+    floor = Math.min(hi, Math.max(floor, source[key]));
+    return { percentile, ms: floor };
+  });
 }
 
 /**
