@@ -55,10 +55,6 @@ export function createRenderer(): typeof Handlebars {
       .join(', '),
   );
   hb.registerHelper('passFail', (passed: unknown) => (passed ? 'PASS' : 'FAIL'));
-  // A plain string, so Handlebars HTML-escapes it for the attribute it lands in.
-  hb.registerHelper('chartData', (s: ScenarioResult) =>
-    JSON.stringify({ series: s.series, resources: s.resources }),
-  );
   // A percentile from histogram buckets; "≥" when it lies above the highest finite bucket.
   hb.registerHelper('q', (obj: unknown, key: unknown, digits: unknown) => {
     if (!obj || typeof obj !== 'object' || typeof key !== 'string') return '-';
