@@ -5,6 +5,7 @@ import { exitCodeOf } from './generator-health';
 import { gitInfo } from './metadata';
 import type { RunOptions, StatsMode } from './options';
 import { comparisonFile, REPO_ROOT } from './paths';
+import { renderComparisonHtml } from './report/views/run-report-comparison';
 import { runPass, type PassOutcome } from './pass';
 import { publish } from './report/documents';
 import { renderComparison } from './report/views/comparison';
@@ -51,6 +52,7 @@ export async function runPerformance(opts: RunOptions, argv: string[]): Promise<
   if (passes.length > 1) {
     const passDirs = passes.map((p) => p.passDir);
     renderComparison(passDirs, comparisonFile(runDir));
+    renderComparisonHtml(passDirs, path.join(runDir, 'comparison.html'));
     if (opts.publish) publish('comparison', [runDir]);
   }
   writeFileSync(

@@ -55,10 +55,6 @@ export function createRenderer(): typeof Handlebars {
       .join(', '),
   );
   hb.registerHelper('passFail', (passed: unknown) => (passed ? 'PASS' : 'FAIL'));
-  // A plain string, so Handlebars HTML-escapes it for the attribute it lands in.
-  hb.registerHelper('chartData', (s: ScenarioResult) =>
-    JSON.stringify({ series: s.series, resources: s.resources }),
-  );
   // A percentile from histogram buckets; "≥" when it lies above the highest finite bucket.
   hb.registerHelper('q', (obj: unknown, key: unknown, digits: unknown) => {
     if (!obj || typeof obj !== 'object' || typeof key !== 'string') return '-';
@@ -81,6 +77,8 @@ export function createRenderer(): typeof Handlebars {
             .join(', ')
         : 'none (defaults)',
   );
+  // A plain string, so Handlebars HTML-escapes it for the attribute it lands in.
+  hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
   hb.registerHelper('raw', (v: unknown) => new hb.SafeString(String(v ?? '')));
   const partials = path.join(TEMPLATES_DIR, 'partials');
   for (const file of existsSync(partials) ? readdirSync(partials) : []) {

@@ -1,7 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Script } from 'node:vm';
 import type { RunFile } from '../report/load';
 import { bucketRows } from '../report/ramp';
 import { renderHtml, renderMarkdown, viewOf } from '../report/views/run-report';
+import { newLatencySet, recordMs, writeLatencyFile } from '../../processors/lib/latency';
+import { percentileCurve, type ChartSpec } from '../report/views/run-report-charts';
 import { loadRunFixture } from './helpers/run-fixture';
 
 const fixture = loadRunFixture();
@@ -116,7 +121,8 @@ describe('bucketRows', () => {
 });
 
 describe('HTML report', () => {
-  const html = renderHtml(viewOf([fixture], false, GENERATED));
+  // The fixture's folder holds no per-scenario files: the charts come from run.json alone.
+  const html = renderHtml(viewOf([fixture], false, GENERATED), [path.join(__dirname, 'fixtures')]);
 
   it('inlines uPlot so it opens offline', () => {
     expect(html).not.toMatch(/<script[^>]+src=/);
@@ -138,8 +144,15 @@ describe('HTML report', () => {
           .replace(/&#x60;/g, '`'),
       ),
     );
-    expect(blobs).toHaveLength(2);
-    expect(blobs[1].series.p95).toEqual(fixture.scenarios[1].series.p95);
+    const ids = blobs.map((b: { id: string }) => b.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const b of blobs as ChartSpec[]) for (const l of b.lines) expect(l.values).toHaveLength(b.x.length);
+    const buckets = blobs.find(
+      (b: { id: string }) => b.id === `fixture-run-${fixture.scenarios[1].name}-latency-buckets`,
+    );
+    expect(buckets.lines.find((l: { label: string }) => l.label === 'p95').values).toEqual(
+      fixture.scenarios[1].series.p95,
+    );
   });
 
   it('has inline scripts that at least parse', () => {
@@ -153,5 +166,45 @@ describe('HTML report', () => {
     expect(html).toContain('<td class="info">info</td>');
     expect(html).toContain('href="#fixture-run-throughput-100"');
     expect(html).toContain('id="fixture-run-throughput-100"');
+  });
+});
+
+describe('percentileCurve', () => {
+  const scenario = fixture.scenarios[0];
+
+  it('reads the exact merged histograms of every generator thread at fixed percentiles', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay-curve-'));
+    // Two threads: 1..100 ms and 101..200 ms, one value each; merged they are 1..200 ms.
+    for (const [name, from] of [
+      ['a', 1],
+      ['b', 101],
+    ] as const) {
+      const set = newLatencySet();
+      for (let v = from; v < from + 100; v++) recordMs(set.intended, v);
+      writeLatencyFile(path.join(dir, `${scenario.name}.latency`), name, set);
+    }
+    const curve = percentileCurve(dir, scenario);
+    expect(curve.map((p) => p.percentile)).toEqual([0, 50, 75, 90, 95, 99, 99.9, 99.99, 100]);
+    // HDR keeps 3 significant digits: each point within 0.1 % of the true value.
+    const near = (got: number, want: number) => expect(Math.abs(got - want) / want).toBeLessThan(0.001);
+    near(curve[0].ms, 1);
+    near(curve[1].ms, 100);
+    near(curve[2].ms, 150);
+    near(curve[3].ms, 180);
+    near(curve[8].ms, 200);
+    for (let i = 1; i < curve.length; i++) expect(curve[i].ms).toBeGreaterThanOrEqual(curve[i - 1].ms);
+  });
+
+  it("falls back to the run's own latency figures without histogram files, and is empty without deliveries", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay-curve-'));
+    expect(percentileCurve(dir, { ...scenario, latency: null })).toEqual([]);
+    const l = { count: 5, min: 1, p50: 2, p95: 3, p99: 4, max: 5, mean: 2 };
+    expect(percentileCurve(dir, { ...scenario, latency: l })).toEqual([
+      { percentile: 0, ms: 1 },
+      { percentile: 50, ms: 2 },
+      { percentile: 95, ms: 3 },
+      { percentile: 99, ms: 4 },
+      { percentile: 100, ms: 5 },
+    ]);
   });
 });

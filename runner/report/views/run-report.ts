@@ -6,6 +6,7 @@ import type { ScenarioResult } from '../../results';
 import { loadRun, type RunFile } from '../load';
 import { breakingPoint, bucketRows, p95Limit } from '../ramp';
 import { renderTemplate } from '../render';
+import { scenarioCharts, type ChartSpec } from './run-report-charts';
 
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 /** The template of report.md and of the documents in the same shape. */
@@ -72,12 +73,41 @@ export function renderMarkdown(view: ReportView): string {
   return renderTemplate(RUN_REPORT_TEMPLATE, view);
 }
 
-/** The HTML report, with uPlot inlined so it opens offline. */
-export function renderHtml(view: ReportView): string {
-  return renderTemplate('report.html.hbs', {
-    ...view,
+/** uPlot's script and stylesheet, inlined into the HTML documents so they open offline. */
+export function uplotAssets(): { uplotJs: string; uplotCss: string } {
+  return {
     uplotJs: readFileSync(path.join(UPLOT_DIR, 'uPlot.iife.min.js'), 'utf8'),
     uplotCss: readFileSync(path.join(UPLOT_DIR, 'uPlot.min.css'), 'utf8'),
+  };
+}
+
+/** The side-by-side section of comparison.html (run-report-comparison.ts); absent in a pass's report. */
+export interface ComparisonSection {
+  before: string;
+  after: string;
+  /** both passes of each scenario, in turn */
+  table: { name: string; mode: string; s: ScenarioResult }[];
+  /** the overlaid charts of each scenario */
+  rows: { name: string; charts: ChartSpec[] }[];
+}
+
+/**
+ * The HTML report of `view`, whose runs were loaded from `passDirs` (same order): each scenario
+ * gets its charts (see run-report-charts.ts) from the files its pass directory holds. With
+ * `comparison`, the side-by-side section comes first.
+ */
+export function renderHtml(view: ReportView, passDirs: string[], comparison?: ComparisonSection): string {
+  return renderTemplate('report.html.hbs', {
+    ...view,
+    comparison,
+    runs: view.runs.map((run, i) => ({
+      ...run,
+      scenarios: run.scenarios.map((s) => ({
+        ...s,
+        charts: scenarioCharts(passDirs[i], s, run.meta.runId.replace(/[^\w-]/g, '-')),
+      })),
+    })),
+    ...uplotAssets(),
   });
 }
 
@@ -85,5 +115,5 @@ export function renderHtml(view: ReportView): string {
 export function renderRunReports(passDir: string): void {
   const view = viewOf([loadRun(passDir)], false);
   writeFileSync(passFiles.reportMd(passDir), renderMarkdown(view));
-  writeFileSync(passFiles.reportHtml(passDir), renderHtml(view));
+  writeFileSync(passFiles.reportHtml(passDir), renderHtml(view, [passDir]));
 }
