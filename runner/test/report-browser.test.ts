@@ -135,7 +135,7 @@ describe.each(['immediate', 'batched'])('report.html of the %s pass', (mode) => 
 
       // The percentile curve: min..max, non-decreasing, ending at the scenario's max.
       const curve = charts.map((c) => c.spec as ChartSpec).find((c) => c.id === id('percentiles'))!;
-      expect(curve.xTicks).toEqual(['min', 'p50', 'p75', 'p90', 'p95', 'p99', 'p99.9', 'max']);
+      expect(curve.xTicks).toEqual(['min', 'p50', 'p75', 'p90', 'p95', 'p99', 'p99.9', 'p99.99', 'max']);
       const ms = curve.lines[0].values as number[];
       expect(ms.every((v, i) => i === 0 || v >= ms[i - 1])).toBe(true);
       expect(ms[ms.length - 1]).toBe(scenario.latency!.max);
