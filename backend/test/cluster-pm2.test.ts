@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { BUILT_MAIN } from './helpers/built-relay';
 import { REPO_ROOT, tempSqliteUrl } from './helpers/databases';
-import { ClusterNode, connectClient, describeWithRedis, spawnProcess, uniquePrefix } from './helpers/cluster';
+import { ClusterNode, connectClient, describeWithRedis, uniquePrefix } from './helpers/cluster';
+import { spawnProcess } from './helpers/process';
 import { freePort, waitHealthy, type RelayProcess } from './helpers/process';
 import { closeAll, eventually, type Client } from './helpers/ws';
 

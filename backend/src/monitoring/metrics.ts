@@ -95,15 +95,7 @@ export class RelayMetrics implements GaugeRegistry {
     client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
     const c = this.counters;
     const fromCounter = (name: string, help: string, read: () => number) =>
-      new client.Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
+      this.counterReading(name, help, read);
     fromCounter(
       'relay_frames_received_total',
       'WebSocket frames received from clients',
@@ -252,19 +244,22 @@ export class RelayMetrics implements GaugeRegistry {
     });
   }
 
+  /** A counter whose value is a plain number read at scrape time (nothing to do per event). */
+  private counterReading(name: string, help: string, read: () => number): client.Counter {
+    return new client.Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** The cluster bus's counts (REDIS_URL set): what crossed to and from other processes, and outages. */
   registerBus(bus: BusCounters): void {
-    const registry = this.registry;
-    const counter = (name: string, help: string, read: () => number) =>
-      new client.Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
+    const counter = (name: string, help: string, read: () => number) => this.counterReading(name, help, read);
     counter(
       'relay_bus_published_total',
       'Frames published to the other relay processes',

@@ -18,23 +18,6 @@ export interface RedisTarget {
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
-/** Runs `command` with exactly `env` (plus PATH/HOME), capturing its output like spawnRelay. */
-export function spawnProcess(command: string, args: string[], env: Record<string, string>): RelayProcess {
-  const child = spawn(command, args, {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
 /** Synchronous (a child process) so the suite knows at collection time whether to skip. */
 function probeRedis(url: string): string | undefined {
   const script = `

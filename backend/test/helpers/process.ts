@@ -21,9 +21,9 @@ export interface RelayProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `tsx backend/src/main.ts` with exactly the given environment (plus PATH/HOME). */
-export function spawnRelay(env: Record<string, string>): RelayProcess {
-  const child = spawn(TSX, [MAIN], {
+/** Runs `command` with exactly `env` (plus PATH/HOME) in the repository, capturing its output. */
+export function spawnProcess(command: string, args: string[], env: Record<string, string>): RelayProcess {
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,6 +36,11 @@ export function spawnRelay(env: Record<string, string>): RelayProcess {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Runs `tsx backend/src/main.ts` with exactly the given environment (plus PATH/HOME). */
+export function spawnRelay(env: Record<string, string>): RelayProcess {
+  return spawnProcess(TSX, [MAIN], env);
 }
 
 /** Polls /health until 200 (or the process dies / the deadline passes). */
