@@ -141,7 +141,7 @@ test('relay.stop(): /readyz turns 503 before the sockets close, /livez stays 200
   tcp(deaf.ws).resume();
   await stopped;
   // Once stopped, nothing listens.
-  await expect(fetch(`http://127.0.0.1:${port}/livez`)).rejects.toThrow();
+  await expect(fetch(`http://127.0.0.1:${port}/livez`)).rejects.toThrow(/fetch failed/);
 });
 
 /** Completes a WebSocket upgrade by hand, then never reads or answers anything. */
