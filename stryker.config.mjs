@@ -67,5 +67,8 @@ export default {
   // The tests start real servers and wait on sockets; a contended machine needs headroom.
   timeoutFactor: 2,
   timeoutMS: 10000,
+  // The dry run executes every related suite once; with other jobs on the 2 cores it took
+  // over Stryker's default 5 minutes and the whole run aborted before testing a mutant.
+  dryRunTimeoutMinutes: 45,
   tempDirName: '.stryker-tmp',
 };
