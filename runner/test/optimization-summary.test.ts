@@ -15,7 +15,11 @@ const GENERATED = '2026-01-01T12:00:00.000Z';
 
 /** The fixture's first scenario (50 x 10) as another scenario, with its figures changed. */
 function scenario(over: Partial<ScenarioResult>): ScenarioResult {
-  return { ...(JSON.parse(JSON.stringify(fixture.scenarios[0])) as ScenarioResult), ...over };
+  return {
+    ...(JSON.parse(JSON.stringify(fixture.scenarios[0])) as ScenarioResult),
+    status: 'passed',
+    ...over,
+  };
 }
 
 const latency = (p95: number) => ({
@@ -117,11 +121,11 @@ const acceptance = path.join(root, 'acc');
 writeAcceptance(acceptance, 3600, 2);
 
 /** capacity.json as the capacity command writes it, from the real search over fake probes. */
-async function writeCapacity(dir: string): Promise<void> {
+async function writeCapacity(dir: string, error?: string): Promise<void> {
   const probe =
     (knee: number) =>
     async (rate: number): Promise<ProbePoint> => {
-      const pass = rate <= knee;
+      const pass = error === undefined && rate <= knee;
       return {
         rate,
         sentPerSec: rate,
@@ -132,6 +136,7 @@ async function writeCapacity(dir: string): Promise<void> {
         lost: 0,
         valid: true,
         invalidReasons: [],
+        ...(error === undefined ? {} : { error }),
         pass,
       };
     };
@@ -249,7 +254,7 @@ describe('optimization summary from every input', () => {
     expect(md).toContain('Relay knee / reference knee: **0.33**');
     expect(md).toMatch(/\| `cmp\/batched` \| connections-5k \| 5,000 \| 5,000 \|.*\| INVALID \|/);
     expect(md).toContain(
-      '- `cmp/batched` connections-5k was INVALID (the load generator fell behind: send lag p99 900 ms)',
+      '- `cmp/batched`: INVALID (the load generator fell behind its plan, so latency measures it as much as the relay): connections-5k',
     );
     expect(md).toContain('no run against a cluster was given (`--cluster`)');
   });
@@ -299,6 +304,45 @@ describe('optimization summary with inputs missing', () => {
       /^\*\*NOT MET\*\*: 60 min, failed/,
     );
   });
+});
+
+test('a 50 x 10 scenario that did not pass says why in every cell, and too few open sockets do not count as held', () => {
+  const dir = path.join(root, 'both-invalid');
+  writePass(path.join(dir, 'immediate'), 'immediate', {
+    scenarios: [scenario({ name: 'throughput-1000', latency: latency(40) })],
+  });
+  writePass(path.join(dir, 'batched'), 'batched', {
+    scenarios: [
+      scenario({
+        name: 'throughput-1000',
+        latency: latency(30),
+        peakOpenConnections: 96,
+        status: 'invalid',
+        invalidReasons: ['send lag'],
+      }),
+    ],
+  });
+  const md = summary({ comparison: [dir] });
+  const [, p95] = criteriaRow(md, 'WebSocket latency p95');
+  expect(p95).toBe(
+    '**met**: 30 ms; scenario INVALID: the load generator fell behind, so this measures it as much as the relay',
+  );
+  expect(criteriaRow(md, '50+ endpoints x 10 connections each')[1]).toMatch(
+    /^\*\*NOT MET\*\*: 50 x 10 \(96 open\), 0 lost/,
+  );
+});
+
+test('a capacity search that ended on probe errors measured no knee, and says so', async () => {
+  const dir = path.join(root, 'cap-error');
+  await writeCapacity(dir, 'timed out: Artillery was killed after its deadline');
+  const md = summary({ capacity: dir });
+  expect(criteriaRow(md, 'message throughput')[2]).toBe(
+    '*not measured*: the search ended on a probe error: timed out: Artillery was killed after its deadline',
+  );
+  expect(md).toContain(
+    "Probe errors of the project relay's search: `timed out: Artillery was killed after its deadline`",
+  );
+  expect(md).toContain('| project relay | 0 | 250 | error |');
 });
 
 describe('inputs that are not what their flag says are refused', () => {

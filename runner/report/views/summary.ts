@@ -82,6 +82,12 @@ function reductionPct(before: number | null | undefined, after: number | null | 
   return Math.round((1 - after / before) * 1000) / 10;
 }
 
+/** A ramp that never crossed the gate: the highest step it held (a lower bound), or that nothing was sent. */
+function rampNote(r: { highest: number; breaking: unknown } | null): string | null {
+  if (!r || r.breaking) return null;
+  return r.highest > 0 ? `not reached (held ${fmt(r.highest)})` : 'nothing sent';
+}
+
 /** A --mode both run: its two passes (immediate first) and the before/after figures the summary quotes. */
 function comparisonOf(dir: string) {
   const passes = passesOf(dir).map(loadRun);
@@ -133,8 +139,8 @@ function comparisonOf(dir: string) {
       before: rb?.breaking?.rate ?? null,
       after: ra?.breaking?.rate ?? null,
       // Not reached: the relay held the ramp's highest step, which is a lower bound.
-      beforeNote: rb && !rb.breaking ? `not reached (held ${fmt(rb.highest)})` : null,
-      afterNote: ra && !ra.breaking ? `not reached (held ${fmt(ra.highest)})` : null,
+      beforeNote: rampNote(rb),
+      afterNote: rampNote(ra),
     },
     {
       bottleneck: 4,
@@ -179,15 +185,43 @@ function acceptanceOf(dir: string) {
 }
 
 /** capacity.json of a capacity run directory; throws when it is missing or not JSON. */
-function capacityOf(dir: string): CapacityDocument & { dir: string } {
+function capacityOf(dir: string) {
   const file = path.join(dir, 'capacity.json');
   if (!existsSync(file))
     throw new Error(`${dir} holds no capacity.json (run \`pnpm test:performance capacity\`)`);
   try {
-    return { dir, ...(JSON.parse(readFileSync(file, 'utf8')) as CapacityDocument) };
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as CapacityDocument;
+    return {
+      dir,
+      ...doc,
+      relayErrors: probeErrors(doc.relay),
+      referenceErrors: doc.reference ? probeErrors(doc.reference) : [],
+    };
   } catch (err) {
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The throughput criterion from a capacity search: its knee, unless the search ended on a probe
+ * error (no knee was measured) or on the generator (the knee is only a lower bound for the relay).
+ */
+function capacityCell(capacity: ReturnType<typeof capacityOf> | null): Cell {
+  if (!capacity) return missing;
+  const { relay, settings } = capacity;
+  if (relay.limitedBy === 'error' && relay.kneeMsgPerSec === 0)
+    return unmeasured(`the search ended on a probe error: ${probeErrors(relay).join('; ')}`);
+  const bound =
+    relay.limitedBy === 'generator' ? ' (a lower bound: the load generator fell behind first)' : '';
+  return cell(
+    `knee ${fmt(relay.kneeMsgPerSec)} msg/s in (p95 < ${fmt(settings.sloMs)} ms, nothing lost)${bound}`,
+    relay.kneeMsgPerSec > 500,
+  );
+}
+
+/** The distinct errors of a search's probes, in probe order. */
+export function probeErrors(search: CapacityDocument['relay']): string[] {
+  return [...new Set(search.curve.flatMap((p) => (p.error === undefined ? [] : [p.error])))];
 }
 
 /** The criteria cells of one scenario measured at 50 x 10 (acceptance or the comparison's batched pass). */
@@ -211,10 +245,23 @@ function scenarioCells(s: ScenarioResult | null, run: RunFile | null) {
       ok,
     );
   };
-  return {
+  // A scenario that did not pass still measured something; its cells say why it did not.
+  const caveat =
+    s.status === 'invalid'
+      ? '; scenario INVALID: the load generator fell behind, so this measures it as much as the relay'
+      : s.status === 'error'
+        ? `; scenario ERROR: ${s.error ?? 'see the run report'}`
+        : s.status === 'failed'
+          ? '; scenario failed its gates'
+          : '';
+  const cells = {
     scale: cell(
       held,
-      p.endpoints >= 50 && p.connectionsPerEndpoint >= 10 && s.frames.lost === 0 && s.vusers.failed === 0,
+      p.endpoints >= 50 &&
+        p.connectionsPerEndpoint >= 10 &&
+        s.peakOpenConnections >= p.connections &&
+        s.frames.lost === 0 &&
+        s.vusers.failed === 0,
     ),
     p95: p95 === null ? unmeasured('no latency recorded') : cell(`${fmt(p95)} ms`, p95 < 100),
     throughput: cell(
@@ -229,6 +276,8 @@ function scenarioCells(s: ScenarioResult | null, run: RunFile | null) {
         : cell(`${fmt(cpuPeak)} % peak, ${fmt(s.relay?.cpuMeanPct)} % mean`, cpuPeak < 70),
     leak: leakCell(),
   };
+  for (const c of Object.values(cells)) if (c.verdict === 'met' || c.verdict === 'NOT MET') c.text += caveat;
+  return cells;
 }
 
 /** The scenarios about connection counts (families connections: churn, storm, 5k/19k held) of a pass. */
@@ -286,7 +335,6 @@ export function summaryView(inputs: SummaryInputs, generatedAt = new Date().toIS
     floor,
     cells: [notApplicable, ...cmpColumns.map((c) => (c ? f(c) : missing)), notApplicable],
   });
-  const knee = capacity?.relay.kneeMsgPerSec ?? null;
   const writeCell = (c: Comparison): Cell =>
     c.statsWriteReduction === null
       ? missing
@@ -304,17 +352,7 @@ export function summaryView(inputs: SummaryInputs, generatedAt = new Date().toIS
   const criteria = [
     row('50+ endpoints x 10 connections each', '>= 50 x 10, nothing lost', (x) => x.scale),
     row('WebSocket latency p95', '< 100 ms', (x) => x.p95),
-    row(
-      'message throughput',
-      '> 500 msg/s',
-      (x) => x.throughput,
-      knee === null
-        ? missing
-        : cell(
-            `knee ${fmt(knee)} msg/s in (p95 < ${fmt(capacity!.settings.sloMs)} ms, nothing lost)`,
-            knee > 500,
-          ),
-    ),
+    row('message throughput', '> 500 msg/s', (x) => x.throughput, capacityCell(capacity)),
     row('database operation time, mean', '< 50 ms', (x) => x.dbAvg),
     row('relay CPU at peak load (% of one core)', '< 70 %', (x) => x.cpu),
     row(
@@ -366,14 +404,18 @@ export function summaryView(inputs: SummaryInputs, generatedAt = new Date().toIS
       ...comparisons.flatMap((c) => [c.before, c.after]),
       ...(acceptance ? [acceptance.run] : []),
       ...(cluster ?? []),
-    ].flatMap((run) =>
-      run.scenarios
-        .filter((s) => s.status === 'invalid')
-        .map(
-          (s) =>
-            `\`${run.meta.runId}\` ${s.name} was INVALID (the load generator fell behind: ${(s.invalidReasons ?? []).join('; ') || 'see the run report'}); its latency measures the generator as much as the relay`,
-        ),
-    ),
+    ].flatMap((run) => {
+      const invalid = run.scenarios.filter((s) => s.status === 'invalid').map((s) => s.name);
+      const errored = run.scenarios.filter((s) => s.status === 'error').map((s) => s.name);
+      return [
+        ...(invalid.length
+          ? [
+              `\`${run.meta.runId}\`: INVALID (the load generator fell behind its plan, so latency measures it as much as the relay): ${invalid.join(', ')}`,
+            ]
+          : []),
+        ...(errored.length ? [`\`${run.meta.runId}\`: ERROR (no result): ${errored.join(', ')}`] : []),
+      ];
+    }),
   ];
   return {
     generatedAt,
