@@ -85,7 +85,7 @@ function reductionPct(before: number | null | undefined, after: number | null | 
 /** A ramp that never crossed the gate: the highest step it held (a lower bound), or that nothing was sent. */
 function rampNote(r: { highest: number; breaking: unknown } | null): string | null {
   if (!r || r.breaking) return null;
-  return r.highest > 0 ? `not reached (held ${fmt(r.highest)})` : 'nothing sent';
+  return r.highest > 0 ? `not reached (held ${fmt(r.highest)})` : 'no per-10 s series recorded';
 }
 
 /** A --mode both run: its two passes (immediate first) and the before/after figures the summary quotes. */
@@ -171,7 +171,6 @@ function comparisonOf(dir: string) {
     statsWriteReduction: reductionPct(tb.statsWritesPer1000Frames, ta.statsWritesPer1000Frames),
     p95Reduction: reductionPct(sb?.latency?.p95, sa?.latency?.p95),
     criteriaScenario: sa,
-    loadAtStart: before.meta.machine.loadAvgAtStart ?? null,
   };
 }
 
