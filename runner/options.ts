@@ -5,6 +5,7 @@
 import { STATS_MODES, type StatsMode } from '../backend/src/config';
 import { isDatabaseUrl } from '../backend/src/db/database-url';
 import type { ProfileName } from './catalog';
+import type { SummaryInputs } from './report/views/summary';
 
 export interface GateOverrides {
   p95Ms?: number;
@@ -43,6 +44,7 @@ export interface RunOptions {
 }
 
 export type { StatsMode };
+export type { SummaryInputs };
 
 /** --mode names: the legacy relay is the baseline, the batched one the optimized build. */
 export const MODES: Record<string, StatsMode[]> = {
@@ -56,6 +58,11 @@ export interface RenderOptions {
   runDirs: string[];
   /** flags of the published documents to write (see report/documents.ts), in registry order */
   documents: string[];
+  /** `render summary ...`: the optimization summary's inputs (runDirs and documents are then empty) */
+  summary?: SummaryInputs & {
+    /** where to write it; default docs/performance/optimization-summary.md */
+    out: string | null;
+  };
 }
 
 export interface ExplainOptions {

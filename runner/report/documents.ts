@@ -13,6 +13,7 @@ import { baselineView } from './views/baseline';
 import { comparisonsView } from './views/comparison';
 import { poolSizingViewOf } from './views/pool-sizing';
 import { queryPlansView } from './views/query-plans';
+import { summaryView, type SummaryInputs } from './views/summary';
 import { RUN_REPORT_TEMPLATE } from './views/run-report';
 
 /** A document rendered from `Input` into a committed file. */
@@ -78,6 +79,23 @@ export const QUERY_PLANS_DOCUMENT: Document<PlansReport[]> = {
   template: 'query-plans.md.hbs',
   view: queryPlansView,
 };
+
+/**
+ * Written by `render summary` from named inputs (a comparison, the acceptance run, a capacity search,
+ * a cluster run), any of which may be missing: the document says which were not given.
+ */
+export const SUMMARY_DOCUMENT: Document<SummaryInputs> = {
+  path: 'docs/performance/optimization-summary.md',
+  template: 'optimization-summary.md.hbs',
+  view: (inputs, generatedAt) => summaryView(inputs, generatedAt),
+};
+
+/** Every document under docs/performance/ that the runner writes (README.md is written by hand). */
+export const PUBLISHED_DOCUMENTS: readonly Document<never>[] = [
+  ...RUN_DOCUMENTS,
+  QUERY_PLANS_DOCUMENT,
+  SUMMARY_DOCUMENT,
+];
 
 /** The run document with that flag; throws for an unknown one. */
 export function runDocument(flag: string): RunDocument {

@@ -1,55 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ProfileSummary } from '../cpu-profile';
-import { renderDocument, runDocument } from '../report/documents';
-import type { RunFile } from '../report/load';
+import { PUBLISHED_DOCUMENTS, renderDocument, runDocument } from '../report/documents';
+import { REPO_ROOT } from '../paths';
 import { relaySettingsFrom } from '../metadata';
-import { loadRunFixture } from './helpers/run-fixture';
+import { fixture, writePass } from './helpers/run-dirs';
 
 /** What `render --<flag>` does, into `out` instead of the committed path. */
 const renderDoc = (flag: string, runDirs: string[], out: string) =>
   renderDocument(runDocument(flag), runDirs, out);
-
-const fixture = loadRunFixture();
-
-/** /metrics text as the relay writes it, for one scenario of one mode. */
-function prom(frames: number, statsUpdates: number, flushes: number): string {
-  return [
-    `relay_frames_received_total ${frames}`,
-    `relay_deliveries_total ${frames * 9}`,
-    `relay_db_statements_total{verb="UPDATE"} ${statsUpdates + flushes}`,
-    `relay_db_query_duration_seconds_bucket{le="0.001",model="EndpointStats",operation="update"} ${statsUpdates}`,
-    `relay_db_query_duration_seconds_bucket{le="+Inf",model="EndpointStats",operation="update"} ${statsUpdates}`,
-    `relay_db_query_duration_seconds_sum{model="EndpointStats",operation="update"} ${statsUpdates * 0.0005}`,
-    `relay_db_query_duration_seconds_count{model="EndpointStats",operation="update"} ${statsUpdates}`,
-    `relay_flush_duration_seconds_bucket{le="+Inf",kind="stats",outcome="ok"} ${flushes}`,
-    `relay_flush_duration_seconds_sum{kind="stats",outcome="ok"} ${flushes * 0.001}`,
-    `relay_flush_duration_seconds_count{kind="stats",outcome="ok"} ${flushes}`,
-    'nodejs_eventloop_lag_p99_seconds 0.004',
-  ].join('\n');
-}
-
-/** Writes a run directory the way the runner does: run.json plus the /metrics scrapes. */
-function writePass(
-  dir: string,
-  mode: 'immediate' | 'batched',
-  extra: Partial<RunFile> = {},
-  meta: Partial<RunFile['meta']> = {},
-): void {
-  mkdirSync(dir, { recursive: true });
-  const run: RunFile = {
-    ...fixture,
-    ...extra,
-    meta: { ...fixture.meta, statsMode: mode, runId: `r/${mode}`, ...meta },
-  };
-  writeFileSync(path.join(dir, 'run.json'), JSON.stringify(run));
-  for (const s of run.scenarios) {
-    writeFileSync(path.join(dir, `${s.name}.metrics-before.prom`), prom(0, 0, 0));
-    const after = mode === 'immediate' ? prom(3000, 3000, 0) : prom(3000, 0, 30);
-    writeFileSync(path.join(dir, `${s.name}.metrics-after.prom`), after);
-  }
-}
 
 const profile: ProfileSummary = {
   durationMs: 60000,
@@ -167,4 +127,17 @@ test('the acceptance document comes from a run of the acceptance scenario, and o
 
   writePass(path.join(root, 'none'), 'batched');
   expect(() => renderDoc('acceptance', [path.join(root, 'none')], out)).toThrow(/acceptance scenario/);
+});
+
+test('every document under docs/performance/ is registered, so `render` can rewrite it from runs', () => {
+  const dir = path.join(REPO_ROOT, 'docs', 'performance');
+  const onDisk = readdirSync(dir)
+    .filter((f) => f.endsWith('.md') && f !== 'README.md')
+    .map((f) => `docs/performance/${f}`);
+  const registered = PUBLISHED_DOCUMENTS.map((d) => d.path);
+  expect(new Set(registered).size).toBe(registered.length);
+  for (const file of onDisk) expect(registered).toContain(file);
+  for (const d of PUBLISHED_DOCUMENTS)
+    expect(existsSync(path.join(REPO_ROOT, 'templates', d.template))).toBe(true);
+  expect(registered).toContain('docs/performance/optimization-summary.md');
 });
