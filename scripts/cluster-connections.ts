@@ -48,6 +48,7 @@ import {
 } from '../processors/lib/rest-client';
 import { restBaseFromTarget } from '../processors/lib/settings';
 import { gaugeValue, sourceAddress } from '../processors/lib/source-address';
+import { installSignalHandlers } from '../runner/cleanup';
 import { GroupSampler, summarize as summarizeSamples } from '../runner/proc-sampler';
 import { spawnCluster, type RelayCluster } from '../runner/relay-process';
 
@@ -95,6 +96,8 @@ interface Conn {
 // ---------------------------------------------------------------- generator child
 
 async function child(): Promise<void> {
+  // The coordinator is gone (killed): nobody will read the results.
+  process.once('disconnect', () => process.exit(1));
   const send = (m: ChildMessage) => process.send?.(m);
   const job = await new Promise<ChildJob>((resolve) =>
     process.once('message', (m: ParentMessage) => m.type === 'job' && resolve(m.job)),
@@ -238,7 +241,23 @@ async function relayConnections(targets: string[], apiKey: string): Promise<(num
   );
 }
 
+/** createEndpoint, retried twice: one refused or timed-out POST on a loaded machine must not end a 50,000-connection run. */
+async function createWithRetry(base: string, apiKey: string, name: string): Promise<CreatedEndpoint> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createEndpoint(base, apiKey, name);
+    } catch (err) {
+      const e = err as Error & { cause?: { message?: string; code?: string } };
+      if (attempt >= 3)
+        throw new Error(`${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`);
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
 async function coordinator(): Promise<void> {
+  // Ctrl-C / SIGTERM stop the relays this script started (spawnRelay registers them).
+  installSignalHandlers();
   const { values: a } = parseArgs({
     options: {
       relays: { type: 'string', default: '3' },
@@ -291,11 +310,12 @@ async function coordinator(): Promise<void> {
   const sampling = setInterval(() => sampler?.sample(), 1000);
   const children: ReturnType<typeof fork>[] = [];
   let endpoints: CreatedEndpoint[] = [];
-  const base = restBaseFromTarget(targets[0]);
   try {
     const t0 = nowMs();
-    endpoints = await mapLimit(Array.from({ length: endpointCount }), 20, (_x, i) =>
-      createEndpoint(base, apiKey, `conns-${process.pid}-${i}`),
+    // Spread over the relays: each process's REST path gets its share (one database behind all).
+    const bases = targets.map((t) => restBaseFromTarget(t));
+    endpoints = await mapLimit(Array.from({ length: endpointCount }), 10 * targets.length, (_x, i) =>
+      createWithRetry(bases[i % bases.length], apiKey, `conns-${process.pid}-${i}`),
     );
     const createMs = Math.round(nowMs() - t0);
     console.error(`created ${endpoints.length} endpoints in ${createMs} ms`);
@@ -397,7 +417,9 @@ async function coordinator(): Promise<void> {
   } finally {
     clearInterval(sampling);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await mapLimit(endpoints, 20, (ep) => deleteEndpoint(base, apiKey, ep.id)).catch(() => undefined);
+    await mapLimit(endpoints, 10 * targets.length, (ep, i) =>
+      deleteEndpoint(restBaseFromTarget(targets[i % targets.length]), apiKey, ep.id),
+    ).catch(() => undefined);
     await cluster?.stop();
   }
 }
