@@ -417,9 +417,11 @@ async function coordinator(): Promise<void> {
   } finally {
     clearInterval(sampling);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await mapLimit(endpoints, 10 * targets.length, (ep, i) =>
-      deleteEndpoint(restBaseFromTarget(targets[i % targets.length]), apiKey, ep.id),
-    ).catch(() => undefined);
+    // Relays this script started are stopped and their SQLite file removed: nothing to clean.
+    if (!cluster)
+      await mapLimit(endpoints, 10 * targets.length, (ep, i) =>
+        deleteEndpoint(restBaseFromTarget(targets[i % targets.length]), apiKey, ep.id),
+      ).catch(() => undefined);
     await cluster?.stop();
   }
 }
