@@ -70,6 +70,9 @@ describeWithRedis('pnpm test:performance --cluster 2 (real relays, real Redis)',
     expect(run.meta.cluster?.redisPrefix).toMatch(/^test-cluster-e2e-\d+:[0-9a-f]{8}:$/);
     const [s] = run.scenarios;
     expect(s.name).toBe('throughput-100');
+    // An Artillery that never got going (a starved machine hits the runner's deadline) says so
+    // here instead of as "0 deliveries" below.
+    if (s.status === 'error') throw new Error(`the scenario errored: ${s.error}`);
     expect(s.vusers.failed).toBe(0);
     expect(s.frames.delivered).toBeGreaterThan(0);
     expect(s.frames.delivered).toBe(s.frames.expected);
