@@ -26,7 +26,8 @@ module.exports = {
       name: 'relay-cluster',
       ...shared,
       // A number, or 'max' for one per core. Each worker needs REDIS_URL: without it, clients of
-      // one endpoint on different workers would not see each other's frames.
+      // one endpoint on different workers would not see each other's frames, so with more than one
+      // instance a worker refuses to start without it (pm2Instances in backend/src/config.ts).
       instances: process.env.RELAY_INSTANCES || 'max',
       exec_mode: 'cluster',
       // Each worker sends 'ready' once migrations ran and it listens (backend/src/main.ts);

@@ -29,6 +29,7 @@ import { SendSchedule } from './lib/schedule';
 import { SendLoop, type Sender } from './lib/send-loop';
 import { ThreadProfiler } from './lib/thread-profiler';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
+import { senderIdOf, senderTargetIndex, targetIndexOf, targetsFrom } from './lib/targets';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
 
 interface VuContext {
@@ -53,8 +54,6 @@ type Done = (err?: Error) => void;
 const OPEN = 1;
 /** Frames scheduled inside the window may leave this late and still count as sent on schedule. */
 const SEND_GRACE_MS = 250;
-/** Sender ids must be unique across worker threads: thread id in the high digits. */
-const ID_STRIDE = 1_000_000;
 
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
@@ -119,12 +118,19 @@ export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): 
     const endpoints = endpointsFrom(context.vars);
     const index = vuCounter++;
     firstVuAt ??= nowMs();
-    const slot = index % Math.min(settings.endpoints, endpoints.length);
+    const endpointCount = Math.min(settings.endpoints, endpoints.length);
+    const slot = index % endpointCount;
     const endpoint = endpoints[slot];
-    const target = resolveTarget(context.vars).replace(/\/+$/, '');
+    // --cluster: each endpoint's connections round-robin over the relay processes.
+    const targets = targetsFrom(process.env.TARGETS, resolveTarget(context.vars));
+    const targetIndex = targetIndexOf(index, endpointCount, targets.length);
+    const target = targets[targetIndex].replace(/\/+$/, '');
     wsArgs.target = `${target}/ws/${encodeURIComponent(endpoint.id)}?token=${encodeURIComponent(endpoint.token)}`;
     context.vars.__slot = slot;
-    context.vars.__vuId = threadId * ID_STRIDE + index;
+    context.vars.__vuId = senderIdOf(threadId, index);
+    context.vars.__targetIndex = targetIndex;
+    context.vars.__targets = targets.length;
+    context.vars.__endpointCount = endpointCount;
     context.vars.__connectStartedAt = nowMs();
     done();
   } catch (err) {
@@ -157,6 +163,9 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   const padding = makePadding(settings.payloadBytes);
   const p95Limit = settings.latencyP95LimitMs;
   const p99Limit = settings.latencyP99LimitMs;
+  const targets = Number(context.vars.__targets ?? 1);
+  const myTarget = Number(context.vars.__targetIndex ?? 0);
+  const endpointCount = Number(context.vars.__endpointCount ?? settings.endpoints);
   ledger.join(receiver);
 
   let onDrained: (() => void) | undefined;
@@ -176,6 +185,10 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
       recordMs(latency.intended, fromIntended);
       recordMs(intervalLatency, fromIntended);
       recordMs(latency.sent, arrivedAt - frame.sentAtMs);
+      if (targets > 1) {
+        const local = senderTargetIndex(frame.senderId, endpointCount, targets) === myTarget;
+        recordMs(local ? latency.local : latency.cross, fromIntended);
+      }
       if (fromIntended > p95Limit) stats.add('overP95');
       if (fromIntended > p99Limit) stats.add('overP99');
       if (onDrained && receiver.outstanding() <= 0) onDrained();

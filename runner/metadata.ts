@@ -27,6 +27,8 @@ export interface RunMeta {
   statsMode: string;
   /** Relay settings the runner's environment passed on to the relay it started (e.g. DB_POOL_SIZE). */
   relaySettings?: Record<string, string>;
+  /** --cluster: how many relay processes, and the Redis they shared (password masked) */
+  cluster?: { processes: number; redisUrl: string; redisPrefix: string };
   gates: Record<string, string>;
 }
 
@@ -115,6 +117,7 @@ export interface MetaInput {
   /** --db as given, for an external relay (may be absent) */
   db?: string;
   gates: EnsureConfig;
+  cluster?: { processes: number; redisUrl: string; redisPrefix: string };
 }
 
 /** The metadata of one pass, at its start (finishedAt is set when it ends). */
@@ -137,6 +140,7 @@ export function buildRunMeta(i: MetaInput): RunMeta {
     databaseUrl: redactDbUrl(relay?.databaseUrl ?? i.db ?? 'external'),
     statsMode: relay?.statsMode ?? 'unknown (external relay)',
     relaySettings: relay ? relaySettingsFrom(process.env) : undefined,
+    ...(i.cluster ? { cluster: { ...i.cluster, redisUrl: maskUrl(i.cluster.redisUrl) } } : {}),
     gates: Object.fromEntries([
       ...latencyGateEntries(i.gates),
       ...i.gates.thresholds.map((t) => {

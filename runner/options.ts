@@ -41,10 +41,46 @@ export interface RunOptions {
   build: boolean;
   /** relay entry point; a .ts file runs from source through tsx */
   relayEntry: string;
+  /**
+   * --cluster N: start N relay processes sharing `redisUrl` and one database, each on its own
+   * port, each endpoint's connections spread over them; absent: one process without Redis.
+   */
+  cluster?: number;
+  /** REDIS_URL of the cluster (set exactly when `cluster` is) */
+  redisUrl?: string;
 }
 
 export type { StatsMode };
 export type { SummaryInputs };
+
+/** Most relay processes --cluster starts: beyond it a one-host run measures the scheduler, not the relay. */
+export const MAX_CLUSTER = 16;
+export const DEFAULT_CLUSTER_REDIS = 'redis://127.0.0.1:6379';
+
+/**
+ * --cluster and --redis: the cluster size (an integer in 1..MAX_CLUSTER) and its Redis URL
+ * (redis:// or rediss://, default DEFAULT_CLUSTER_REDIS); both undefined without --cluster.
+ * Throws for a bad size or URL, and for --redis without --cluster.
+ */
+export function clusterOf(
+  cluster: string | undefined,
+  redis: string | undefined,
+): { cluster?: number; redisUrl?: string } {
+  if (cluster === undefined) {
+    if (redis !== undefined)
+      throw new Error('--redis is the Redis of a --cluster run; give --cluster <n> too');
+    return {};
+  }
+  const size = num(
+    '--cluster',
+    cluster,
+    (n) => Number.isInteger(n) && n >= 1 && n <= MAX_CLUSTER,
+    `an integer in 1..${MAX_CLUSTER}`,
+  );
+  if (redis !== undefined && !/^rediss?:\/\/[^/]/.test(redis))
+    throw new Error(`--redis must be a redis:// or rediss:// URL, got "${redis}"`);
+  return { cluster: size, redisUrl: redis ?? DEFAULT_CLUSTER_REDIS };
+}
 
 /** --mode names: the legacy relay is the baseline, the batched one the optimized build. */
 export const MODES: Record<string, StatsMode[]> = {

@@ -9,8 +9,8 @@ import { buildRunMeta, type gitInfo } from './metadata';
 import { MysqlSlowLog, type SlowLogResult } from './mysql-slow-log';
 import type { RunOptions } from './options';
 import { COMMON_CONFIG, REPO_ROOT, passFiles } from './paths';
-import { ProcSampler } from './proc-sampler';
-import { buildRelay, spawnRelay, type RelayHandle } from './relay-process';
+import { GroupSampler } from './proc-sampler';
+import { buildRelay, spawnCluster, spawnRelay, type RelayHandle } from './relay-process';
 import { publish } from './report/documents';
 import { renderRunReports } from './report/views/run-report';
 import type { ScenarioResult } from './results';
@@ -54,8 +54,8 @@ function newestProfile(dir: string): string | undefined {
  * A relay still draining a backlog (queued writes, buffered frames) would charge
  * its debt to the next scenario; wait until it has been idle for 2 s (at most 60 s).
  */
-async function waitForIdle(pid: number): Promise<void> {
-  const sampler = new ProcSampler(pid);
+async function waitForIdle(pids: number[]): Promise<void> {
+  const sampler = new GroupSampler(pids);
   sampler.sample();
   const deadline = Date.now() + 60_000;
   let quiet = 0;
@@ -63,7 +63,8 @@ async function waitForIdle(pid: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const s = sampler.sample();
     if (!s) return;
-    quiet = s.cpuPct < 10 ? quiet + 1 : 0;
+    // Idle: under 10 % of a core per process.
+    quiet = s.cpuPct < 10 * pids.length ? quiet + 1 : 0;
   }
   if (quiet < 2)
     console.log(
@@ -86,6 +87,9 @@ function resultLine(result: ScenarioResult): string {
   return (
     `${verdict} ${result.name}: p95 ${result.latency?.p95 ?? '-'} ms, p99 ${result.latency?.p99 ?? '-'} ms, ` +
     `sent ${result.sentPerSec} msg/s, delivered ${result.deliveredPerSec}/s, lost ${result.frames.lost}` +
+    (result.cluster
+      ? `; p95 local ${result.cluster.local?.p95 ?? '-'} ms / across Redis ${result.cluster.cross?.p95 ?? '-'} ms`
+      : '') +
     (result.error ? ` (${result.error})` : '') +
     (result.invalidReasons?.length ? ` (${result.invalidReasons.join('; ')})` : '')
   );
@@ -96,7 +100,14 @@ async function relayFor(
   opts: RunOptions,
   passDir: string,
   slowLog: MysqlSlowLog | undefined,
-): Promise<{ target: string; apiKey: string | undefined; relay?: RelayHandle }> {
+): Promise<{
+  target: string;
+  targets: string[];
+  apiKey: string | undefined;
+  relay?: RelayHandle;
+  relayPids: number[];
+  cluster?: { processes: number; redisPrefix: string };
+}> {
   if (opts.target) {
     console.log(
       `Using the relay at ${opts.target}` +
@@ -104,13 +115,42 @@ async function relayFor(
           ? ` (sampling CPU/RSS of pid ${opts.relayPid})`
           : ' (not started by the runner: relay CPU/RSS are not sampled; see --relay-pid)'),
     );
-    return { target: opts.target, apiKey: process.env.API_KEY };
+    return {
+      target: opts.target,
+      targets: [opts.target],
+      apiKey: process.env.API_KEY,
+      relayPids: opts.relayPid ? [opts.relayPid] : [],
+    };
   }
   if (opts.build) {
     console.log('Building the relay (pnpm build)...');
     buildRelay(REPO_ROOT);
   }
   await slowLog?.enable();
+  if (opts.cluster && opts.redisUrl) {
+    const cluster = await spawnCluster({
+      size: opts.cluster,
+      redisUrl: opts.redisUrl,
+      redisPrefixBase: process.env.REDIS_PREFIX || undefined,
+      repoRoot: REPO_ROOT,
+      entry: opts.relayEntry,
+      databaseUrl: opts.db,
+      statsMode: opts.statsMode,
+      logFile: passFiles.relayLog(passDir),
+    });
+    console.log(
+      `Relay cluster of ${opts.cluster}: pids ${cluster.pids.join(', ')} on ${cluster.targets.join(', ')} ` +
+        `(${cluster.dbProvider}, STATS_MODE=${opts.statsMode}, Redis prefix ${cluster.redisPrefix})`,
+    );
+    return {
+      target: cluster.target,
+      targets: cluster.targets,
+      apiKey: cluster.apiKey,
+      relay: cluster,
+      relayPids: cluster.pids,
+      cluster: { processes: opts.cluster, redisPrefix: cluster.redisPrefix },
+    };
+  }
   const relay = await spawnRelay({
     cpuProfDir: opts.cpuProf ? passDir : undefined,
     repoRoot: REPO_ROOT,
@@ -122,7 +162,13 @@ async function relayFor(
   console.log(
     `Relay pid ${relay.pid} on ${relay.target} (${relay.dbProvider}, STATS_MODE=${opts.statsMode})`,
   );
-  return { target: relay.target, apiKey: relay.apiKey, relay };
+  return {
+    target: relay.target,
+    targets: [relay.target],
+    apiKey: relay.apiKey,
+    relay,
+    relayPids: [relay.pid],
+  };
 }
 
 /** The CPU profile the relay wrote on exit, summarised; null without --cpu-prof or when none was written. */
@@ -152,10 +198,12 @@ export async function runPass(
   const sharedGates = applyOverrides(loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG)), opts.gates);
   // Enabled before the relay starts: long_query_time applies to connections opened afterwards.
   const slowLog = opts.slowLog && opts.db ? new MysqlSlowLog(opts.db, 50) : undefined;
-  const { target, apiKey, relay } = await relayFor(opts, passDir, slowLog).catch(async (err: unknown) => {
-    await slowLog?.collect(); // puts the server's slow-log settings back
-    throw err;
-  });
+  const { target, targets, apiKey, relay, relayPids, cluster } = await relayFor(opts, passDir, slowLog).catch(
+    async (err: unknown) => {
+      await slowLog?.collect(); // puts the server's slow-log settings back
+      throw err;
+    },
+  );
   const meta = buildRunMeta({
     runId,
     argv,
@@ -172,13 +220,13 @@ export async function runPass(
     },
     db: opts.db,
     gates: sharedGates,
+    cluster: cluster && opts.redisUrl ? { ...cluster, redisUrl: opts.redisUrl } : undefined,
   });
 
   const results: ScenarioResult[] = [];
   let slow: SlowLogResult | null = null;
   try {
     for (const [i, spec] of scenarios.entries()) {
-      const relayPid = relay?.pid ?? opts.relayPid;
       const result = withGeneratorCheck(
         await runScenario({
           spec,
@@ -188,8 +236,9 @@ export async function runPass(
           passDir,
           runId,
           target,
+          targets: cluster ? targets : undefined,
           apiKey,
-          relayPid,
+          relayPids,
           sharedGates,
           variables: variablesFor(spec, opts),
         }),
@@ -197,7 +246,7 @@ export async function runPass(
       results.push(result);
       console.log(resultLine(result));
       for (const w of result.warnings) console.log(`  warning: ${w}`);
-      if (relayPid && i < scenarios.length - 1) await waitForIdle(relayPid);
+      if (relayPids.length > 0 && i < scenarios.length - 1) await waitForIdle(relayPids);
     }
   } finally {
     if (relay) {

@@ -66,6 +66,33 @@ export class ProcSampler {
   }
 }
 
+/**
+ * Several processes sampled on the same ticks (the relay processes of a `--cluster` run):
+ * each member keeps its own samples, and `samples` holds their sum per tick (CPU % of one core
+ * added up, RSS MB added up), so one process reads exactly like a ProcSampler of it.
+ */
+export class GroupSampler {
+  readonly members: ProcSampler[];
+  readonly samples: ProcSample[] = [];
+
+  constructor(pids: readonly number[]) {
+    this.members = pids.map((pid) => new ProcSampler(pid));
+  }
+
+  /** Samples every member; returns the sum, or undefined when no member gave a sample (first call, or all gone). */
+  sample(): ProcSample | undefined {
+    const taken = this.members.map((m) => m.sample()).filter((x): x is ProcSample => x !== undefined);
+    if (taken.length === 0) return undefined;
+    const s = {
+      t: Math.max(...taken.map((x) => x.t)),
+      cpuPct: Math.round(taken.reduce((a, x) => a + x.cpuPct, 0) * 10) / 10,
+      rssMb: taken.reduce((a, x) => a + x.rssMb, 0),
+    };
+    this.samples.push(s);
+    return s;
+  }
+}
+
 export interface ResourceSummary {
   cpuPeakPct: number;
   cpuMeanPct: number;

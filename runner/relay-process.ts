@@ -72,6 +72,10 @@ export async function spawnRelay(opts: {
   logFile: string;
   /** Write a V8 CPU profile of the relay into this directory when it exits. */
   cpuProfDir?: string;
+  /** the key the relay requires (default: a fresh random one) */
+  apiKey?: string;
+  /** more environment over the runner's (e.g. REDIS_URL for a cluster member) */
+  env?: Record<string, string>;
 }): Promise<RelayHandle> {
   const entry = path.resolve(opts.repoRoot, opts.entry);
   if (!existsSync(entry)) throw new Error(`${opts.entry} not found: run \`pnpm build\` (or drop --no-build)`);
@@ -86,12 +90,13 @@ export async function spawnRelay(opts: {
     databaseUrl = `file:${path.join(tempDir, 'relay.db')}`;
   }
   const port = await freePort();
-  const apiKey = randomBytes(18).toString('base64url');
+  const apiKey = opts.apiKey ?? randomBytes(18).toString('base64url');
   const log = createWriteStream(opts.logFile);
   const child = spawn(process.execPath, nodeArgs, {
     cwd: opts.repoRoot,
     env: {
       ...process.env,
+      ...opts.env,
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -145,6 +150,94 @@ export async function spawnRelay(opts: {
       }
       cleanup();
       return child.exitCode;
+    },
+  };
+}
+
+/** Relay processes acting as one relay over Redis (`--cluster N`). */
+export interface RelayCluster extends RelayHandle {
+  /** one ws:// URL per process, in start order (`target` is the first) */
+  targets: string[];
+  /** one pid per process, same order (`pid` is the first) */
+  pids: number[];
+  /** REDIS_PREFIX the processes share (unique per cluster, so runs sharing a Redis never mix) */
+  redisPrefix: string;
+  /** SIGTERM to every process; resolves with their exit codes in start order. */
+  stopAll(): Promise<(number | null)[]>;
+}
+
+/** `relay.log` -> `relay-1.log`, `relay-2.log`, ... (1-based, as the reports number processes). */
+export function memberLogFile(logFile: string, index: number): string {
+  return logFile.replace(/(\.log)?$/, `-${index + 1}.log`);
+}
+
+/**
+ * Starts `size` relay processes on one DATABASE_URL (a fresh SQLite file unless given) and one
+ * REDIS_URL, each on its own port with the same API key. The first starts alone and applies
+ * the migrations before it answers /health; the others start together after it and find the
+ * schema current, so migrations run once. Throws (after stopping what started) when any
+ * process does not get healthy within 60 s.
+ */
+export async function spawnCluster(opts: {
+  size: number;
+  redisUrl: string;
+  /** REDIS_PREFIX base; a random tag is appended per cluster */
+  redisPrefixBase?: string;
+  repoRoot: string;
+  entry: string;
+  databaseUrl?: string;
+  statsMode: string;
+  /** relay.log: process i logs to relay-<i+1>.log beside it */
+  logFile: string;
+}): Promise<RelayCluster> {
+  let tempDir: string | undefined;
+  let databaseUrl = opts.databaseUrl;
+  if (!databaseUrl) {
+    tempDir = mkdtempSync(path.join(tmpdir(), 'relay-perf-cluster-'));
+    databaseUrl = `file:${path.join(tempDir, 'relay.db')}`;
+  }
+  const apiKey = randomBytes(18).toString('base64url');
+  const redisPrefix = `${opts.redisPrefixBase ?? 'relay-perf:'}${randomBytes(4).toString('hex')}:`;
+  const start = (i: number) =>
+    spawnRelay({
+      repoRoot: opts.repoRoot,
+      entry: opts.entry,
+      databaseUrl,
+      statsMode: opts.statsMode,
+      logFile: memberLogFile(opts.logFile, i),
+      apiKey,
+      env: { REDIS_URL: opts.redisUrl, REDIS_PREFIX: redisPrefix },
+    });
+  const members: RelayHandle[] = [];
+  const stopAll = async () => {
+    const codes = await Promise.all(members.map((m) => m.stop()));
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    return codes;
+  };
+  try {
+    members.push(await start(0));
+    const rest = await Promise.allSettled(Array.from({ length: opts.size - 1 }, (_x, i) => start(i + 1)));
+    for (const r of rest) if (r.status === 'fulfilled') members.push(r.value);
+    const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const first = members[0];
+  return {
+    target: first.target,
+    apiKey,
+    pid: first.pid,
+    databaseUrl,
+    dbProvider: first.dbProvider,
+    targets: members.map((m) => m.target),
+    pids: members.map((m) => m.pid),
+    redisPrefix,
+    stopAll,
+    async stop() {
+      const codes = await stopAll();
+      return codes.find((c) => c !== 0) ?? 0;
     },
   };
 }

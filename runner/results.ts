@@ -115,8 +115,24 @@ export interface ScenarioResult {
   resources: ResourceSeries;
   /** What the relay's /metrics says happened during the scenario; null when it could not be read. */
   relayMetrics?: RelayFigures | null;
+  /** --cluster N: the latency split and each relay process's resources; absent without --cluster */
+  cluster?: ClusterFigures;
   /** RSS over long send windows (derived from `resources` when a run is loaded); null when too short. */
   memory?: MemoryTrend | null;
+}
+
+/**
+ * A scenario against several relay processes (`--cluster`). `relay` (above) is then their sum
+ * per sampling tick; relayMetrics are the first process's /metrics only.
+ */
+export interface ClusterFigures {
+  processes: number;
+  /** latency from the intended send time of deliveries whose sender was on the receiver's process, exact */
+  local: LatencyStats | null;
+  /** the same for deliveries that came over Redis from another process (null with one process) */
+  cross: LatencyStats | null;
+  /** CPU (% of one core) and RSS of each relay process, in start order; null where no sample was taken */
+  perProcess: (ResourceSummary | null)[];
 }
 
 /** Artillery's summary of one histogram, or null when it holds no values. */

@@ -98,6 +98,9 @@ export interface LatencyFigures {
   /** from the actual send */
   sent: LatencySummary | null;
   sendLag: LatencySummary | null;
+  /** --cluster: from the intended send time, sender on the receiver's process / on another one */
+  local?: LatencySummary | null;
+  cross?: LatencySummary | null;
   /** histogram files merged (one per generator thread) */
   threads: number;
 }

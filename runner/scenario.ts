@@ -9,7 +9,7 @@ import { timingFor, type ProfileName, type ScenarioSpec } from './catalog';
 import { asInformational, gateCount, type EnsureConfig } from './gates';
 import { readRelayMetrics } from './metrics-probe';
 import { ARTILLERY_DIR, COMMON_CONFIG, REPO_ROOT, scenarioFiles } from './paths';
-import { ProcSampler } from './proc-sampler';
+import { GroupSampler, ProcSampler, summarize as summarizeSamples } from './proc-sampler';
 import { perSecond, ProgressTail, startLiveStatus } from './progress';
 import { scenarioRelayFigures } from './relay-metrics';
 import type { ArtilleryReport, ScenarioPlan, ScenarioResult } from './results';
@@ -71,6 +71,8 @@ export function latencyFiguresFrom(dir: string): { figures: LatencyFigures | nul
         intended: summarize(merged.set.intended),
         sent: summarize(merged.set.sent),
         sendLag: summarize(merged.set.sendLag),
+        local: summarize(merged.set.local),
+        cross: summarize(merged.set.cross),
         threads: merged.files,
       },
     };
@@ -116,10 +118,13 @@ export interface ScenarioRunInput {
   profile: ProfileName;
   passDir: string;
   runId: string;
+  /** the relay's URL: REST calls and /metrics go here */
   target: string;
+  /** --cluster: every relay process's URL, connections spread over them (processors/lib/targets.ts); undefined without --cluster */
+  targets?: string[];
   apiKey: string | undefined;
-  /** pid whose CPU/RSS is sampled as the relay's; undefined when unknown (external relay) */
-  relayPid: number | undefined;
+  /** pids whose CPU/RSS are sampled (summed) as the relay's; empty when unknown (external relay) */
+  relayPids: number[];
   sharedGates: EnsureConfig;
   /** config.variables over the scenario file's and the profile's (e.g. ratePlan, holdSeconds from --rate/--hold) */
   variables?: Record<string, unknown>;
@@ -143,7 +148,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const metricsBefore = await readRelayMetrics(s.target, s.apiKey);
   if (metricsBefore !== null) writeFileSync(files.metricsBefore, metricsBefore);
 
-  const relaySampler = s.relayPid ? new ProcSampler(s.relayPid) : undefined;
+  const relaySampler = s.relayPids.length > 0 ? new GroupSampler(s.relayPids) : undefined;
   let generatorSampler: ProcSampler | undefined;
   const tail = new ProgressTail(files.progress);
   const started = Date.now();
@@ -173,6 +178,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
       env: {
         ...process.env,
         TARGET: s.target,
+        TARGETS: (s.targets ?? [s.target]).join(','),
         ...(s.apiKey ? { API_KEY: s.apiKey } : {}),
         RELAY_PERF_PROGRESS_FILE: files.progress,
         RELAY_PERF_HDR_DIR: latencyDir,
@@ -196,11 +202,17 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   if (metricsAfter !== null) writeFileSync(files.metricsAfter, metricsAfter);
 
   const seconds = perSecond(tail.lines);
+  const clustered = s.targets !== undefined;
   const latency = latencyFiguresFrom(latencyDir);
   writeFileSync(
     files.samples,
     JSON.stringify(
-      { relay: relaySampler?.samples ?? [], generator: generatorSampler?.samples ?? [], progress: seconds },
+      {
+        relay: relaySampler?.samples ?? [],
+        ...(clustered ? { relayProcesses: relaySampler?.members.map((m) => m.samples) ?? [] } : {}),
+        generator: generatorSampler?.samples ?? [],
+        progress: seconds,
+      },
       null,
       1,
     ),
@@ -222,5 +234,14 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   });
   if (latency.warning) result.warnings.push(latency.warning);
   result.relayMetrics = scenarioRelayFigures(s.passDir, spec.name);
+  if (clustered) {
+    result.cluster = {
+      processes: s.targets?.length ?? 1,
+      // One process: every delivery is local (the processor splits only across several).
+      local: (s.targets?.length === 1 ? latency.figures?.intended : latency.figures?.local) ?? null,
+      cross: latency.figures?.cross ?? null,
+      perProcess: relaySampler?.members.map((m) => summarizeSamples(m.samples)) ?? [],
+    };
+  }
   return result;
 }

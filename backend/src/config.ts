@@ -122,7 +122,8 @@ export class ConfigError extends Error {}
  * Reads and validates every setting in CONFIG_VARIABLES from `env` and returns them typed, with
  * defaults applied (durations in ms, sizes in bytes, as each entry above says). Empty strings
  * count as unset so `FOO= cmd` falls back to the default. Throws ConfigError listing every
- * invalid variable, or when NODE_ENV=production has no API_KEY.
+ * invalid variable, when NODE_ENV=production has no API_KEY, or when PM2 runs several instances
+ * (pm2Instances) without REDIS_URL.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string> = {};
@@ -138,5 +139,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.data.NODE_ENV === 'production' && !parsed.data.API_KEY) {
     throw new ConfigError('Invalid configuration: API_KEY: required when NODE_ENV=production');
   }
+  const instances = pm2Instances(env);
+  if (instances > 1 && !parsed.data.REDIS_URL) {
+    throw new ConfigError(
+      `Invalid configuration: REDIS_URL: required when running as one of ${instances} PM2 instances ` +
+        "(clients of one endpoint on different workers would silently not see each other's frames); " +
+        'set REDIS_URL or run one instance',
+    );
+  }
   return parsed.data;
+}
+
+/**
+ * How many instances of this app PM2 runs, from the variables PM2 puts into each worker's
+ * environment: `instances` (the app's resolved count, 'max' already turned into the core count)
+ * and `NODE_APP_INSTANCE` (this worker's 0-based index, so index k means at least k + 1). 1 when
+ * not under PM2 or when the values are not numbers. Not settings of the relay, hence outside the
+ * schema.
+ */
+export function pm2Instances(env: NodeJS.ProcessEnv): number {
+  const index = Number(env.NODE_APP_INSTANCE);
+  if (env.NODE_APP_INSTANCE === undefined || env.NODE_APP_INSTANCE === '' || !Number.isInteger(index))
+    return 1;
+  const count = Number(env.instances);
+  return Math.max(Number.isInteger(count) ? count : 1, index + 1, 1);
 }

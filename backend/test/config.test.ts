@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadConfig, pm2Instances } from '../src/config';
 import { tempSqliteUrl } from './helpers/databases';
 import { freePort, spawnRelay, waitHealthy, within, type RelayProcess } from './helpers/process';
 
@@ -86,6 +86,54 @@ describe('config', () => {
     expect(loadConfig({ NODE_ENV: 'production', API_KEY: 'p'.repeat(32) }).API_KEY).toBe('p'.repeat(32));
   });
 
+  describe('several PM2 instances need REDIS_URL', () => {
+    // What PM2 puts into a cluster worker's environment (ProcessContainer copies the app's pm2_env).
+    const worker = (index: number, instances: number | string) => ({
+      exec_mode: 'cluster_mode',
+      instances: String(instances),
+      NODE_APP_INSTANCE: String(index),
+    });
+
+    it.each([
+      [{}, 1],
+      [worker(0, 1), 1],
+      [worker(0, 2), 2],
+      [worker(1, 2), 2],
+      // index 3 exists, so there are at least 4 whatever `instances` says
+      [worker(3, 'garbage'), 4],
+      [{ NODE_APP_INSTANCE: '2' }, 3],
+      [{ NODE_APP_INSTANCE: 'x', instances: '4' }, 1],
+      [{ NODE_APP_INSTANCE: '', instances: '4' }, 1],
+      // `instances` alone is not PM2's doing
+      [{ instances: '4' }, 1],
+    ])('pm2Instances(%o) = %i', (env, n) => {
+      expect(pm2Instances(env)).toBe(n);
+    });
+
+    it('refuses every worker of a cluster of 2 without REDIS_URL, naming REDIS_URL and why', () => {
+      for (const index of [0, 1]) {
+        let error: unknown;
+        try {
+          loadConfig(worker(index, 2));
+        } catch (err) {
+          error = err;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as Error).message).toMatch(
+          /REDIS_URL: required when running as one of 2 PM2 instances/,
+        );
+        expect((error as Error).message).toMatch(/not see each other's frames/);
+      }
+    });
+
+    it('accepts a cluster with REDIS_URL, and one PM2 instance without it', () => {
+      expect(loadConfig({ ...worker(1, 2), REDIS_URL: 'redis://127.0.0.1:6379' }).REDIS_URL).toBe(
+        'redis://127.0.0.1:6379',
+      );
+      expect(loadConfig(worker(0, 1)).REDIS_URL).toBeUndefined();
+    });
+  });
+
   describe('at process start', () => {
     let proc: RelayProcess | undefined;
     afterEach(() => {
@@ -124,6 +172,7 @@ describe('config', () => {
     it.each([
       [{ NODE_ENV: 'production', PORT: '0' }, 'API_KEY'],
       [{ PORT: 'not-a-port' }, 'PORT'],
+      [{ PORT: '0', exec_mode: 'cluster_mode', instances: '2', NODE_APP_INSTANCE: '1' }, 'REDIS_URL'],
     ])('exits 1 with a message naming the variable (%o)', async (env, variable) => {
       proc = spawnRelay({ ...env, DATABASE_URL: 'file::memory:', LOG_LEVEL: 'error' });
       const exit = await within(proc.exited, 15000, 'process did not exit');

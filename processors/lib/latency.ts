@@ -13,6 +13,11 @@
  *  - sent: arrival minus the moment the frame was handed to the socket: what
  *    the relay and the network added, blind to generator stalls.
  *
+ * Against several relay processes (`--cluster N`), the intended latency is also split by
+ * where the frame travelled: `local` when the sender was on the receiver's process, `cross`
+ * when it came over Redis from another process (processors/lib/targets.ts). Both stay empty
+ * against one process.
+ *
  * Values are recorded in integer microseconds with 3 significant digits (a
  * reported value is within 0.1% of the true one); summaries are in ms.
  */
@@ -27,7 +32,9 @@ import {
 } from 'hdr-histogram-js';
 
 /** Histograms a generator thread keeps. */
-export const LATENCY_KINDS = ['intended', 'sent', 'sendLag'] as const;
+export const LATENCY_KINDS = ['intended', 'sent', 'sendLag', 'local', 'cross'] as const;
+/** Kinds a file may lack (written before the split existed): merged as empty. */
+const OPTIONAL_KINDS: ReadonlySet<LatencyKind> = new Set(['local', 'cross']);
 export type LatencyKind = (typeof LATENCY_KINDS)[number];
 export type LatencySet = Record<LatencyKind, Histogram>;
 
@@ -43,7 +50,13 @@ export function newHistogram(): Histogram {
 }
 
 export function newLatencySet(): LatencySet {
-  return { intended: newHistogram(), sent: newHistogram(), sendLag: newHistogram() };
+  return {
+    intended: newHistogram(),
+    sent: newHistogram(),
+    sendLag: newHistogram(),
+    local: newHistogram(),
+    cross: newHistogram(),
+  };
 }
 
 /** Records `ms` (clamped at 0: stamps from another process may be a hair ahead of this clock). */
@@ -127,6 +140,7 @@ export function mergeLatencyDir(dir: string): { files: number; set: LatencySet }
     const decoded: Partial<LatencySet> = {};
     for (const kind of LATENCY_KINDS) {
       const text = body[kind];
+      if (text === undefined && OPTIONAL_KINDS.has(kind)) continue;
       if (typeof text !== 'string') throw new Error(`${name}: no "${kind}" histogram`);
       decoded[kind] = decodeHistogram(text);
     }
@@ -166,6 +180,10 @@ export function printAndCleanLatencyDir(dir: unknown): void {
     console.log(`  ${line('from intended send time (gated)', merged.set.intended)}`);
     console.log(`  ${line('from actual send', merged.set.sent)}`);
     console.log(`  ${line('send lag', merged.set.sendLag)}`);
+    if (merged.set.cross.totalCount > 0) {
+      console.log(`  ${line('same relay process as the sender', merged.set.local)}`);
+      console.log(`  ${line('across Redis from another process', merged.set.cross)}`);
+    }
   } catch (err) {
     console.error(`warning: could not merge latency histograms in ${dir}: ${(err as Error).message}`);
   } finally {

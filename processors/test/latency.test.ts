@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { decodeFrame, encodeFrame, makePadding } from '../lib/frame';
 import {
+  encodeHistogram,
   mergeLatencyDir,
   newHistogram,
   newLatencySet,
@@ -158,6 +159,31 @@ describe('HDR histograms', () => {
       const truth = all[Math.ceil((p / 100) * all.length) - 1];
       expect(Math.abs(got - truth)).toBeLessThanOrEqual(truth * 0.001 + 0.001);
     }
+  });
+
+  it('merges the cluster split (local / cross) per kind, and files written before it as empty splits', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'latency-split-'));
+    const a = newLatencySet();
+    for (const v of [1, 2, 3]) recordMs(a.local, v);
+    recordMs(a.cross, 40);
+    writeLatencyFile(dir, 'a', a);
+    // A file from before the split: only the three original kinds.
+    const old = newHistogram();
+    recordMs(old, 5);
+    writeFileSync(
+      path.join(dir, 'old.hdr.json'),
+      JSON.stringify({
+        intended: encodeHistogram(old),
+        sent: encodeHistogram(old),
+        sendLag: encodeHistogram(old),
+      }),
+    );
+    const merged = mergeLatencyDir(dir)!;
+    expect(merged.files).toBe(2);
+    expect(merged.set.local.totalCount).toBe(3);
+    expect(merged.set.cross.totalCount).toBe(1);
+    expect(summarize(merged.set.cross)!.max).toBeCloseTo(40, 1);
+    expect(merged.set.intended.totalCount).toBe(1);
   });
 
   it('refuses to merge a corrupt file instead of reporting a subset as exact', () => {

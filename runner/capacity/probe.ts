@@ -103,7 +103,7 @@ export async function runProbe(
         runId: `${runId}-${kind}-${rate}`,
         target: relay.target,
         apiKey: relay.apiKey,
-        relayPid: relay.pid,
+        relayPids: [relay.pid],
         sharedGates: applyOverrides(loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG)), {
           p95Ms: opts.sloMs,
         }),

@@ -1,11 +1,20 @@
 /** `pnpm test:performance [options]`: run the scenarios against the relay and write the run's reports. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isDatabaseUrl } from '../../backend/src/db/database-url';
+import { isDatabaseUrl, maskUrl } from '../../backend/src/db/database-url';
 import { PROFILES, SCENARIOS } from '../catalog';
 import { installSignalHandlers } from '../cleanup';
 import { EXIT } from '../generator-health';
-import { modesOf, num, oneOf, type RunOptions } from '../options';
+import {
+  clusterOf,
+  DEFAULT_CLUSTER_REDIS,
+  MAX_CLUSTER,
+  modesOf,
+  num,
+  oneOf,
+  type RunOptions,
+} from '../options';
+import { probeRedis } from '../redis-probe';
 import { runDocument } from '../report/documents';
 import { runPerformance } from '../run';
 import { summaryTable } from '../summary-table';
@@ -31,6 +40,15 @@ Options:
                                 ${SCENARIOS.map((s) => s.name).join(', ')}
   --target <ws-url>             use an already running relay (API key from $API_KEY) instead of starting one
   --relay-pid <pid>             with --target: sample that process's CPU/RSS (same machine)
+  --cluster <n>                 start n relay processes (1..${MAX_CLUSTER}) acting as one relay over Redis,
+                                each on its own port, one database; each endpoint's connections
+                                go round-robin over the processes, so frames cross processes.
+                                The report adds p95/p99 of local vs cross-process deliveries
+                                (n >= 2) and CPU/RSS per process. --cluster 1 is one process
+                                with Redis (the bus's own cost); without --cluster, no Redis.
+  --redis <url>                 REDIS_URL of --cluster (default ${DEFAULT_CLUSTER_REDIS}; exit 2 when
+                                it does not answer PING); channels get a per-run prefix under
+                                $REDIS_PREFIX (default relay-perf:)
   --db <url>                    DATABASE_URL for the relay the runner starts
                                 (default: a fresh temporary SQLite file; e.g. mysql://root@127.0.0.1:3306/test)
   --mode <baseline|optimized|both>  which relay to measure (default: optimized):
@@ -68,6 +86,8 @@ Options:
         target: { type: 'string' },
         'relay-pid': { type: 'string' },
         db: { type: 'string' },
+        cluster: { type: 'string' },
+        redis: { type: 'string' },
         'stats-mode': { type: 'string' },
         mode: { type: 'string' },
         'cpu-prof': { type: 'boolean', default: false },
@@ -106,6 +126,10 @@ Options:
       if (values.db !== undefined)
         throw new Error('--db configures the relay the runner starts; it cannot be combined with --target');
     }
+    if (values.cluster !== undefined && values.target !== undefined)
+      throw new Error('--cluster starts the relay processes itself; it cannot be combined with --target');
+    if (values.cluster !== undefined && values['cpu-prof'])
+      throw new Error('--cpu-prof profiles one relay process; drop it or --cluster');
     if (values['relay-pid'] !== undefined && values.target === undefined) {
       throw new Error(
         '--relay-pid only makes sense with --target (the runner knows the pid of a relay it starts)',
@@ -164,12 +188,23 @@ Options:
       hold: num('--hold', values.hold, (n) => n > 0 && n <= 86_400, 'seconds in (0, 86400]'),
       publish: values.publish ?? false,
       relayEntry: values['relay-entry'] ?? 'dist/backend/src/main.js',
+      ...clusterOf(values.cluster, values.redis),
       // Running from source needs no build.
       build: !values['no-build'] && !(values['relay-entry'] ?? '').endsWith('.ts'),
     };
   },
 
   async execute(opts, argv) {
+    if (opts.redisUrl) {
+      const problem = await probeRedis(opts.redisUrl);
+      if (problem) {
+        console.error(
+          `error: --cluster needs Redis, but ${maskUrl(opts.redisUrl)} did not answer: ${problem}\n` +
+            '(start redis-server, or point --redis at one)',
+        );
+        return EXIT.usage;
+      }
+    }
     installSignalHandlers();
     const outcome = await runPerformance(opts, argv);
     for (const pass of outcome.passes) {
