@@ -1,0 +1,162 @@
+/**
+ * The Story 9.3 section of docs/performance/bottleneck-analysis.md: CPU profiles of two relay
+ * builds (before and after the broadcast work) under the same throughput scenario, and the
+ * connections run with the numbers that plan 50,000 connections on one machine.
+ */
+import { loadConfig } from '../../../backend/src/config';
+import type { ScenarioResult } from '../../results';
+import { loadPasses, type RunFile } from '../load';
+
+/** Connections a planned deployment must hold (the issue's target for one machine). */
+export const PLANNED_CONNECTIONS = 50_000;
+/** The issue's memory aim for PLANNED_CONNECTIONS, MB. */
+export const PLANNED_RSS_AIM_MB = 1536;
+/**
+ * Ephemeral ports per (source address, destination) pair: Linux's default
+ * net.ipv4.ip_local_port_range, 32768-60999 (`cat /proc/sys/net/ipv4/ip_local_port_range`).
+ */
+export const EPHEMERAL_PORTS = 60999 - 32768 + 1;
+
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+/** The relay's label in the tables: the commit of the tree its entry came from, else the entry. */
+const relayOf = (run: RunFile) => run.meta.relayGitCommit ?? run.meta.relayEntry ?? 'external relay';
+
+/** One --cpu-prof run: what the relay delivered and what CPU it spent per delivery. */
+function profileRow(run: RunFile, s: ScenarioResult) {
+  const profile = run.cpuProfile!.summary;
+  const deliveries = s.relayMetrics?.deliveries ?? 0;
+  return {
+    runId: run.meta.runId,
+    command: run.meta.command,
+    relay: relayOf(run),
+    relayEntry: run.meta.relayEntry,
+    loadAvg: run.meta.machine.loadAvgAtStart?.[0] ?? null,
+    scenario: s.name,
+    status: s.status,
+    invalidReasons: s.invalidReasons ?? [],
+    targetRate: s.plan.targetRatePerSec,
+    sentPerSec: s.sentPerSec,
+    framesReceived: s.relayMetrics?.framesReceived ?? null,
+    deliveries,
+    p95: s.latency?.p95 ?? null,
+    lost: s.frames.lost,
+    busyMs: profile.busyMs,
+    // The profile covers the relay's whole life (start, endpoint set-up, the scenario, shutdown),
+    // so this slightly overstates the per-delivery cost, the same way for both builds.
+    usPerDelivery: deliveries > 0 ? round((profile.busyMs * 1000) / deliveries, 2) : null,
+    byArea: profile.byArea,
+    top: profile.top.slice(0, 10),
+  };
+}
+
+/**
+ * Mean µs of busy relay CPU per delivery of each relay build at each planned rate, in the order
+ * the pairs first appear (runs at different rates are not averaged together).
+ */
+function perRelay(rows: ReturnType<typeof profileRow>[]) {
+  const key = (r: ReturnType<typeof profileRow>) => `${r.relay}\u0000${r.targetRate}`;
+  const groups = [...new Map(rows.map((r) => [key(r), r] as const)).values()];
+  return groups.map((first) => {
+    const xs = rows
+      .filter((r) => key(r) === key(first) && r.usPerDelivery !== null)
+      .map((r) => r.usPerDelivery!);
+    return {
+      relay: first.relay,
+      targetRate: first.targetRate,
+      runs: xs.length,
+      usPerDelivery: xs.length ? round(xs.reduce((a, b) => a + b, 0) / xs.length, 2) : null,
+      min: xs.length ? Math.min(...xs) : null,
+      max: xs.length ? Math.max(...xs) : null,
+    };
+  });
+}
+
+/** One connections run: memory per connection, event-loop delay, whether every socket held. */
+function connectionsRow(run: RunFile, s: ScenarioResult) {
+  const cfg = loadConfig(run.meta.relaySettings ?? {});
+  const rssStartMb = s.resources.relayRssMb.find((x): x is number => x !== null) ?? null;
+  const rssPeakMb = s.relay?.rssPeakMb ?? null;
+  const conns = s.peakOpenConnections;
+  const kbPerConn =
+    rssStartMb !== null && rssPeakMb !== null && conns > 0
+      ? round(((rssPeakMb - rssStartMb) * 1024) / conns)
+      : null;
+  const slots = cfg.HEARTBEAT_SLOTS;
+  const projectedRssMb =
+    kbPerConn !== null && rssStartMb !== null ? rssStartMb + (kbPerConn * PLANNED_CONNECTIONS) / 1024 : null;
+  return {
+    runId: run.meta.runId,
+    command: run.meta.command,
+    relay: relayOf(run),
+    loadAvg: run.meta.machine.loadAvgAtStart?.[0] ?? null,
+    scenario: s.name,
+    status: s.status,
+    invalidReasons: s.invalidReasons ?? [],
+    planned: s.plan.connections,
+    peak: conns,
+    held: conns === s.plan.connections && s.vusers.failed === 0,
+    failedVus: s.vusers.failed,
+    sentPerSec: s.sentPerSec,
+    lost: s.frames.lost,
+    p95: s.latency?.p95 ?? null,
+    p99: s.latency?.p99 ?? null,
+    rssStartMb,
+    rssPeakMb,
+    kbPerConn,
+    eventLoopMaxMs: s.relayMetrics?.eventLoop.maxMs ?? null,
+    eventLoopP99Ms: s.relayMetrics?.eventLoop.p99Ms ?? null,
+    heartbeatTerminations: s.relayMetrics?.heartbeatTerminations ?? null,
+    heartbeat: {
+      intervalMs: cfg.HEARTBEAT_INTERVAL_MS,
+      slots,
+      slotMs: round(cfg.HEARTBEAT_INTERVAL_MS / slots, 0),
+      pingsPerSlot: Math.ceil(conns / slots),
+    },
+    plan: {
+      connections: PLANNED_CONNECTIONS,
+      fds: PLANNED_CONNECTIONS,
+      sourceAddresses: Math.ceil(PLANNED_CONNECTIONS / EPHEMERAL_PORTS),
+      ephemeralPorts: EPHEMERAL_PORTS,
+      rssMb: projectedRssMb !== null ? round(projectedRssMb, 0) : null,
+      rssAimMb: PLANNED_RSS_AIM_MB,
+      withinAim: projectedRssMb !== null ? projectedRssMb <= PLANNED_RSS_AIM_MB : null,
+      pingsPerSlot: Math.ceil(PLANNED_CONNECTIONS / slots),
+      // Linear in the sockets one slot pings: a projection from this run, not a measurement.
+      eventLoopMaxMs:
+        s.relayMetrics?.eventLoop.maxMs != null && conns > 0
+          ? round((s.relayMetrics.eventLoop.maxMs * PLANNED_CONNECTIONS) / conns, 0)
+          : null,
+    },
+  };
+}
+
+/**
+ * The section's view from loaded passes: every pass with a CPU profile is a profile run (its
+ * first scenario with /metrics figures), every pass with a `connections` scenario a connections
+ * run. Throws when there is neither.
+ */
+export function broadcastPathView(runs: RunFile[], generatedAt = new Date().toISOString()) {
+  const profiles = runs.flatMap((run) => {
+    const s = run.scenarios.find((x) => x.relayMetrics && x.family !== 'connections');
+    return run.cpuProfile && s ? [profileRow(run, s)] : [];
+  });
+  const connections = runs.flatMap((run) =>
+    run.scenarios
+      .filter((s) => s.family === 'connections' && s.relayMetrics)
+      .map((s) => connectionsRow(run, s)),
+  );
+  if (profiles.length === 0 && connections.length === 0)
+    throw new Error('none of these runs has a CPU profile or a connections scenario with /metrics figures');
+  return {
+    generatedAt,
+    profiles,
+    relays: perRelay(profiles),
+    connections,
+    plannedConnections: PLANNED_CONNECTIONS,
+  };
+}
+
+/** The section from run directories (each a run or a --mode both run's passes). */
+export function broadcastPathViewOf(runDirs: string[], generatedAt: string) {
+  return broadcastPathView(loadPasses(runDirs), generatedAt);
+}
