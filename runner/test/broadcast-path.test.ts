@@ -98,7 +98,7 @@ function profileRun(runId: string, relay: string, rate: number, busyMs: number, 
     runId,
     { relayMetrics: metrics(deliveries), plan: plan(rate), status: 'invalid', invalidReasons: ['lag'] },
     { cpuProfile: { file: 'CPU.cpuprofile', summary: profile(busyMs, `top_${runId}`) } },
-    { relayGitCommit: relay },
+    { relayEntry: `${relay}/dist/backend/src/main.js`, relayGitCommit: relay },
   );
 }
 
@@ -145,9 +145,16 @@ describe('the broadcast-path section', () => {
       ['old-3', 20],
     ]);
     expect(view.relays.map((r) => [r.relay, r.targetRate, r.runs, r.usPerDelivery, r.min, r.max])).toEqual([
-      ['c96d686', 5000, 2, 50, 40, 60],
-      ['abc1234', 5000, 2, 15, 10, 20],
-      ['c96d686', 2500, 1, 20, 20, 20],
+      ['c96d686/dist/backend/src/main.js', 5000, 2, 50, 40, 60],
+      ['abc1234/dist/backend/src/main.js', 5000, 2, 15, 10, 20],
+      ['c96d686/dist/backend/src/main.js', 2500, 1, 20, 20, 20],
+    ]);
+    expect(view.profiles.map((p) => p.commit)).toEqual([
+      'c96d686',
+      'abc1234',
+      'c96d686',
+      'abc1234',
+      'c96d686',
     ]);
     expect(view.connections).toEqual([]);
   });
@@ -167,6 +174,14 @@ describe('the broadcast-path section', () => {
 
     expect(broadcastPathView([connectionsRun(18_990, 19_000, 0)]).connections[0].held).toBe(false);
     expect(broadcastPathView([connectionsRun(19_000, 19_000, 3)]).connections[0].held).toBe(false);
+  });
+
+  test('an event-loop window with no samples (max 0 after the processor polled /metrics) is not measured, not 0', () => {
+    const run = connectionsRun(19_000, 19_000, 0);
+    run.scenarios[0].relayMetrics!.eventLoop = { p99Ms: 0, maxMs: 0 };
+    const [row] = broadcastPathView([run]).connections;
+    expect([row.eventLoopMaxMs, row.eventLoopP99Ms, row.plan.eventLoopMaxMs]).toEqual([null, null, null]);
+    expect(row.kbPerConn).toBe(20); // the rest still stands
   });
 
   test('runs with neither a profile nor a connections scenario are refused', () => {
@@ -207,9 +222,11 @@ describe('render --broadcast-path writes its section of the bottleneck document 
       before.split('<!-- /section:broadcast-path -->')[1],
     );
     const body = sectionBody(after, 'broadcast-path');
-    expect(body).toMatch(/\| `c96d686` \| 5,000 \| 1 \| \*\*40\*\* \|/);
-    expect(body).toMatch(/\| `abc1234` \| 5,000 \| 1 \| \*\*20\*\* \|/);
-    expect(body).toContain('#### `old-1` (relay `c96d686`): top functions by self time');
+    expect(body).toMatch(/\| `c96d686\/dist\/backend\/src\/main\.js` \| 5,000 \| 1 \| \*\*40\*\* \|/);
+    expect(body).toMatch(/\| `abc1234\/dist\/backend\/src\/main\.js` \| 5,000 \| 1 \| \*\*20\*\* \|/);
+    expect(body).toContain(
+      '#### `old-1` (relay `c96d686/dist/backend/src/main.js`): top functions by self time',
+    );
     expect(body).toContain('| `top_new-1 (x.js:1)` | 10,000 | 50 |');
     expect(body).toContain('19,000 / 19,000 (all held)');
     expect(body).toContain('**20**'); // KB per connection

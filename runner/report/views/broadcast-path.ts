@@ -18,8 +18,16 @@ export const PLANNED_RSS_AIM_MB = 1536;
 export const EPHEMERAL_PORTS = 60999 - 32768 + 1;
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-/** The relay's label in the tables: the commit of the tree its entry came from, else the entry. */
-const relayOf = (run: RunFile) => run.meta.relayGitCommit ?? run.meta.relayEntry ?? 'external relay';
+/** Which relay build a run measured: the entry the runner started (a build in another tree has another path). */
+const relayOf = (run: RunFile) => run.meta.relayEntry ?? 'external relay';
+/** The commit of the tree the entry came from; runs before the runner recorded it have none. */
+const commitOf = (run: RunFile) => run.meta.relayGitCommit ?? null;
+/**
+ * prom-client resets its event-loop monitor at every scrape, and the connections processor polls
+ * /metrics while it waits for sockets to close, so the scrape after such a scenario may cover a
+ * window with no samples (max 0): that is "not measured", not "no delay".
+ */
+const loopMs = (ms: number | null | undefined) => (ms ? ms : null);
 
 /** One --cpu-prof run: what the relay delivered and what CPU it spent per delivery. */
 function profileRow(run: RunFile, s: ScenarioResult) {
@@ -29,7 +37,7 @@ function profileRow(run: RunFile, s: ScenarioResult) {
     runId: run.meta.runId,
     command: run.meta.command,
     relay: relayOf(run),
-    relayEntry: run.meta.relayEntry,
+    commit: commitOf(run),
     loadAvg: run.meta.machine.loadAvgAtStart?.[0] ?? null,
     scenario: s.name,
     status: s.status,
@@ -82,12 +90,14 @@ function connectionsRow(run: RunFile, s: ScenarioResult) {
       ? round(((rssPeakMb - rssStartMb) * 1024) / conns)
       : null;
   const slots = cfg.HEARTBEAT_SLOTS;
+  const loop = s.relayMetrics?.eventLoop;
   const projectedRssMb =
     kbPerConn !== null && rssStartMb !== null ? rssStartMb + (kbPerConn * PLANNED_CONNECTIONS) / 1024 : null;
   return {
     runId: run.meta.runId,
     command: run.meta.command,
     relay: relayOf(run),
+    commit: commitOf(run),
     loadAvg: run.meta.machine.loadAvgAtStart?.[0] ?? null,
     scenario: s.name,
     status: s.status,
@@ -103,8 +113,8 @@ function connectionsRow(run: RunFile, s: ScenarioResult) {
     rssStartMb,
     rssPeakMb,
     kbPerConn,
-    eventLoopMaxMs: s.relayMetrics?.eventLoop.maxMs ?? null,
-    eventLoopP99Ms: s.relayMetrics?.eventLoop.p99Ms ?? null,
+    eventLoopMaxMs: loopMs(loop?.maxMs),
+    eventLoopP99Ms: loopMs(loop?.maxMs) ? (loop?.p99Ms ?? null) : null,
     heartbeatTerminations: s.relayMetrics?.heartbeatTerminations ?? null,
     heartbeat: {
       intervalMs: cfg.HEARTBEAT_INTERVAL_MS,
@@ -123,9 +133,7 @@ function connectionsRow(run: RunFile, s: ScenarioResult) {
       pingsPerSlot: Math.ceil(PLANNED_CONNECTIONS / slots),
       // Linear in the sockets one slot pings: a projection from this run, not a measurement.
       eventLoopMaxMs:
-        s.relayMetrics?.eventLoop.maxMs != null && conns > 0
-          ? round((s.relayMetrics.eventLoop.maxMs * PLANNED_CONNECTIONS) / conns, 0)
-          : null,
+        loopMs(loop?.maxMs) && conns > 0 ? round((loop!.maxMs! * PLANNED_CONNECTIONS) / conns, 0) : null,
     },
   };
 }
