@@ -5,7 +5,7 @@ import type { ProfileSummary } from '../cpu-profile';
 import { renderDocument, runDocument } from '../report/documents';
 import type { RunFile } from '../report/load';
 import { carrySections, replaceSection, sectionBody, sectionIds } from '../report/sections';
-import { broadcastPathView, EPHEMERAL_PORTS } from '../report/views/broadcast-path';
+import { broadcastPathView, EPHEMERAL_PORTS, relayCpuSeconds } from '../report/views/broadcast-path';
 import type { ScenarioResult } from '../results';
 import { loadRunFixture } from './helpers/run-fixture';
 
@@ -93,11 +93,28 @@ const plan = (rate: number, connections = 500) => ({
   connections,
 });
 
-function profileRun(runId: string, relay: string, rate: number, busyMs: number, deliveries: number): RunFile {
+/** A profile run whose relay used `cpuSeconds` of CPU over the scenario (two 1-s samples after the first). */
+function profileRun(
+  runId: string,
+  relay: string,
+  rate: number,
+  cpuSeconds: number,
+  deliveries: number,
+  status: ScenarioResult['status'] = 'invalid',
+): RunFile {
+  const base = fixture.scenarios[0];
+  const half = (cpuSeconds * 100) / 2;
   return pass(
     runId,
-    { relayMetrics: metrics(deliveries), plan: plan(rate), status: 'invalid', invalidReasons: ['lag'] },
-    { cpuProfile: { file: 'CPU.cpuprofile', summary: profile(busyMs, `top_${runId}`) } },
+    {
+      relayMetrics: metrics(deliveries),
+      plan: plan(rate),
+      status,
+      invalidReasons: ['lag'],
+      error: status === 'error' ? 'timed out' : undefined,
+      resources: { ...base.resources, t: [0, 1, 2], relayCpu: [99, half, half] },
+    },
+    { cpuProfile: { file: 'CPU.cpuprofile', summary: profile(cpuSeconds * 2000, `top_${runId}`) } },
     { relayEntry: `${relay}/dist/backend/src/main.js`, relayGitCommit: relay },
   );
 }
@@ -129,21 +146,39 @@ function connectionsRun(peak: number, planned: number, failedVus: number): RunFi
 }
 
 describe('the broadcast-path section', () => {
-  test('CPU per delivery per run, and the mean per build and planned rate, in the order given', () => {
+  test('relay CPU seconds: % of a core times each interval, the first sample and gaps left out', () => {
+    const resources = {
+      ...fixture.scenarios[0].resources,
+      t: [0, 1, 3, 4, 5],
+      relayCpu: [80, 50, 25, null, 100],
+    };
+    // 0.5 x 1 s + 0.25 x 2 s; the sample after the gap has no measured interval before it
+    expect(relayCpuSeconds({ resources })).toBe(1);
+  });
+
+  test('CPU per delivery per run, and the mean per build and planned rate over complete runs, in order', () => {
     const view = broadcastPathView([
-      profileRun('old-1', 'c96d686', 5000, 40_000, 1_000_000),
-      profileRun('new-1', 'abc1234', 5000, 20_000, 1_000_000),
-      profileRun('old-2', 'c96d686', 5000, 30_000, 500_000),
-      profileRun('new-2', 'abc1234', 5000, 10_000, 1_000_000),
-      profileRun('old-3', 'c96d686', 2500, 8_000, 400_000),
+      profileRun('old-1', 'c96d686', 5000, 40, 1_000_000),
+      profileRun('new-1', 'abc1234', 5000, 20, 1_000_000),
+      profileRun('old-2', 'c96d686', 5000, 30, 500_000),
+      profileRun('new-2', 'abc1234', 5000, 10, 1_000_000),
+      profileRun('new-x', 'abc1234', 5000, 50, 1_000, 'error'),
+      profileRun('old-3', 'c96d686', 2500, 8, 400_000),
     ]);
-    expect(view.profiles.map((p) => [p.runId, p.usPerDelivery])).toEqual([
-      ['old-1', 40],
-      ['new-1', 20],
-      ['old-2', 60],
-      ['new-2', 10],
-      ['old-3', 20],
+    expect(
+      view.profiles.map((p) => [p.runId, p.cpuSeconds, p.usPerDelivery, p.profileUsPerDelivery]),
+    ).toEqual([
+      ['old-1', 40, 40, 80],
+      ['new-1', 20, 20, 40],
+      ['old-2', 30, 60, 120],
+      ['new-2', 10, 10, 20],
+      ['new-x', 50, 50_000, 100_000],
+      ['old-3', 8, 20, 40],
     ]);
+    expect(view.profiles.find((p) => p.runId === 'new-x')).toMatchObject({
+      complete: false,
+      reasons: ['timed out'],
+    });
     expect(view.relays.map((r) => [r.relay, r.targetRate, r.runs, r.usPerDelivery, r.min, r.max])).toEqual([
       ['c96d686/dist/backend/src/main.js', 5000, 2, 50, 40, 60],
       ['abc1234/dist/backend/src/main.js', 5000, 2, 15, 10, 20],
@@ -153,6 +188,7 @@ describe('the broadcast-path section', () => {
       'c96d686',
       'abc1234',
       'c96d686',
+      'abc1234',
       'abc1234',
       'c96d686',
     ]);
@@ -199,8 +235,8 @@ function writeRun(dir: string, run: RunFile): string {
 describe('render --broadcast-path writes its section of the bottleneck document only', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'relay-broadcast-'));
   const dirs = [
-    writeRun(path.join(root, 'old'), profileRun('old-1', 'c96d686', 5000, 40_000, 1_000_000)),
-    writeRun(path.join(root, 'new'), profileRun('new-1', 'abc1234', 5000, 20_000, 1_000_000)),
+    writeRun(path.join(root, 'old'), profileRun('old-1', 'c96d686', 5000, 40, 1_000_000)),
+    writeRun(path.join(root, 'new'), profileRun('new-1', 'abc1234', 5000, 20, 1_000_000)),
     writeRun(path.join(root, 'conn'), connectionsRun(19_000, 19_000, 0)),
   ];
 
@@ -227,7 +263,7 @@ describe('render --broadcast-path writes its section of the bottleneck document 
     expect(body).toContain(
       '#### `old-1` (relay `c96d686/dist/backend/src/main.js`): top functions by self time',
     );
-    expect(body).toContain('| `top_new-1 (x.js:1)` | 10,000 | 50 |');
+    expect(body).toContain('| `top_new-1 (x.js:1)` | 20,000 | 50 |');
     expect(body).toContain('19,000 / 19,000 (all held)');
     expect(body).toContain('**20**'); // KB per connection
     expect(body).toContain('### Plan for 50,000 connections');

@@ -29,10 +29,28 @@ const commitOf = (run: RunFile) => run.meta.relayGitCommit ?? null;
  */
 const loopMs = (ms: number | null | undefined) => (ms ? ms : null);
 
+/**
+ * Seconds of CPU the relay process used during the scenario, from the runner's /proc samples
+ * (`resources.relayCpu`: % of one core over the interval since the previous sample, `t` in s).
+ * The first sample has no interval before it and is left out. Unlike the profile's busy time
+ * this is CPU the kernel charged to the process, so it does not grow while the process waits
+ * for a core on a loaded machine.
+ */
+export function relayCpuSeconds(s: Pick<ScenarioResult, 'resources'>): number {
+  const { t, relayCpu } = s.resources;
+  let sum = 0;
+  for (let i = 1; i < t.length; i++) {
+    const pct = relayCpu[i];
+    if (pct !== null && relayCpu[i - 1] !== null) sum += (pct / 100) * (t[i] - t[i - 1]);
+  }
+  return sum;
+}
+
 /** One --cpu-prof run: what the relay delivered and what CPU it spent per delivery. */
 function profileRow(run: RunFile, s: ScenarioResult) {
   const profile = run.cpuProfile!.summary;
   const deliveries = s.relayMetrics?.deliveries ?? 0;
+  const cpuSeconds = relayCpuSeconds(s);
   return {
     runId: run.meta.runId,
     command: run.meta.command,
@@ -41,32 +59,36 @@ function profileRow(run: RunFile, s: ScenarioResult) {
     loadAvg: run.meta.machine.loadAvgAtStart?.[0] ?? null,
     scenario: s.name,
     status: s.status,
-    invalidReasons: s.invalidReasons ?? [],
+    // Artillery did not finish (e.g. killed at its deadline): the delivery count is partial.
+    complete: s.status !== 'error',
+    reasons: s.status === 'error' ? [s.error ?? 'error'] : (s.invalidReasons ?? []),
     targetRate: s.plan.targetRatePerSec,
     sentPerSec: s.sentPerSec,
     framesReceived: s.relayMetrics?.framesReceived ?? null,
     deliveries,
     p95: s.latency?.p95 ?? null,
     lost: s.frames.lost,
+    cpuSeconds: round(cpuSeconds, 1),
+    usPerDelivery: deliveries > 0 ? round((cpuSeconds * 1e6) / deliveries, 1) : null,
     busyMs: profile.busyMs,
-    // The profile covers the relay's whole life (start, endpoint set-up, the scenario, shutdown),
-    // so this slightly overstates the per-delivery cost, the same way for both builds.
-    usPerDelivery: deliveries > 0 ? round((profile.busyMs * 1000) / deliveries, 2) : null,
+    // The profile spans the relay's whole life (start, set-up, the scenario, shutdown), and V8
+    // samples by wall clock, so a process waiting for a core accrues "busy" time: an upper bound.
+    profileUsPerDelivery: deliveries > 0 ? round((profile.busyMs * 1000) / deliveries, 1) : null,
     byArea: profile.byArea,
     top: profile.top.slice(0, 10),
   };
 }
 
 /**
- * Mean µs of busy relay CPU per delivery of each relay build at each planned rate, in the order
- * the pairs first appear (runs at different rates are not averaged together).
+ * Mean µs of relay CPU per delivery of each relay build at each planned rate, in the order the
+ * pairs first appear, over its complete runs (runs at different rates are not averaged together).
  */
 function perRelay(rows: ReturnType<typeof profileRow>[]) {
   const key = (r: ReturnType<typeof profileRow>) => `${r.relay}\u0000${r.targetRate}`;
   const groups = [...new Map(rows.map((r) => [key(r), r] as const)).values()];
   return groups.map((first) => {
     const xs = rows
-      .filter((r) => key(r) === key(first) && r.usPerDelivery !== null)
+      .filter((r) => key(r) === key(first) && r.complete && r.usPerDelivery !== null)
       .map((r) => r.usPerDelivery!);
     return {
       relay: first.relay,
@@ -101,7 +123,7 @@ function connectionsRow(run: RunFile, s: ScenarioResult) {
     loadAvg: run.meta.machine.loadAvgAtStart?.[0] ?? null,
     scenario: s.name,
     status: s.status,
-    invalidReasons: s.invalidReasons ?? [],
+    reasons: s.status === 'error' ? [s.error ?? 'error'] : (s.invalidReasons ?? []),
     planned: s.plan.connections,
     peak: conns,
     held: conns === s.plan.connections && s.vusers.failed === 0,
