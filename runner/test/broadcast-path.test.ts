@@ -209,6 +209,7 @@ describe('the broadcast-path section', () => {
     expect(held.plan.eventLoopMaxMs).toBe(Math.round((38 * 50_000) / 19_000));
 
     expect(broadcastPathView([connectionsRun(18_990, 19_000, 0)]).connections[0].held).toBe(false);
+    expect(broadcastPathView([connectionsRun(19_002, 19_000, 0)]).connections[0].held).toBe(true);
     expect(broadcastPathView([connectionsRun(19_000, 19_000, 3)]).connections[0].held).toBe(false);
   });
 

@@ -126,7 +126,8 @@ function connectionsRow(run: RunFile, s: ScenarioResult) {
     reasons: s.status === 'error' ? [s.error ?? 'error'] : (s.invalidReasons ?? []),
     planned: s.plan.connections,
     peak: conns,
-    held: conns === s.plan.connections && s.vusers.failed === 0,
+    // The peak can exceed the plan by a few sockets (conn-19k-3: 19,002 of 19,000); at least the plan is held.
+    held: conns >= s.plan.connections && s.vusers.failed === 0,
     failedVus: s.vusers.failed,
     sentPerSec: s.sentPerSec,
     lost: s.frames.lost,
