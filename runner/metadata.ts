@@ -22,6 +22,11 @@ export interface RunMeta {
   relayStartedByRunner: boolean;
   /** entry point the runner started (dist build or source via tsx) */
   relayEntry?: string;
+  /**
+   * Commit of the checkout holding the relay entry (absent in older runs): differs from
+   * gitCommit when --relay-entry starts a build from another tree, e.g. an older commit's.
+   */
+  relayGitCommit?: string;
   dbProvider: string;
   databaseUrl: string;
   statsMode: string;
@@ -136,6 +141,10 @@ export function buildRunMeta(i: MetaInput): RunMeta {
     target: i.target,
     relayStartedByRunner: relay !== undefined,
     relayEntry: relay?.entry,
+    relayGitCommit: relay
+      ? (git(path.dirname(path.resolve(i.repoRoot, relay.entry)), ['rev-parse', '--short=12', 'HEAD']) ??
+        undefined)
+      : undefined,
     dbProvider: relay?.dbProvider ?? (i.db ? providerOf(i.db) : 'unknown (external relay)'),
     databaseUrl: redactDbUrl(relay?.databaseUrl ?? i.db ?? 'external'),
     statsMode: relay?.statsMode ?? 'unknown (external relay)',

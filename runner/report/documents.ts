@@ -3,13 +3,16 @@
  * template and view. `render`'s flags and help text are generated from RUN_DOCUMENTS, so a new
  * document is one view module, one template and one entry here.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../paths';
 import type { PlansReport } from '../query-plans';
 import { renderTemplate, writeDocument } from './render';
+import { carrySections, replaceSection } from './sections';
 import { acceptanceView } from './views/acceptance';
 import { analysisViewOf } from './views/analysis';
 import { baselineView } from './views/baseline';
+import { broadcastPathViewOf } from './views/broadcast-path';
 import { comparisonsView } from './views/comparison';
 import { poolSizingViewOf } from './views/pool-sizing';
 import { queryPlansView } from './views/query-plans';
@@ -24,6 +27,11 @@ export interface Document<Input> {
   template: string;
   /** the template's view; throws when the input cannot make this document */
   view: (input: Input, generatedAt: string, flag: string) => object;
+  /**
+   * Set when the document renders one section of the file at `path` (see sections.ts), from
+   * other runs than the rest of it; the file must exist and hold the section's markers.
+   */
+  section?: string;
 }
 
 /** A document `render --<flag>` makes from run directories. */
@@ -49,6 +57,14 @@ export const RUN_DOCUMENTS: readonly RunDocument[] = [
     template: 'bottleneck-analysis.md.hbs',
     view: analysisViewOf,
     from: 'from the same',
+  },
+  {
+    flag: 'broadcast-path',
+    path: 'docs/performance/bottleneck-analysis.md',
+    section: 'broadcast-path',
+    template: 'broadcast-path.md.hbs',
+    view: broadcastPathViewOf,
+    from: '(its Story 9.3 section) from --cpu-prof throughput runs of two relay builds and a connections run',
   },
   {
     flag: 'comparison',
@@ -104,14 +120,25 @@ export function runDocument(flag: string): RunDocument {
   return doc;
 }
 
-/** Renders `doc` from `input` into `outFile` (absolute, or relative to the working directory). */
+/**
+ * Renders `doc` from `input` into `outFile` (absolute, or relative to the working directory).
+ * A section document replaces its section of `outFile` (throws when the file or its markers are
+ * missing); a whole document keeps the sections the file it replaces had rendered.
+ */
 export function renderDocument<Input>(
   doc: Document<Input> & { flag?: string },
   input: Input,
   outFile: string,
 ): void {
   const view = doc.view(input, new Date().toISOString(), `--${doc.flag ?? ''}`);
-  writeDocument(outFile, renderTemplate(doc.template, view));
+  const rendered = renderTemplate(doc.template, view);
+  const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : undefined;
+  if (doc.section) {
+    if (previous === undefined) throw new Error(`${outFile} does not exist: render the whole document first`);
+    writeDocument(outFile, replaceSection(previous, doc.section, rendered, outFile));
+  } else {
+    writeDocument(outFile, previous === undefined ? rendered : carrySections(previous, rendered));
+  }
 }
 
 /** Renders the run document with that flag into its committed path and says so on stdout. */

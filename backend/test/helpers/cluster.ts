@@ -2,7 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { REPO_ROOT } from './databases';
+import { maskUrl } from '../../src/db/database-url';
+import { probeService, serviceVerdict } from './service-probe';
 import { freePort, spawnRelay, waitHealthy, type RelayProcess } from './process';
 import { Client } from './ws';
 
@@ -18,28 +19,6 @@ export interface RedisTarget {
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
-/** Synchronous (a child process) so the suite knows at collection time whether to skip. */
-function probeRedis(url: string): string | undefined {
-  const script = `
-    const Redis = require('ioredis');
-    const r = new Redis(process.argv[1], { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0,
-      retryStrategy: () => null });
-    r.on('error', () => undefined);
-    r.connect().then(() => r.ping()).then(() => r.quit())
-      .then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.message)); process.exit(1); });`;
-  try {
-    execFileSync(process.execPath, ['-e', script, url], {
-      cwd: REPO_ROOT,
-      timeout: 8000,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    return undefined;
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string };
-    return (e.stderr?.toString().trim() || e.message).slice(0, 300);
-  }
-}
-
 function hasRedisServer(): string | undefined {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore', timeout: 5000 });
@@ -54,12 +33,15 @@ let cached: RedisTarget | null | undefined;
 /** The shared Redis, `unavailable` when required but unreachable, or null: skip the suite. */
 export function redisTarget(): RedisTarget | null {
   if (cached !== undefined) return cached;
-  const problem = probeRedis(TEST_REDIS_URL) ?? hasRedisServer();
-  if (!problem) cached = { url: TEST_REDIS_URL };
-  else if (process.env.REQUIRE_REDIS === '1')
-    cached = { url: TEST_REDIS_URL, unavailable: `REQUIRE_REDIS=1 but Redis is unusable: ${problem}` };
+  const problem = probeService('redis', TEST_REDIS_URL) ?? hasRedisServer();
+  const verdict = serviceVerdict(
+    problem && `Redis at ${maskUrl(TEST_REDIS_URL)} is unusable: ${problem}`,
+    'REQUIRE_REDIS',
+  );
+  if (verdict.action === 'run') cached = { url: TEST_REDIS_URL };
+  else if (verdict.action === 'fail') cached = { url: TEST_REDIS_URL, unavailable: verdict.reason };
   else {
-    console.warn(`Redis unusable (${problem}); cluster tests skipped. Set REQUIRE_REDIS=1 to fail instead.`);
+    console.warn(`cluster tests skipped: ${verdict.reason}`);
     cached = null;
   }
   return cached;

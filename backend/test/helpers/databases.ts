@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,6 +5,7 @@ import path from 'node:path';
 import * as mariadb from 'mariadb';
 import type { StatsMode } from '../../src/config';
 import { maskUrl } from '../../src/db/database-url';
+import { probeService, serviceVerdict } from './service-probe';
 
 /**
  * The databases the DB-touching suites run on. SQLite always; MySQL/MariaDB (MYSQL_URL,
@@ -42,28 +42,6 @@ export function tempSqliteUrl(label = 'relay'): string {
   return `file:${file}`;
 }
 
-/** Synchronous probe (a child process) so the provider list is known when describe.each runs. */
-function probeMysql(url: string): string | undefined {
-  const script = `
-    const u = new URL(process.argv[1]);
-    require('mariadb').createConnection({
-      host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username),
-      password: decodeURIComponent(u.password), database: u.pathname.slice(1), connectTimeout: 2000,
-    }).then((c) => c.query('SELECT 1').then(() => c.end()))
-      .then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.message)); process.exit(1); });`;
-  try {
-    execFileSync(process.execPath, ['-e', script, url], {
-      cwd: REPO_ROOT,
-      timeout: 8000,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    return undefined;
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string };
-    return (e.stderr?.toString().trim() || e.message).slice(0, 300);
-  }
-}
-
 let cached: DbTarget[] | undefined;
 
 /**
@@ -74,23 +52,15 @@ let cached: DbTarget[] | undefined;
 export function dbTargets(): DbTarget[] {
   if (cached) return cached;
   const list: DbTarget[] = [{ name: 'sqlite', url: () => tempSqliteUrl() }];
-  const problem = probeMysql(MYSQL_URL);
   const masked = maskUrl(MYSQL_URL);
-  if (!problem) {
-    list.push({ name: 'mysql', url: () => MYSQL_URL });
-  } else if (process.env.REQUIRE_MYSQL === '1') {
-    list.push({
-      name: 'mysql',
-      url: () => MYSQL_URL,
-      unavailable: `REQUIRE_MYSQL=1 but MySQL at ${masked} is unreachable: ${problem}`,
-    });
-  } else {
-    list.push({
-      name: 'mysql',
-      url: () => MYSQL_URL,
-      skip: `MySQL at ${masked} unreachable; set REQUIRE_MYSQL=1 to fail instead`,
-    });
-  }
+  const problem = probeService('mysql', MYSQL_URL);
+  const verdict = serviceVerdict(problem && `MySQL at ${masked} is unreachable: ${problem}`, 'REQUIRE_MYSQL');
+  list.push({
+    name: 'mysql',
+    url: () => MYSQL_URL,
+    ...(verdict.action === 'fail' && { unavailable: verdict.reason }),
+    ...(verdict.action === 'skip' && { skip: verdict.reason }),
+  });
   cached = list;
   return list;
 }
