@@ -2,7 +2,8 @@
  * Artillery processor for the relay scenarios (engine `ws`).
  *
  * Hooks used, and why (Artillery 2.0.34's ws engine offers no others):
- *  - `before`/`after` (main thread, http engine): create / delete the endpoints over REST.
+ *  - `before`/`after` (main thread, http engine): create / delete the endpoints over REST (and,
+ *    with `deviceDataShare` > 0, the alert rules of processors/lib/device-readings.ts).
  *  - `connect: { function: assignEndpoint }`: pick this VU's endpoint and put its token in the URL.
  *  - `function: runTraffic`: the whole life of the connection. The engine only counts
  *    received frames inside capture/match steps, so we attach our own listener to
@@ -11,9 +12,17 @@
  *
  * Each generator worker thread loads this module separately; all state below is per thread.
  */
-import { randomUUID } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { decodeFrame, encodeFrame, makePadding, nowMs } from './lib/frame';
+import {
+  ALERT_RULES,
+  DeviceTallies,
+  awaitStored,
+  fires,
+  readReadingSettings,
+  readingNumber,
+  readingValue,
+} from './lib/device-readings';
+import { encodeFrame, encodeReadingFrame, makePadding, nowMs } from './lib/frame';
 import {
   latencyDirForRun,
   newHistogram,
@@ -23,38 +32,31 @@ import {
   writeLatencyFile,
 } from './lib/latency';
 import { Ledger, Receiver } from './lib/ledger';
-import { HISTOGRAMS } from './lib/metric-names';
-import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
+import { HISTOGRAMS, IOT_COUNTERS } from './lib/metric-names';
+import {
+  createAlertRule,
+  deleteEndpoint,
+  deviceCounts,
+  mapLimit,
+  type CreatedEndpoint,
+} from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
 import { SendLoop, type Sender } from './lib/send-loop';
 import { ThreadProfiler } from './lib/thread-profiler';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
+import {
+  OPEN,
+  SEND_GRACE_MS,
+  createScenarioEndpoints,
+  endpointsFrom,
+  frameListener,
+  joinEndpoint,
+  senderId,
+  type Done,
+  type VuContext,
+  type WsArgs,
+} from './lib/vu';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
-
-interface VuContext {
-  vars: Record<string, unknown>;
-  ws?: RawSocket;
-}
-
-/** The subset of ws 7's WebSocket the processor touches. */
-interface RawSocket {
-  readyState: number;
-  on(event: 'message', listener: (data: unknown) => void): void;
-  on(event: 'close', listener: (code: number) => void): void;
-  send(data: string, cb?: (err?: Error) => void): void;
-}
-
-interface WsArgs {
-  target: string;
-}
-
-type Done = (err?: Error) => void;
-
-const OPEN = 1;
-/** Frames scheduled inside the window may leave this late and still count as sent on schedule. */
-const SEND_GRACE_MS = 250;
-/** Sender ids must be unique across worker threads: thread id in the high digits. */
-const ID_STRIDE = 1_000_000;
 
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
@@ -64,36 +66,33 @@ const intervalLatency = newHistogram();
 const stats = new WorkerStats(intervalLatency);
 const profiler = new ThreadProfiler();
 const sendLoop = new SendLoop();
+/** The readings this thread sent, per device (one per endpoint slot), for the end-of-run check. */
+const tallies = new DeviceTallies();
 let vuCounter = 0;
 let firstVuAt: number | undefined;
 
-function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
-  const list = vars.relayEndpoints;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new Error(
-      'no relay endpoints in context: the scenario needs `before: { flow: [{ function: createEndpoints }] }`',
-    );
-  }
-  return list as CreatedEndpoint[];
-}
-
-/** `before` hook: create the scenario's endpoints once, in the main thread; the list reaches every VU via context.vars. */
+/**
+ * `before` hook: create the scenario's endpoints once, in the main thread (the list reaches
+ * every VU via context.vars) and, when the scenario sends readings, ALERT_RULES on each.
+ */
 export function createEndpoints(context: VuContext, _events: Emitter, done: Done): void {
-  const settings = readSettings(context.vars);
-  const base = restBaseFromTarget(resolveTarget(context.vars));
-  const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
-  // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
-  context.vars.latencyDir = latencyDirForRun();
-  const started = Date.now();
-  mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
-    createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
-  )
-    .then((created) => {
-      context.vars.relayEndpoints = created;
-      console.log(`created ${created.length} endpoints on ${base} in ${Date.now() - started} ms`);
-      done();
+  const readings = readReadingSettings(context.vars);
+  createScenarioEndpoints(context, latencyDirForRun())
+    .then(async ({ base, created }) => {
+      if (readings.share === 0) return;
+      const started = Date.now();
+      await mapLimit(created, 10, async (ep) => {
+        for (const rule of ALERT_RULES) await createAlertRule(base, process.env.API_KEY, ep.id, rule);
+      }).catch((err: Error) => {
+        throw new Error(`could not create alert rules on ${base}: ${err.message}`);
+      });
+      console.log(
+        `created ${ALERT_RULES.length} alert rules on each of ${created.length} endpoints in ${Date.now() - started} ms` +
+          ` (readings: ${readings.share * 100}% of frames, each connection's reading number k fires when k mod ${readings.alertEvery} is 0)`,
+      );
     })
-    .catch((err: Error) => done(new Error(`could not create endpoints on ${base}: ${err.message}`)));
+    .then(() => done())
+    .catch((err: Error) => done(err));
 }
 
 /** `after` hook: print the exact latency, then remove what `before` created so repeated runs on a shared database do not pile up. */
@@ -115,21 +114,43 @@ export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done
 /** `connect` function: round-robin VUs over endpoints so each gets connectionsPerEndpoint peers. */
 export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): void {
   try {
-    const settings = readSettings(context.vars);
-    const endpoints = endpointsFrom(context.vars);
     const index = vuCounter++;
     firstVuAt ??= nowMs();
-    const slot = index % Math.min(settings.endpoints, endpoints.length);
-    const endpoint = endpoints[slot];
-    const target = resolveTarget(context.vars).replace(/\/+$/, '');
-    wsArgs.target = `${target}/ws/${encodeURIComponent(endpoint.id)}?token=${encodeURIComponent(endpoint.token)}`;
-    context.vars.__slot = slot;
-    context.vars.__vuId = threadId * ID_STRIDE + index;
-    context.vars.__connectStartedAt = nowMs();
+    joinEndpoint(wsArgs, context, index);
+    context.vars.__vuId = senderId(index);
     done();
   } catch (err) {
     done(err as Error);
   }
+}
+
+/**
+ * The thread's last VU, before it ends: waits until the relay has stored every reading this
+ * thread's devices sent and fired every alert expected (bounded by readingsCheckMs), and
+ * emits the counts the `iot.*` gates in artillery/common.yml compare. Never throws: a
+ * count that cannot be read leaves `stored` short, which fails the gate, and is printed.
+ */
+async function checkReadings(context: VuContext, checkMs: number): Promise<void> {
+  const devices = tallies.all().filter((d) => d.sent > 0);
+  if (devices.length === 0) return;
+  const base = restBaseFromTarget(resolveTarget(context.vars));
+  const { outcome, error, waitedMs } = await awaitStored(
+    devices,
+    (d) => deviceCounts(base, process.env.API_KEY, d.endpointId, d.deviceId),
+    checkMs,
+    500,
+    (items, fn) => mapLimit(items, 10, fn),
+  );
+  stats.count(IOT_COUNTERS.stored, outcome?.stored ?? 0);
+  stats.count(IOT_COUNTERS.alertsFired, outcome?.fired ?? 0);
+  const summary = outcome
+    ? `${outcome.stored} of ${outcome.accepted} accepted readings stored, ${outcome.fired} of ${outcome.expectedAlerts} alerts fired`
+    : 'no counts read';
+  console.log(
+    `readings-check (thread ${threadId}, ${devices.length} devices, after ${waitedMs} ms): ${summary}` +
+      (error ? `; last error: ${error}` : ''),
+  );
+  for (const line of outcome?.mismatches.slice(0, 5) ?? []) console.log(`readings-check mismatch: ${line}`);
 }
 
 /** `function` step: register, send on schedule, drain, account. Resolves when the VU is done; rejects to fail it. */
@@ -137,6 +158,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   const ws = context.ws;
   if (!ws) throw new Error('runTraffic needs an open socket: put it after `connect`');
   const settings = readSettings(context.vars);
+  const readings = readReadingSettings(context.vars);
   stats.attach(events);
   profiler.start();
   stats.activeVus++;
@@ -153,34 +175,28 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     Math.random(),
     openedAt,
   );
-  const receiver = new Receiver(Number(context.vars.__vuId), Number(context.vars.__slot));
+  const slot = Number(context.vars.__slot);
+  const receiver = new Receiver(Number(context.vars.__vuId), slot);
+  const device = readings.share > 0 ? tallies.of(slot, endpointsFrom(context.vars)[slot].id) : undefined;
   const padding = makePadding(settings.payloadBytes);
-  const p95Limit = settings.latencyP95LimitMs;
-  const p99Limit = settings.latencyP99LimitMs;
   ledger.join(receiver);
 
   let onDrained: (() => void) | undefined;
-  ws.on('message', (data) => {
-    // Stamp before parsing: our own decode time is not the relay's.
-    const arrivedAt = nowMs();
-    const frame = decodeFrame(data);
-    if (!frame) {
-      stats.add('extra');
-      return;
-    }
-    const outcome = receiver.receive(frame.endpointSlot, frame.senderId, frame.seq);
-    stats.add(outcome);
-    if (outcome === 'reordered') stats.add('delivered');
-    if (outcome === 'delivered' || outcome === 'reordered') {
-      const fromIntended = arrivedAt - frame.dueAtMs;
-      recordMs(latency.intended, fromIntended);
-      recordMs(intervalLatency, fromIntended);
-      recordMs(latency.sent, arrivedAt - frame.sentAtMs);
-      if (fromIntended > p95Limit) stats.add('overP95');
-      if (fromIntended > p99Limit) stats.add('overP99');
-      if (onDrained && receiver.outstanding() <= 0) onDrained();
-    }
-  });
+  ws.on(
+    'message',
+    frameListener(
+      receiver,
+      { stats, latency, intervalLatency, settings },
+      {
+        onDelivered: () => {
+          if (onDrained && receiver.outstanding() <= 0) onDrained();
+        },
+        onRefused: () => {
+          if (device) device.refused++;
+        },
+      },
+    ),
+  );
 
   let closedEarly: ((err: Error) => void) | undefined;
   let finished = false;
@@ -200,18 +216,27 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
         seq++;
         stats.add('expected', ledger.recordSend(receiver, seq));
         const sentAt = nowMs();
-        ws.send(
-          encodeFrame(
-            {
-              endpointSlot: receiver.endpointSlot,
-              senderId: receiver.id,
-              seq,
-              dueAtMs: at,
-              sentAtMs: sentAt,
-            },
-            padding,
-          ),
-        );
+        const frame = {
+          endpointSlot: receiver.endpointSlot,
+          senderId: receiver.id,
+          seq,
+          dueAtMs: at,
+          sentAtMs: sentAt,
+        };
+        const reading = device ? readingNumber(seq, readings.share) : 0;
+        if (device && reading > 0) {
+          ws.send(
+            encodeReadingFrame(frame, padding, device.deviceId, readingValue(reading, readings.alertEvery)),
+          );
+          device.sent++;
+          stats.count(IOT_COUNTERS.sent);
+          if (fires(reading, readings.alertEvery)) {
+            device.firing++;
+            stats.count(IOT_COUNTERS.alertsExpected);
+          }
+        } else {
+          ws.send(encodeFrame(frame, padding));
+        }
         stats.add('sent');
         const lag = sentAt - at;
         stats.noteSendLag(lag);
@@ -253,6 +278,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add('due', schedule.totalDue());
     stats.add('lost', Math.max(0, receiver.outstanding()));
     stats.activeVus--;
+    if (stats.activeVus === 0) await checkReadings(context, readings.checkMs);
     stats.flush();
     if (stats.activeVus === 0) {
       profiler.stop();
