@@ -163,9 +163,9 @@ export function compareCounts(
 
 /**
  * Polls `count` for every device until the counts match what was sent (compareCounts) or
- * `deadlineMs` has passed; the batched writer stores readings up to a flush interval (or a
- * backlog) after they were forwarded. Returns the last comparison and, when no count could be
- * read at all, the last error. Never rejects.
+ * `deadlineMs` has passed (a poll still running then is abandoned); the batched writer stores
+ * readings up to a flush interval (or a backlog) after they were forwarded. Returns the last
+ * comparison and, when the last poll failed, its error. Never rejects.
  */
 export async function awaitStored(
   devices: readonly DeviceTally[],
@@ -179,11 +179,22 @@ export async function awaitStored(
   let outcome: CheckOutcome | null = null;
   let error: string | undefined;
   for (;;) {
+    // A relay too busy to answer must not hold the check past its deadline (nor the runner's).
+    let timer: NodeJS.Timeout | undefined;
+    const remaining = Math.max(0, deadlineMs - (Date.now() - started));
+    const overdue = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`counting took longer than the ${deadlineMs} ms the check may wait`)),
+        remaining,
+      );
+    });
     try {
-      outcome = compareCounts(devices, await countAll(devices, count));
+      outcome = compareCounts(devices, await Promise.race([countAll(devices, count), overdue]));
       error = undefined;
     } catch (err) {
       error = (err as Error).message;
+    } finally {
+      clearTimeout(timer);
     }
     if ((outcome && outcome.mismatches.length === 0 && !error) || Date.now() - started >= deadlineMs)
       return { outcome, error, waitedMs: Date.now() - started };

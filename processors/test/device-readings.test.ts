@@ -224,4 +224,12 @@ describe('the stored check', () => {
     );
     expect(failing).toMatchObject({ outcome: null, error: 'GET -> 503' });
   });
+
+  it('abandons a poll that is still running at the deadline', async () => {
+    const started = Date.now();
+    const hung = await awaitStored([tally({ sent: 1 })], () => new Promise<never>(() => undefined), 50, 5);
+    expect(hung.outcome).toBeNull();
+    expect(hung.error).toMatch(/counting took longer than the 50 ms/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
