@@ -239,7 +239,7 @@ describe('relay processor under Artillery', () => {
     );
     for (const gate of [...BEHAVIOUR_GATES, ...IOT_GATES]) expect(output).toContain(`ok: ${gate}`);
     expect(status).toBe(0);
-  });
+  }, 180_000); // the readings check adds up to readingsCheckMs after the drain
 
   it('counts readings the relay refuses (error frames, not deliveries) or loses, and fails those gates', async () => {
     relay = await startFakeRelay(undefined, { refuseReadingEvery: 5, loseReadingEvery: 4 });
@@ -260,5 +260,5 @@ describe('relay processor under Artillery', () => {
     expect(output).toMatch(/readings-check mismatch: perf-t\d+-s0 on /);
     for (const gate of BEHAVIOUR_GATES) expect(output).toContain(`ok: ${gate}`);
     expect(status).toBe(1);
-  });
+  }, 180_000);
 });
