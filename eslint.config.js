@@ -3,7 +3,17 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'processors/dist/', 'reports/', 'backend/src/generated/', 'docs/', '.stryker-tmp/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'processors/dist/',
+      'reports/',
+      'backend/src/generated/',
+      'docs/',
+      '.stryker-tmp/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
