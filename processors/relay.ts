@@ -70,6 +70,12 @@ const sendLoop = new SendLoop();
 const tallies = new DeviceTallies();
 let vuCounter = 0;
 let firstVuAt: number | undefined;
+/**
+ * The thread's readings check, run once: a VU Artillery starts late (a starved generator) can
+ * bring the thread's VU count from 0 back to 1 and 0 again, and a second check would emit the
+ * stored counts a second time.
+ */
+let readingsChecked: Promise<void> | undefined;
 
 /**
  * `before` hook: create the scenario's endpoints once, in the main thread (the list reaches
@@ -278,7 +284,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add('due', schedule.totalDue());
     stats.add('lost', Math.max(0, receiver.outstanding()));
     stats.activeVus--;
-    if (stats.activeVus === 0) await checkReadings(context, readings.checkMs);
+    if (stats.activeVus === 0) await (readingsChecked ??= checkReadings(context, readings.checkMs));
     stats.flush();
     if (stats.activeVus === 0) {
       profiler.stop();
