@@ -15,12 +15,11 @@
  * Receiver with a new sender id, so the ledger's contiguous-window rule holds per socket.
  * Each generator worker thread loads this module separately; all state below is per thread.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { CONN_COUNTERS, CONN_HISTOGRAMS } from './lib/connection-metrics';
-import { decodeFrame, encodeFrame, makePadding, nowMs } from './lib/frame';
+import { encodeFrame, makePadding, nowMs } from './lib/frame';
 import { Ledger, Receiver } from './lib/ledger';
 import {
   latencyDirForRun,
@@ -31,40 +30,35 @@ import {
   writeLatencyFile,
 } from './lib/latency';
 import { HISTOGRAMS } from './lib/metric-names';
-import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
+import { deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
 import { fdLimits, gaugeValue, sourceAddress, sumSeries } from './lib/source-address';
+import {
+  CLOSED,
+  OPEN,
+  SEND_GRACE_MS,
+  createScenarioEndpoints,
+  frameListener,
+  joinEndpoint,
+  senderId,
+  type Done,
+  type RawSocket,
+  type VuContext as BaseVuContext,
+  type WsArgs,
+} from './lib/vu';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
 
-interface VuContext {
-  vars: Record<string, unknown>;
-  ws?: ClientSocket;
-}
-
-/** What both Artillery's ws 7 socket and ws 8 offer and this module uses. */
-interface ClientSocket {
-  readyState: number;
-  on(event: 'message', listener: (data: unknown) => void): void;
-  on(event: 'close', listener: (code: number) => void): void;
+/** What both Artillery's ws 7 socket and ws 8 offer and this module uses, beyond RawSocket. */
+interface ClientSocket extends RawSocket {
   removeAllListeners(event?: string): void;
-  send(data: string): void;
   close(code?: number): void;
   terminate(): void;
 }
 
-interface WsArgs {
-  target: string;
-  options?: Record<string, unknown>;
-}
-
-type Done = (err?: Error) => void;
+type VuContext = BaseVuContext<ClientSocket>;
 type Mode = 'hold' | 'churn' | 'storm';
 
-const OPEN = 1;
-const CLOSED = 3;
-const SEND_GRACE_MS = 250;
-const ID_STRIDE = 1_000_000;
 const OPEN_ATTEMPTS = 12;
 
 const ledger = new Ledger();
@@ -132,15 +126,6 @@ export function readConnectionSettings(vars: Record<string, unknown>): Connectio
   return s;
 }
 
-function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
-  const list = vars.relayEndpoints;
-  if (!Array.isArray(list) || list.length === 0)
-    throw new Error(
-      'no relay endpoints in context: the scenario needs `before: { flow: [{ function: createEndpoints }] }`',
-    );
-  return list as CreatedEndpoint[];
-}
-
 async function relayMetrics(base: string): Promise<string> {
   const headers: Record<string, string> = {};
   if (process.env.API_KEY) headers.authorization = `Bearer ${process.env.API_KEY}`;
@@ -156,10 +141,7 @@ const mb = (bytes: number | undefined) =>
 /** `before` hook: checks the fd limit against the plan, creates the endpoints, notes the relay's memory. */
 export function createEndpoints(context: VuContext, _events: Emitter, done: Done): void {
   const settings = readSettings(context.vars);
-  const base = restBaseFromTarget(resolveTarget(context.vars));
   const sockets = settings.endpoints * settings.connectionsPerEndpoint;
-  // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
-  context.vars.latencyDir = latencyDirForRun();
   try {
     const limits = fdLimits(readFileSync('/proc/self/limits', 'utf8'));
     if (limits) {
@@ -175,20 +157,14 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
   } catch {
     // Not Linux: nothing to check.
   }
-  const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
-  const started = Date.now();
-  mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
-    createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
-  )
-    .then(async (created) => {
-      context.vars.relayEndpoints = created;
-      console.log(`created ${created.length} endpoints on ${base} in ${Date.now() - started} ms`);
+  createScenarioEndpoints(context, latencyDirForRun())
+    .then(async ({ base }) => {
       const text = await relayMetrics(base).catch(() => '');
       context.vars.relayRssBefore = gaugeValue(text, 'process_resident_memory_bytes');
       context.vars.relayHeapBefore = gaugeValue(text, 'nodejs_heap_size_used_bytes');
       done();
     })
-    .catch((err: Error) => done(new Error(`could not create endpoints on ${base}: ${err.message}`)));
+    .catch((err: Error) => done(err));
 }
 
 /**
@@ -245,23 +221,16 @@ export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done
 /** `connect` function: endpoint round-robin (as relay.ts), token in the URL, and a source address. */
 export function assignConnection(wsArgs: WsArgs, context: VuContext, done: Done): void {
   try {
-    const settings = readSettings(context.vars);
     const conn = readConnectionSettings(context.vars);
-    const endpoints = endpointsFrom(context.vars);
     const index = vuCounter++;
     firstVuAt ??= nowMs();
-    const slot = index % Math.min(settings.endpoints, endpoints.length);
-    const endpoint = endpoints[slot];
-    const target = resolveTarget(context.vars).replace(/\/+$/, '');
-    wsArgs.target = `${target}/ws/${encodeURIComponent(endpoint.id)}?token=${encodeURIComponent(endpoint.token)}`;
+    joinEndpoint(wsArgs, context, index);
     // Thread id in the address choice too, so threads do not all start on 127.0.0.2.
     const localAddress = sourceAddress(index + threadId, conn.sourceAddresses);
     if (localAddress) wsArgs.options = { ...wsArgs.options, localAddress };
-    context.vars.__slot = slot;
     context.vars.__url = wsArgs.target;
     context.vars.__localAddress = localAddress;
     context.vars.__vuIndex = index;
-    context.vars.__connectStartedAt = nowMs();
     done();
   } catch (err) {
     done(err as Error);
@@ -347,8 +316,6 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
   );
   const stormAt = windowStart + conn.stormAtSeconds * 1000;
   const padding = makePadding(settings.payloadBytes);
-  const p95Limit = settings.latencyP95LimitMs;
-  const p99Limit = settings.latencyP99LimitMs;
   let k = schedule.skipped;
   /** Per VU, across its sockets; each socket is a new sender id, so every id's seqs are contiguous. */
   let seq = 0;
@@ -359,36 +326,27 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
 
   try {
     for (;;) {
-      const receiver = new Receiver(threadId * ID_STRIDE + socketCounter++, slot);
+      const receiver = new Receiver(senderId(socketCounter++), slot);
       ledger.join(receiver);
       const socket: ClientSocket = ws;
       let onDrained: (() => void) | undefined;
       let recovering = dropAt !== undefined;
-      socket.on('message', (data) => {
-        // Stamp before parsing: our own decode time is not the relay's.
-        const arrivedAt = nowMs();
-        const frame = decodeFrame(data);
-        if (!frame) {
-          stats.add('extra');
-          return;
-        }
-        const outcome = receiver.receive(frame.endpointSlot, frame.senderId, frame.seq);
-        stats.add(outcome);
-        if (outcome === 'reordered') stats.add('delivered');
-        if (outcome === 'delivered' || outcome === 'reordered') {
-          if (recovering && dropAt !== undefined) {
-            recovering = false;
-            stats.histogram(CONN_HISTOGRAMS.recovered, nowMs() - dropAt);
-          }
-          const fromIntended = arrivedAt - frame.dueAtMs;
-          recordMs(latency.intended, fromIntended);
-          recordMs(intervalLatency, fromIntended);
-          recordMs(latency.sent, arrivedAt - frame.sentAtMs);
-          if (fromIntended > p95Limit) stats.add('overP95');
-          if (fromIntended > p99Limit) stats.add('overP99');
-          if (onDrained && receiver.outstanding() <= 0) onDrained();
-        }
-      });
+      socket.on(
+        'message',
+        frameListener(
+          receiver,
+          { stats, latency, intervalLatency, settings },
+          {
+            onDelivered: () => {
+              if (recovering && dropAt !== undefined) {
+                recovering = false;
+                stats.histogram(CONN_HISTOGRAMS.recovered, nowMs() - dropAt);
+              }
+              if (onDrained && receiver.outstanding() <= 0) onDrained();
+            },
+          },
+        ),
+      );
       let leaving = false;
       let closedEarly: ((err: Error) => void) | undefined;
       socket.on('close', (code) => {

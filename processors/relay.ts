@@ -2,7 +2,8 @@
  * Artillery processor for the relay scenarios (engine `ws`).
  *
  * Hooks used, and why (Artillery 2.0.34's ws engine offers no others):
- *  - `before`/`after` (main thread, http engine): create / delete the endpoints over REST.
+ *  - `before`/`after` (main thread, http engine): create / delete the endpoints over REST (and,
+ *    with `deviceDataShare` > 0, the alert rules of processors/lib/device-readings.ts).
  *  - `connect: { function: assignEndpoint }`: pick this VU's endpoint and put its token in the URL.
  *  - `function: runTraffic`: the whole life of the connection. The engine only counts
  *    received frames inside capture/match steps, so we attach our own listener to
@@ -11,9 +12,17 @@
  *
  * Each generator worker thread loads this module separately; all state below is per thread.
  */
-import { randomUUID } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { decodeFrame, encodeFrame, makePadding, nowMs } from './lib/frame';
+import {
+  ALERT_RULES,
+  DeviceTallies,
+  awaitStored,
+  fires,
+  readReadingSettings,
+  readingNumber,
+  readingValue,
+} from './lib/device-readings';
+import { encodeFrame, encodeReadingFrame, makePadding, nowMs } from './lib/frame';
 import {
   latencyDirForRun,
   newHistogram,
@@ -23,37 +32,32 @@ import {
   writeLatencyFile,
 } from './lib/latency';
 import { Ledger, Receiver } from './lib/ledger';
-import { HISTOGRAMS } from './lib/metric-names';
-import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
+import { HISTOGRAMS, IOT_COUNTERS } from './lib/metric-names';
+import {
+  createAlertRule,
+  deleteEndpoint,
+  deviceCounts,
+  mapLimit,
+  type CreatedEndpoint,
+} from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
 import { SendLoop, type Sender } from './lib/send-loop';
 import { ThreadProfiler } from './lib/thread-profiler';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
-import { senderIdOf, senderTargetIndex, targetIndexOf, targetsFrom } from './lib/targets';
+import {
+  OPEN,
+  SEND_GRACE_MS,
+  createScenarioEndpoints,
+  endpointsFrom,
+  clusterPlacementOf,
+  frameListener,
+  joinEndpoint,
+  senderId,
+  type Done,
+  type VuContext,
+  type WsArgs,
+} from './lib/vu';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
-
-interface VuContext {
-  vars: Record<string, unknown>;
-  ws?: RawSocket;
-}
-
-/** The subset of ws 7's WebSocket the processor touches. */
-interface RawSocket {
-  readyState: number;
-  on(event: 'message', listener: (data: unknown) => void): void;
-  on(event: 'close', listener: (code: number) => void): void;
-  send(data: string, cb?: (err?: Error) => void): void;
-}
-
-interface WsArgs {
-  target: string;
-}
-
-type Done = (err?: Error) => void;
-
-const OPEN = 1;
-/** Frames scheduled inside the window may leave this late and still count as sent on schedule. */
-const SEND_GRACE_MS = 250;
 
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
@@ -63,36 +67,39 @@ const intervalLatency = newHistogram();
 const stats = new WorkerStats(intervalLatency);
 const profiler = new ThreadProfiler();
 const sendLoop = new SendLoop();
+/** The readings this thread sent, per device (one per endpoint slot), for the end-of-run check. */
+const tallies = new DeviceTallies();
 let vuCounter = 0;
 let firstVuAt: number | undefined;
+/**
+ * The thread's readings check, run once: a VU Artillery starts late (a starved generator) can
+ * bring the thread's VU count from 0 back to 1 and 0 again, and a second check would emit the
+ * stored counts a second time.
+ */
+let readingsChecked: Promise<void> | undefined;
 
-function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
-  const list = vars.relayEndpoints;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new Error(
-      'no relay endpoints in context: the scenario needs `before: { flow: [{ function: createEndpoints }] }`',
-    );
-  }
-  return list as CreatedEndpoint[];
-}
-
-/** `before` hook: create the scenario's endpoints once, in the main thread; the list reaches every VU via context.vars. */
+/**
+ * `before` hook: create the scenario's endpoints once, in the main thread (the list reaches
+ * every VU via context.vars) and, when the scenario sends readings, ALERT_RULES on each.
+ */
 export function createEndpoints(context: VuContext, _events: Emitter, done: Done): void {
-  const settings = readSettings(context.vars);
-  const base = restBaseFromTarget(resolveTarget(context.vars));
-  const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
-  // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
-  context.vars.latencyDir = latencyDirForRun();
-  const started = Date.now();
-  mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
-    createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
-  )
-    .then((created) => {
-      context.vars.relayEndpoints = created;
-      console.log(`created ${created.length} endpoints on ${base} in ${Date.now() - started} ms`);
-      done();
+  const readings = readReadingSettings(context.vars);
+  createScenarioEndpoints(context, latencyDirForRun())
+    .then(async ({ base, created }) => {
+      if (readings.share === 0) return;
+      const started = Date.now();
+      await mapLimit(created, 10, async (ep) => {
+        for (const rule of ALERT_RULES) await createAlertRule(base, process.env.API_KEY, ep.id, rule);
+      }).catch((err: Error) => {
+        throw new Error(`could not create alert rules on ${base}: ${err.message}`);
+      });
+      console.log(
+        `created ${ALERT_RULES.length} alert rules on each of ${created.length} endpoints in ${Date.now() - started} ms` +
+          ` (readings: ${readings.share * 100}% of frames, each connection's reading number k fires when k mod ${readings.alertEvery} is 0)`,
+      );
     })
-    .catch((err: Error) => done(new Error(`could not create endpoints on ${base}: ${err.message}`)));
+    .then(() => done())
+    .catch((err: Error) => done(err));
 }
 
 /** `after` hook: print the exact latency, then remove what `before` created so repeated runs on a shared database do not pile up. */
@@ -114,28 +121,43 @@ export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done
 /** `connect` function: round-robin VUs over endpoints so each gets connectionsPerEndpoint peers. */
 export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): void {
   try {
-    const settings = readSettings(context.vars);
-    const endpoints = endpointsFrom(context.vars);
     const index = vuCounter++;
     firstVuAt ??= nowMs();
-    const endpointCount = Math.min(settings.endpoints, endpoints.length);
-    const slot = index % endpointCount;
-    const endpoint = endpoints[slot];
-    // --cluster: each endpoint's connections round-robin over the relay processes.
-    const targets = targetsFrom(process.env.TARGETS, resolveTarget(context.vars));
-    const targetIndex = targetIndexOf(index, endpointCount, targets.length);
-    const target = targets[targetIndex].replace(/\/+$/, '');
-    wsArgs.target = `${target}/ws/${encodeURIComponent(endpoint.id)}?token=${encodeURIComponent(endpoint.token)}`;
-    context.vars.__slot = slot;
-    context.vars.__vuId = senderIdOf(threadId, index);
-    context.vars.__targetIndex = targetIndex;
-    context.vars.__targets = targets.length;
-    context.vars.__endpointCount = endpointCount;
-    context.vars.__connectStartedAt = nowMs();
+    joinEndpoint(wsArgs, context, index);
+    context.vars.__vuId = senderId(index);
     done();
   } catch (err) {
     done(err as Error);
   }
+}
+
+/**
+ * The thread's last VU, before it ends: waits until the relay has stored every reading this
+ * thread's devices sent and fired every alert expected (bounded by readingsCheckMs), and
+ * emits the counts the `iot.*` gates in artillery/common.yml compare. Never throws: a
+ * count that cannot be read leaves `stored` short, which fails the gate, and is printed.
+ */
+async function checkReadings(context: VuContext, checkMs: number): Promise<void> {
+  const devices = tallies.all().filter((d) => d.sent > 0);
+  if (devices.length === 0) return;
+  const base = restBaseFromTarget(resolveTarget(context.vars));
+  const { outcome, error, waitedMs } = await awaitStored(
+    devices,
+    (d) => deviceCounts(base, process.env.API_KEY, d.endpointId, d.deviceId),
+    checkMs,
+    500,
+    (items, fn) => mapLimit(items, 10, fn),
+  );
+  stats.count(IOT_COUNTERS.stored, outcome?.stored ?? 0);
+  stats.count(IOT_COUNTERS.alertsFired, outcome?.fired ?? 0);
+  const summary = outcome
+    ? `${outcome.stored} of ${outcome.accepted} accepted readings stored, ${outcome.fired} of ${outcome.expectedAlerts} alerts fired`
+    : 'no counts read';
+  console.log(
+    `readings-check (thread ${threadId}, ${devices.length} devices, after ${waitedMs} ms): ${summary}` +
+      (error ? `; last error: ${error}` : ''),
+  );
+  for (const line of outcome?.mismatches.slice(0, 5) ?? []) console.log(`readings-check mismatch: ${line}`);
 }
 
 /** `function` step: register, send on schedule, drain, account. Resolves when the VU is done; rejects to fail it. */
@@ -143,6 +165,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   const ws = context.ws;
   if (!ws) throw new Error('runTraffic needs an open socket: put it after `connect`');
   const settings = readSettings(context.vars);
+  const readings = readReadingSettings(context.vars);
   stats.attach(events);
   profiler.start();
   stats.activeVus++;
@@ -159,41 +182,28 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     Math.random(),
     openedAt,
   );
-  const receiver = new Receiver(Number(context.vars.__vuId), Number(context.vars.__slot));
+  const slot = Number(context.vars.__slot);
+  const receiver = new Receiver(Number(context.vars.__vuId), slot);
+  const device = readings.share > 0 ? tallies.of(slot, endpointsFrom(context.vars)[slot].id) : undefined;
   const padding = makePadding(settings.payloadBytes);
-  const p95Limit = settings.latencyP95LimitMs;
-  const p99Limit = settings.latencyP99LimitMs;
-  const targets = Number(context.vars.__targets ?? 1);
-  const myTarget = Number(context.vars.__targetIndex ?? 0);
-  const endpointCount = Number(context.vars.__endpointCount ?? settings.endpoints);
   ledger.join(receiver);
 
   let onDrained: (() => void) | undefined;
-  ws.on('message', (data) => {
-    // Stamp before parsing: our own decode time is not the relay's.
-    const arrivedAt = nowMs();
-    const frame = decodeFrame(data);
-    if (!frame) {
-      stats.add('extra');
-      return;
-    }
-    const outcome = receiver.receive(frame.endpointSlot, frame.senderId, frame.seq);
-    stats.add(outcome);
-    if (outcome === 'reordered') stats.add('delivered');
-    if (outcome === 'delivered' || outcome === 'reordered') {
-      const fromIntended = arrivedAt - frame.dueAtMs;
-      recordMs(latency.intended, fromIntended);
-      recordMs(intervalLatency, fromIntended);
-      recordMs(latency.sent, arrivedAt - frame.sentAtMs);
-      if (targets > 1) {
-        const local = senderTargetIndex(frame.senderId, endpointCount, targets) === myTarget;
-        recordMs(local ? latency.local : latency.cross, fromIntended);
-      }
-      if (fromIntended > p95Limit) stats.add('overP95');
-      if (fromIntended > p99Limit) stats.add('overP99');
-      if (onDrained && receiver.outstanding() <= 0) onDrained();
-    }
-  });
+  ws.on(
+    'message',
+    frameListener(
+      receiver,
+      { stats, latency, intervalLatency, settings, cluster: clusterPlacementOf(context.vars) },
+      {
+        onDelivered: () => {
+          if (onDrained && receiver.outstanding() <= 0) onDrained();
+        },
+        onRefused: () => {
+          if (device) device.refused++;
+        },
+      },
+    ),
+  );
 
   let closedEarly: ((err: Error) => void) | undefined;
   let finished = false;
@@ -213,18 +223,27 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
         seq++;
         stats.add('expected', ledger.recordSend(receiver, seq));
         const sentAt = nowMs();
-        ws.send(
-          encodeFrame(
-            {
-              endpointSlot: receiver.endpointSlot,
-              senderId: receiver.id,
-              seq,
-              dueAtMs: at,
-              sentAtMs: sentAt,
-            },
-            padding,
-          ),
-        );
+        const frame = {
+          endpointSlot: receiver.endpointSlot,
+          senderId: receiver.id,
+          seq,
+          dueAtMs: at,
+          sentAtMs: sentAt,
+        };
+        const reading = device ? readingNumber(seq, readings.share) : 0;
+        if (device && reading > 0) {
+          ws.send(
+            encodeReadingFrame(frame, padding, device.deviceId, readingValue(reading, readings.alertEvery)),
+          );
+          device.sent++;
+          stats.count(IOT_COUNTERS.sent);
+          if (fires(reading, readings.alertEvery)) {
+            device.firing++;
+            stats.count(IOT_COUNTERS.alertsExpected);
+          }
+        } else {
+          ws.send(encodeFrame(frame, padding));
+        }
         stats.add('sent');
         const lag = sentAt - at;
         stats.noteSendLag(lag);
@@ -266,6 +285,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     stats.add('due', schedule.totalDue());
     stats.add('lost', Math.max(0, receiver.outstanding()));
     stats.activeVus--;
+    if (stats.activeVus === 0) await (readingsChecked ??= checkReadings(context, readings.checkMs));
     stats.flush();
     if (stats.activeVus === 0) {
       profiler.stop();

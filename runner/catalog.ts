@@ -14,6 +14,7 @@ export interface ScenarioSpec {
     | 'single-endpoint'
     | 'multi-endpoint'
     | 'throughput'
+    | 'iot'
     | 'throughput-ramp'
     | 'stability'
     | 'acceptance'
@@ -98,6 +99,29 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     file: 'throughput-1000.yml',
     summary: '50 endpoints x 10 connections, 1000 msg/s aggregate in',
     profiles: { quick: conn(30, 5), full: conn(180, 10) },
+  },
+  // IoT traffic (issue 10): the same 50 x 10 at 1,000 msg/s with a share of the frames JSON
+  // device readings, stored and checked against alert rules; the iot.* gates count them exactly.
+  {
+    name: 'iot-10',
+    family: 'iot',
+    file: 'iot-10.yml',
+    summary: '50 endpoints x 10 connections, 1000 msg/s, 10 % device readings (stored, alerts checked)',
+    profiles: { full: conn(180, 10) },
+  },
+  {
+    name: 'iot-50',
+    family: 'iot',
+    file: 'iot-50.yml',
+    summary: '50 endpoints x 10 connections, 1000 msg/s, 50 % device readings (stored, alerts checked)',
+    profiles: { full: conn(180, 10) },
+  },
+  {
+    name: 'iot-100',
+    family: 'iot',
+    file: 'iot-100.yml',
+    summary: '50 endpoints x 10 connections, 1000 msg/s, 100 % device readings (stored, alerts checked)',
+    profiles: { full: conn(180, 10) },
   },
   {
     name: 'stability',

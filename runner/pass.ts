@@ -28,7 +28,12 @@ export interface PassOutcome {
 }
 
 /** Families whose plan is one constant aggregate rate, so --rate/--hold mean the same thing for all of them. */
-export const THROUGHPUT_STYLE: readonly ScenarioSpec['family'][] = ['throughput', 'stability', 'acceptance'];
+export const THROUGHPUT_STYLE: readonly ScenarioSpec['family'][] = [
+  'throughput',
+  'iot',
+  'stability',
+  'acceptance',
+];
 
 /** config.variables that --rate/--hold put over a scenario's own; empty for other families or without the flags. */
 export function variablesFor(

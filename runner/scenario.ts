@@ -2,6 +2,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { readReadingSettings } from '../processors/lib/device-readings';
 import { readSettings } from '../processors/lib/settings';
 import { planSeconds } from '../processors/lib/schedule';
 import { runArtillery, type ArtilleryRun } from './artillery-process';
@@ -18,7 +19,7 @@ import { decodeHistogram, mergeLatencyDir, newHistogram, summarize } from '../pr
 
 /**
  * The plan of a scenario under a profile: its file's `config.variables`, read by the same
- * function (and so with the same defaults) as the processor reads them, with the profile's
+ * functions (and so with the same defaults) as the processor reads them, with the profile's
  * send window and connection ramp. Throws on invalid variables, as the processor would.
  */
 export function planFor(
@@ -30,7 +31,9 @@ export function planFor(
     config?: { variables?: Record<string, unknown> };
   };
   const timing = timingFor(spec, profile);
-  const v = readSettings({ ...doc.config?.variables, ...timing, ...variables });
+  const vars = { ...doc.config?.variables, ...timing, ...variables };
+  const v = readSettings(vars);
+  const readings = readReadingSettings(vars);
   const sendSeconds = planSeconds(v.steps);
   return {
     endpoints: v.endpoints,
@@ -40,7 +43,8 @@ export function planFor(
     sendSeconds,
     rampSeconds: v.rampSeconds,
     targetRatePerSec: v.steps.reduce((sum, s) => sum + s.ratePerSecond * s.seconds, 0) / sendSeconds,
-    settleAndDrainSeconds: (v.settleMs + v.drainMs) / 1000,
+    // A scenario with device readings may also wait up to readingsCheckMs for them to be stored.
+    settleAndDrainSeconds: (v.settleMs + v.drainMs + (readings.share > 0 ? readings.checkMs : 0)) / 1000,
   };
 }
 

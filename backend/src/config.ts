@@ -48,7 +48,7 @@ const schema = z.object({
    * interval. At most 5000: 4 bound parameters a row stay under SQLite's 32766.
    */
   DEVICE_DATA_BATCH_SIZE: int(1, 5000).default(500),
-  /** batched: most device-data rows held in memory; beyond it frames are refused with an error. */
+  /** Most device-data rows held in memory (batched) or being inserted (immediate); beyond it readings are refused with an error frame. */
   DEVICE_DATA_QUEUE_MAX: int(1, 10_000_000).default(20_000),
   /** batched: /health answers 503 once the oldest unwritten device reading is older than this. */
   DEVICE_DATA_STALL_MS: int(100, 86_400_000).default(30_000),

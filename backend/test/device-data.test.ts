@@ -484,5 +484,36 @@ eachTarget('device data and alerts', (target) => {
       const alertsBad = await t.request('GET', `/api/endpoints/${ep.id}/alerts?limit=0`);
       expect(alertsBad.status).toBe(400);
     });
+
+    it("counts a device's stored readings and fired alerts exactly (GET .../devices/:deviceId/stats)", async () => {
+      await tempRule();
+      await createRule({ field: 'temperature', operator: '<', threshold: -100 }); // never fires
+      const statsOf = async (deviceId: string, endpointId = ep.id) => {
+        const res = await relay().request<{ deviceId: string; readings: number; alerts: number }>(
+          'GET',
+          `/api/endpoints/${endpointId}/devices/${encodeURIComponent(deviceId)}/stats`,
+        );
+        expect(res.status).toBe(200);
+        return res.body;
+      };
+      expect(await statsOf('counted')).toEqual({ deviceId: 'counted', readings: 0, alerts: 0 });
+      for (const temperature of [10, 31, 20, 40, 50])
+        await reading('counted', { temperature }, temperature > 30 ? 1 : 0);
+      await reading('other-device', { temperature: 99 }, 1);
+      await eventually(
+        () => statsOf('counted'),
+        (s) => s.alerts === 3,
+        { what: '3 alerts stored' },
+      );
+      expect(await statsOf('counted')).toEqual({ deviceId: 'counted', readings: 5, alerts: 3 });
+      expect(await statsOf('other-device')).toEqual({ deviceId: 'other-device', readings: 1, alerts: 1 });
+      // Another endpoint's device of the same id counts nothing of this one's.
+      expect(await statsOf('counted', otherEp.id)).toEqual({ deviceId: 'counted', readings: 0, alerts: 0 });
+      const t = relay();
+      expect((await t.request('GET', `/api/endpoints/${ep.id}/devices/counted/stats?x=1`)).status).toBe(400);
+      expect((await t.request('GET', `/api/endpoints/${'0'.repeat(8)}/devices/counted/stats`)).status).toBe(
+        404,
+      );
+    });
   });
 });

@@ -60,3 +60,37 @@ export function decodeFrame(data: unknown): Frame | null {
     return null;
   return { endpointSlot, senderId, seq, dueAtMs, sentAtMs };
 }
+
+/**
+ * A load frame as a device reading the relay stores and checks against alert rules:
+ * `{"type":"device_data","deviceId":...,"data":{"value":<value>,"e2e":"<load frame>"}}`. The
+ * relay forwards it byte for byte like any frame, so receivers find the same load frame (and
+ * its padding) in `data.e2e` and account for it exactly as for a plain one. `deviceId` must be
+ * JSON-safe text (the processor's own ids are).
+ */
+export function encodeReadingFrame(frame: Frame, padding: string, deviceId: string, value: number): string {
+  return `{"type":"device_data","deviceId":"${deviceId}","data":{"value":${value},"e2e":"${encodeFrame(frame, padding)}"}}`;
+}
+
+const E2E_FIELD = '"e2e":"';
+/** How the relay's own JSON frames start (JSON.stringify of `{ type, ... }` in message-router.ts). */
+const ALERT_PREFIX = '{"type":"alert"';
+const ERROR_PREFIX = '{"type":"error"';
+
+/**
+ * What a received frame is: a load frame (plain, or carried in a device reading), the relay's
+ * alert broadcast, the relay's error answer to a reading, or null for anything else. Plain
+ * frames pay one character test more than decodeFrame.
+ */
+export function classifyFrame(data: unknown): Frame | 'alert' | 'error' | null {
+  const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : null;
+  if (text === null) return null;
+  if (text.charCodeAt(0) !== 123 /* { */) return decodeFrame(text);
+  if (text.startsWith(ALERT_PREFIX)) return 'alert';
+  if (text.startsWith(ERROR_PREFIX)) return 'error';
+  const at = text.lastIndexOf(E2E_FIELD);
+  if (at < 0) return null;
+  const start = at + E2E_FIELD.length;
+  const end = text.indexOf('"', start);
+  return end < 0 ? null : decodeFrame(text.slice(start, end));
+}

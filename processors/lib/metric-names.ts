@@ -36,6 +36,26 @@ export const COUNTERS = {
 } as const;
 
 /**
+ * Device readings (scenarios with `deviceDataShare` > 0, see processors/lib/device-readings.ts).
+ * Every scenario announces them as 0, so the gates in artillery/common.yml hold trivially
+ * where no reading is sent.
+ */
+export const IOT_COUNTERS = {
+  /** Frames sent as JSON device_data readings (a share of `sent`). */
+  sent: 'iot.readings_sent',
+  /** Error frames the relay answered readings with (not stored: queue full, storage failed, refused). */
+  refused: 'iot.readings_refused',
+  /** Readings of this run's devices the relay had stored when the check ended (exact counts over REST). */
+  stored: 'iot.readings_stored',
+  /** Readings sent whose value crosses the scenario's alert rule: one alert each. */
+  alertsExpected: 'iot.alerts_expected',
+  /** Alerts stored for this run's devices when the check ended. */
+  alertsFired: 'iot.alerts_fired',
+  /** Alert frames the relay broadcast that reached a client (every client of the endpoint gets each). */
+  alertFrames: 'iot.alert_frames_received',
+} as const;
+
+/**
  * Artillery histograms (approximate summaries). Delivery latency and send lag are not
  * among them: they are recorded exactly in HDR histograms, see processors/lib/latency.ts.
  */
@@ -46,4 +66,8 @@ export const HISTOGRAMS = {
   loopStall: 'e2e.loop_stall_ms',
 } as const;
 
-export const ALL_METRIC_NAMES: readonly string[] = [...Object.values(COUNTERS), ...Object.values(HISTOGRAMS)];
+export const ALL_METRIC_NAMES: readonly string[] = [
+  ...Object.values(COUNTERS),
+  ...Object.values(IOT_COUNTERS),
+  ...Object.values(HISTOGRAMS),
+];

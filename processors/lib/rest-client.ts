@@ -63,3 +63,92 @@ export async function mapLimit<T, R>(
   await Promise.all(workers);
   return results;
 }
+
+export interface AlertRuleBody {
+  field: string;
+  operator: '>' | '>=' | '<' | '<=' | '==' | '!=';
+  threshold: number;
+}
+
+export async function createAlertRule(
+  base: string,
+  apiKey: string | undefined,
+  endpointId: string,
+  rule: AlertRuleBody,
+): Promise<void> {
+  const url = `${base}/api/endpoints/${encodeURIComponent(endpointId)}/alert-rules`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: headers(apiKey),
+    body: JSON.stringify(rule),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST ${url} -> ${res.status} ${text.slice(0, 200)}`);
+}
+
+/** A device's stored readings and fired alerts. */
+export interface DeviceCounts {
+  readings: number;
+  alerts: number;
+}
+
+/** The lists' page limit (backend/src/http/schemas.ts): a full page cannot be counted exactly. */
+const LIST_LIMIT = 1000;
+
+async function getJson(url: string, apiKey: string | undefined): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { headers: headers(apiKey), signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text for the error message
+  }
+  return { status: res.status, body };
+}
+
+/**
+ * Exact counts of one device's readings and alerts: GET .../devices/:deviceId/stats. A relay
+ * without that route (404 `no route`, e.g. one from before it existed) is counted from the
+ * lists instead (GET .../data and .../alerts, at most LIST_LIMIT rows each), which is exact only
+ * below that limit: at or above it this throws rather than give a wrong count.
+ */
+export async function deviceCounts(
+  base: string,
+  apiKey: string | undefined,
+  endpointId: string,
+  deviceId: string,
+): Promise<DeviceCounts> {
+  const ep = `${base}/api/endpoints/${encodeURIComponent(endpointId)}`;
+  const dev = `${ep}/devices/${encodeURIComponent(deviceId)}`;
+  const stats = await getJson(`${dev}/stats`, apiKey);
+  if (stats.status === 200) {
+    const b = stats.body as Partial<DeviceCounts>;
+    if (typeof b.readings !== 'number' || typeof b.alerts !== 'number')
+      throw new Error(`GET ${dev}/stats: no readings/alerts counts in ${JSON.stringify(b).slice(0, 200)}`);
+    return { readings: b.readings, alerts: b.alerts };
+  }
+  const noRoute = stats.status === 404 && JSON.stringify(stats.body).includes('no route');
+  if (!noRoute)
+    throw new Error(`GET ${dev}/stats -> ${stats.status} ${JSON.stringify(stats.body).slice(0, 200)}`);
+  const [rows, alerts] = await Promise.all([
+    getJson(`${dev}/data?limit=${LIST_LIMIT}`, apiKey),
+    getJson(`${ep}/alerts?limit=${LIST_LIMIT}`, apiKey),
+  ]);
+  for (const [what, r] of [
+    ['data', rows],
+    ['alerts', alerts],
+  ] as const) {
+    if (r.status !== 200 || !Array.isArray(r.body))
+      throw new Error(`GET ${what} of ${deviceId} -> ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+    if (r.body.length >= LIST_LIMIT)
+      throw new Error(
+        `${what} of ${deviceId}: ${LIST_LIMIT} rows or more and the relay has no count route; cannot count exactly`,
+      );
+  }
+  return {
+    readings: (rows.body as unknown[]).length,
+    alerts: (alerts.body as { deviceId?: unknown }[]).filter((a) => a.deviceId === deviceId).length,
+  };
+}

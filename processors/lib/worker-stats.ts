@@ -12,7 +12,7 @@
 import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
-import { COUNTERS, HISTOGRAMS } from './metric-names';
+import { COUNTERS, HISTOGRAMS, IOT_COUNTERS } from './metric-names';
 import { nowMs } from './frame';
 import { encodeHistogram } from './latency';
 
@@ -39,6 +39,8 @@ export class WorkerStats {
     overP95: 0,
     overP99: 0,
   };
+  /** Counters outside COUNTERS (IOT_COUNTERS), by metric name, summed like the others. */
+  private readonly pendingNamed = new Map<string, number>();
   private sendLagMax = 0;
   private stallMax = 0;
   private lastProbe = 0;
@@ -60,6 +62,7 @@ export class WorkerStats {
     if (this.emitter) return;
     this.emitter = emitter;
     for (const name of Object.values(COUNTERS)) emitter.emit('counter', name, 0);
+    for (const name of Object.values(IOT_COUNTERS)) emitter.emit('counter', name, 0);
     this.lastProbe = nowMs();
     // unref: these timers must never keep Artillery's worker alive after the last VU.
     this.probeTimer = setInterval(() => this.probe(), LOOP_PROBE_MS).unref();
@@ -68,6 +71,11 @@ export class WorkerStats {
 
   add(key: CounterKey, n = 1): void {
     this.pending[key] += n;
+  }
+
+  /** Adds to a counter named by its metric name (IOT_COUNTERS), emitted with the next flush. */
+  count(name: string, n = 1): void {
+    this.pendingNamed.set(name, (this.pendingNamed.get(name) ?? 0) + n);
   }
 
   noteSendLag(ms: number): void {
@@ -94,6 +102,8 @@ export class WorkerStats {
       if (this.pending[key] !== 0) emitter.emit('counter', COUNTERS[key], this.pending[key]);
       this.pending[key] = 0;
     }
+    for (const [name, n] of this.pendingNamed) if (n !== 0) emitter.emit('counter', name, n);
+    this.pendingNamed.clear();
     const busy = this.activeVus > 0;
     if (busy) emitter.emit('histogram', HISTOGRAMS.loopStall, Math.max(0, this.stallMax));
     if (this.progressFile && (busy || snapshot.sent > 0 || snapshot.delivered > 0)) {

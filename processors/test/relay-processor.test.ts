@@ -201,4 +201,64 @@ describe('relay processor under Artillery', () => {
     expect(output).toContain('fail: e2e.frames_duplicated + e2e.frames_misrouted == 0');
     expect(status).toBe(1);
   });
+
+  const IOT_GATES = [
+    'iot.readings_stored == iot.readings_sent - iot.readings_refused',
+    'iot.readings_refused == 0',
+    'iot.alerts_fired == iot.alerts_expected',
+  ];
+  /** Every other frame a reading, every 2nd reading of a peer firing: 7 readings and 3 alerts of 15 frames. */
+  const READINGS = { deviceDataShare: 0.5, alertEvery: 2, readingsCheckMs: 3000 };
+
+  it('sends readings the relay stores and alerts on, accounts them as deliveries, and the IoT gates pass on exact counts', async () => {
+    relay = await startFakeRelay();
+    const { status, output, report } = await runArtillery(relay.url, path.join(dir, 'iot.json'), {
+      variables: READINGS,
+      gates: IOT_GATES,
+    });
+    const c = commonChecks(report, relay); // readings are owed and delivered like plain frames; alerts are not extra
+    expect(c['e2e.frames_delivered']).toBe(relay.counts.written);
+    expect(c['e2e.frames_misrouted']).toBe(0);
+    // What the relay received as readings and stored, and the alerts it fired, as the processor counted them.
+    expect(relay.counts.readings).toBeGreaterThan(0);
+    expect(c['iot.readings_sent']).toBe(relay.counts.readings);
+    expect(c['iot.readings_stored']).toBe(relay.counts.stored);
+    expect(relay.counts.stored).toBe(relay.counts.readings);
+    expect(relay.counts.alerts).toBeGreaterThan(0);
+    expect(c['iot.alerts_expected']).toBe(relay.counts.alerts);
+    expect(c['iot.alerts_fired']).toBe(relay.counts.alerts);
+    expect(c['iot.alert_frames_received']).toBe(relay.counts.alertFrames);
+    expect(c['iot.readings_refused']).toBe(0);
+    // Each peer's k-th frame is a reading when floor(k / 2) steps up; every 2nd of its readings fires.
+    if (c['e2e.frames_sent'] === PEERS * FRAMES_PER_PEER) {
+      expect(relay.counts.readings).toBe(PEERS * 7);
+      expect(relay.counts.alerts).toBe(PEERS * 3);
+    }
+    expect(output).toMatch(
+      /readings-check \(thread \d+, 1 devices, after \d+ ms\): (\d+) of \1 accepted readings stored/,
+    );
+    for (const gate of [...BEHAVIOUR_GATES, ...IOT_GATES]) expect(output).toContain(`ok: ${gate}`);
+    expect(status).toBe(0);
+  }, 180_000); // the readings check adds up to readingsCheckMs after the drain
+
+  it('counts readings the relay refuses (error frames, not deliveries) or loses, and fails those gates', async () => {
+    relay = await startFakeRelay(undefined, { refuseReadingEvery: 5, loseReadingEvery: 4 });
+    const { status, output, report } = await runArtillery(relay.url, path.join(dir, 'iot-faults.json'), {
+      variables: { ...READINGS, readingsCheckMs: 1000 },
+      gates: IOT_GATES,
+    });
+    const c = commonChecks(report, relay);
+    expect(c['e2e.frames_misrouted']).toBe(0);
+    expect(relay.counts.refused).toBeGreaterThan(0);
+    expect(relay.counts.lost).toBeGreaterThan(0);
+    expect(c['iot.readings_sent']).toBe(relay.counts.readings);
+    expect(c['iot.readings_refused']).toBe(relay.counts.refused);
+    expect(c['iot.readings_stored']).toBe(relay.counts.stored);
+    expect(relay.counts.stored).toBe(relay.counts.readings - relay.counts.refused - relay.counts.lost);
+    expect(output).toContain(`fail: ${IOT_GATES[0]}`);
+    expect(output).toContain(`fail: ${IOT_GATES[1]}`);
+    expect(output).toMatch(/readings-check mismatch: perf-t\d+-s0 on /);
+    for (const gate of BEHAVIOUR_GATES) expect(output).toContain(`ok: ${gate}`);
+    expect(status).toBe(1);
+  }, 180_000);
 });

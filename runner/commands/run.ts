@@ -67,7 +67,7 @@ Options:
   --gate-max-lost <n>           allowed lost deliveries (default 0)
   --gate-min-send-ratio <0..1>  achieved/target send rate (default 0.95)
   --rate <msg/s>                aggregate send rate of every throughput-style scenario
-                                (throughput-*, stability, acceptance; not the ramp)
+                                (throughput-*, iot-*, stability, acceptance; not the ramp)
   --hold <s>                    send window of every throughput-style scenario (overrides the profile)
   --publish                     also write ${runDocument('baseline').path} from this run
   --relay-entry <file>          relay entry point (default: dist/backend/src/main.js);

@@ -17,6 +17,9 @@ describe('shared gates', () => {
       'e2e.frames_duplicated + e2e.frames_misrouted == 0',
       'vusers.failed == 0',
       'e2e.frames_sent >= 0.95 * e2e.frames_due',
+      'iot.readings_stored == iot.readings_sent - iot.readings_refused',
+      'iot.readings_refused == 0',
+      'iot.alerts_fired == iot.alerts_expected',
     ]);
   });
 

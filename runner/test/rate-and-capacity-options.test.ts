@@ -34,7 +34,7 @@ describe('--rate and --hold', () => {
 
   it('apply to throughput-style scenarios only, and change their plan', () => {
     const opts = { rate: 2500, hold: 7 };
-    for (const name of ['throughput-100', 'throughput-1000', 'stability', 'acceptance'])
+    for (const name of ['throughput-100', 'throughput-1000', 'iot-10', 'iot-100', 'stability', 'acceptance'])
       expect(variablesFor(spec(name), opts)).toEqual({ ratePlan: '2500', holdSeconds: 7 });
     for (const name of ['single-endpoint-10', 'multi-endpoint-10x5', 'throughput-ramp'])
       expect(variablesFor(spec(name), opts)).toEqual({});
@@ -48,6 +48,16 @@ describe('--rate and --hold', () => {
       endpoints: 50,
       connectionsPerEndpoint: 10,
     });
+  });
+
+  it('give the IoT scenarios 50 x 10 at 1,000 msg/s and time for the readings check', () => {
+    const plain = planFor(spec('throughput-1000'), 'full', { holdSeconds: 20 });
+    for (const name of ['iot-10', 'iot-50', 'iot-100']) {
+      const plan = planFor(spec(name), 'full', variablesFor(spec(name), { hold: 20 }));
+      expect(plan).toMatchObject({ targetRatePerSec: 1000, sendSeconds: 20, connections: 500 });
+      // readingsCheckMs (30 s) on top of settle and drain, so the runner's deadline allows for it
+      expect(plan.settleAndDrainSeconds).toBe(plain.settleAndDrainSeconds + 30);
+    }
   });
 });
 

@@ -146,6 +146,18 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(await deviceData.query(endpoint.id, deviceId, query));
   });
 
+  // Exact counts, so a load test can check that every reading it sent was stored and every
+  // alert it provoked fired without paging through rows.
+  api.get('/endpoints/:id/devices/:deviceId/stats', async (req, res) => {
+    const endpoint = await endpointOf(req);
+    const { deviceId } = deviceParams.parse(req.params);
+    const [readings, alertsFired] = await Promise.all([
+      deviceData.count(endpoint.id, deviceId),
+      alerts.countAlerts(endpoint.id, deviceId),
+    ]);
+    res.json({ deviceId, readings, alerts: alertsFired });
+  });
+
   api.post('/endpoints/:id/alert-rules', async (req, res) => {
     const endpoint = await endpointOf(req);
     const input = createRuleBody.parse(req.body ?? {});

@@ -123,6 +123,11 @@ export class AlertService {
     });
   }
 
+  /** How many alerts this device's readings fired (stored alerts of the endpoint for that device id). */
+  countAlerts(endpointId: string, deviceId: string): Promise<number> {
+    return this.prisma.alert.count({ where: { endpointId, deviceId } });
+  }
+
   /** Checks one device reading against the endpoint's enabled rules and stores each alert it fires. */
   async evaluate(endpointId: string, deviceId: string, data: unknown): Promise<TriggeredAlert[]> {
     const rules = await this.rulesFor(endpointId);

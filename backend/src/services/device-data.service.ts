@@ -31,6 +31,11 @@ export class DeviceDataService {
     return this.writer.store({ endpointId, deviceId, payload, createdAt: new Date() });
   }
 
+  /** How many readings of this device are stored: exact (COUNT over the ids' index), for load-test checks. */
+  count(endpointId: string, deviceId: string): Promise<number> {
+    return this.prisma.deviceData.count({ where: { endpointId, deviceId } });
+  }
+
   /** Newest first. */
   query(endpointId: string, deviceId: string, { from, to, limit }: DeviceDataQuery) {
     return this.prisma.deviceData.findMany({

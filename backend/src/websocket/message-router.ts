@@ -69,15 +69,26 @@ export class MessageRouter {
       return;
     }
     const { deviceId, data: reading } = result.frame;
-    this.deviceData
-      .store(endpointId, deviceId, reading as Prisma.InputJsonValue)
-      .then(() => this.alerts.evaluate(endpointId, deviceId, reading))
-      .then((fired) => {
-        for (const alert of fired) {
-          this.broadcaster.broadcast(endpointId, null, JSON.stringify({ type: 'alert', ...alert }), false);
-        }
-      })
-      .catch((err: Error) => {
+    this.deviceData.store(endpointId, deviceId, reading as Prisma.InputJsonValue).then(
+      // Stored (or queued): a failure from here on is the alert rules', never the reading's, so
+      // the sender is not told to send it again.
+      () =>
+        this.alerts
+          .evaluate(endpointId, deviceId, reading)
+          .then((fired) => {
+            for (const alert of fired) {
+              this.broadcaster.broadcast(
+                endpointId,
+                null,
+                JSON.stringify({ type: 'alert', ...alert }),
+                false,
+              );
+            }
+          })
+          .catch((err: Error) =>
+            logger.error('alert rules not evaluated', { endpointId, deviceId, error: err.message }),
+          ),
+      (err: Error) => {
         const full = err instanceof QueueFullError;
         const rejected = err instanceof RejectedReadingError;
         if (rejected) this.metrics.deviceDataRejected.inc({ reason: err.reason });
@@ -86,6 +97,7 @@ export class MessageRouter {
           const message = full || rejected ? err.message : 'device data could not be stored; retry later';
           sender.send(JSON.stringify({ type: 'error', message }));
         }
-      });
+      },
+    );
   }
 }

@@ -3,7 +3,11 @@
  * the processor and runner plumbing. It is deliberately not the product: the
  * end-to-end smoke test runs against the real backend.
  *
- * It can misbehave on purpose (drop, duplicate, echo frames) and counts what it
+ * Device readings (`{"type":"device_data",...}`) are forwarded, "stored" (counted per
+ * endpoint and device) and checked against the endpoint's `>`/`<` rules, which broadcast an
+ * alert frame each, as the real relay does.
+ *
+ * It can misbehave on purpose (drop, duplicate, echo frames; refuse or lose readings) and counts what it
  * did itself, so a test compares the processor's ledger with an independent count
  * instead of with a figure derived from the ledger.
  */
@@ -20,6 +24,10 @@ export interface FakeRelayFaults {
   duplicateNth: number;
   /** Echo the n-th frame received from each socket back to its own sender. */
   echoNth: number;
+  /** Refuse every n-th reading (relay-wide): not stored, an error frame to its sender. */
+  refuseReadingEvery: number;
+  /** Lose every n-th reading not refused (relay-wide): not stored, nobody told. */
+  loseReadingEvery: number;
 }
 
 /** What the relay did, counted at the relay. */
@@ -36,6 +44,20 @@ export interface FakeRelayCounts {
   duplicated: number;
   /** Frames written back to their own sender (echoNth). */
   echoed: number;
+  /** Device readings received, refused with an error frame, lost in silence, stored. */
+  readings: number;
+  refused: number;
+  lost: number;
+  stored: number;
+  /** Alerts fired (stored), and alert frames written (one per open socket of the endpoint). */
+  alerts: number;
+  alertFrames: number;
+}
+
+interface Rule {
+  field: string;
+  operator: string;
+  threshold: number;
 }
 
 export interface FakeRelay {
@@ -49,7 +71,15 @@ export async function startFakeRelay(
   apiKey?: string,
   faults: Partial<FakeRelayFaults> = {},
 ): Promise<FakeRelay> {
-  const endpoints = new Map<string, { token: string; sockets: Set<WebSocket> }>();
+  const endpoints = new Map<
+    string,
+    {
+      token: string;
+      sockets: Set<WebSocket>;
+      rules: Rule[];
+      devices: Map<string, { readings: number; alerts: number }>;
+    }
+  >();
   const counts: FakeRelayCounts = {
     received: 0,
     offered: 0,
@@ -57,10 +87,23 @@ export async function startFakeRelay(
     dropped: 0,
     duplicated: 0,
     echoed: 0,
+    readings: 0,
+    refused: 0,
+    lost: 0,
+    stored: 0,
+    alerts: 0,
+    alertFrames: 0,
   };
   const relay: FakeRelay = {
     url: '',
-    faults: { dropEvery: 0, duplicateNth: 0, echoNth: 0, ...faults },
+    faults: {
+      dropEvery: 0,
+      duplicateNth: 0,
+      echoNth: 0,
+      refuseReadingEvery: 0,
+      loseReadingEvery: 0,
+      ...faults,
+    },
     counts,
     close: async () => undefined,
   };
@@ -75,7 +118,7 @@ export async function startFakeRelay(
       return send(401, { error: 'unauthorized' });
     if (req.method === 'POST' && req.url === '/api/endpoints') {
       const id = randomUUID();
-      endpoints.set(id, { token: randomUUID(), sockets: new Set() });
+      endpoints.set(id, { token: randomUUID(), sockets: new Set(), rules: [], devices: new Map() });
       return send(201, {
         id,
         name: 'x',
@@ -86,8 +129,61 @@ export async function startFakeRelay(
     }
     const del = /^\/api\/endpoints\/([^/]+)$/.exec(req.url ?? '');
     if (req.method === 'DELETE' && del) return send(endpoints.delete(del[1]) ? 204 : 404);
+    const rules = /^\/api\/endpoints\/([^/]+)\/alert-rules$/.exec(req.url ?? '');
+    if (req.method === 'POST' && rules) {
+      const ep = endpoints.get(rules[1]);
+      if (!ep) return send(404, { error: 'endpoint not found' });
+      let body = '';
+      req.on('data', (b: Buffer) => (body += b.toString()));
+      req.on('end', () => {
+        const rule = JSON.parse(body) as Rule;
+        ep.rules.push(rule);
+        send(201, { id: ep.rules.length, ...rule });
+      });
+      return;
+    }
+    const stats = /^\/api\/endpoints\/([^/]+)\/devices\/([^/]+)\/stats$/.exec(req.url ?? '');
+    if (req.method === 'GET' && stats) {
+      const ep = endpoints.get(stats[1]);
+      if (!ep) return send(404, { error: 'endpoint not found' });
+      const deviceId = decodeURIComponent(stats[2]);
+      return send(200, { deviceId, ...(ep.devices.get(deviceId) ?? { readings: 0, alerts: 0 }) });
+    }
     send(404, { error: 'not found' });
   });
+
+  type Endpoint = typeof endpoints extends Map<string, infer E> ? E : never;
+  /** After forwarding, as the real relay: store (or refuse, or lose), then evaluate the rules. */
+  const storeReading = (ep: Endpoint, sender: WebSocket, text: string) => {
+    const { deviceId, data } = JSON.parse(text) as { deviceId: string; data: { value: number } };
+    counts.readings++;
+    const { refuseReadingEvery, loseReadingEvery } = relay.faults;
+    if (refuseReadingEvery > 0 && counts.readings % refuseReadingEvery === 0) {
+      counts.refused++;
+      sender.send(JSON.stringify({ type: 'error', message: 'device data could not be stored; retry later' }));
+      return;
+    }
+    if (loseReadingEvery > 0 && (counts.readings - counts.refused) % loseReadingEvery === 0) {
+      counts.lost++;
+      return;
+    }
+    const device = ep.devices.get(deviceId) ?? { readings: 0, alerts: 0 };
+    ep.devices.set(deviceId, device);
+    device.readings++;
+    counts.stored++;
+    for (const rule of ep.rules) {
+      const fired = rule.operator === '>' ? data.value > rule.threshold : data.value < rule.threshold;
+      if (!fired) continue;
+      device.alerts++;
+      counts.alerts++;
+      const alert = JSON.stringify({ type: 'alert', deviceId, value: data.value, ...rule });
+      for (const s of ep.sockets) {
+        if (s.readyState !== s.OPEN) continue;
+        s.send(alert);
+        counts.alertFrames++;
+      }
+    }
+  };
 
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
@@ -122,6 +218,8 @@ export async function startFakeRelay(
           counts.written++;
           counts.duplicated += copies - 1;
         }
+        if (!isBinary && data.toString().startsWith('{"type":"device_data"'))
+          storeReading(ep, ws, data.toString());
       });
     });
   });

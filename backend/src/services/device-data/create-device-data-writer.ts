@@ -4,7 +4,10 @@ import { BatchedDeviceDataWriter, type BatchedDeviceDataOptions } from './batche
 import type { DeviceDataWriter } from './device-data-writer';
 import { ImmediateDeviceDataWriter } from './immediate-device-data-writer';
 
-/** The device-data writer STATS_MODE names; `batched` options are used by the batched writer only. */
+/**
+ * The device-data writer STATS_MODE names. The immediate writer takes only `maxQueued` (as its
+ * bound on INSERTs in flight) and `onDrop` from the batched options.
+ */
 export function createDeviceDataWriter(
   mode: StatsMode,
   prisma: Db,
@@ -12,7 +15,10 @@ export function createDeviceDataWriter(
 ): DeviceDataWriter {
   switch (mode) {
     case 'immediate':
-      return new ImmediateDeviceDataWriter(prisma);
+      return new ImmediateDeviceDataWriter(prisma, {
+        maxInFlight: batched.maxQueued,
+        onDrop: batched.onDrop,
+      });
     case 'batched':
       return new BatchedDeviceDataWriter(prisma, batched);
   }

@@ -23,10 +23,13 @@ export interface DeviceDataWriter {
   registerMetrics(metrics: GaugeRegistry): void;
 }
 
-/** A batched writer's queue is at DEVICE_DATA_QUEUE_MAX: the reading was refused, not stored. */
+/**
+ * Storage is backed up: DEVICE_DATA_QUEUE_MAX readings are queued (batched) or being inserted
+ * (immediate). The reading was refused, not stored; the sender is told to retry later.
+ */
 export class QueueFullError extends Error {
   constructor() {
-    super('device data queue is full; reading not stored');
+    super('device data queue is full; reading not stored; retry later');
   }
 }
 
