@@ -51,6 +51,7 @@ describe('capacity bisection with a resolution under 10 msg/s', () => {
     const probed: number[] = [];
     const r = await searchCapacity(
       async (rate) => {
+        if (probed.length > 5) throw new Error(`no end to the search: ${probed.join(', ')}`);
         probed.push(rate);
         return point(rate, rate <= 100);
       },
@@ -64,6 +65,7 @@ describe('capacity bisection with a resolution under 10 msg/s', () => {
     const probed: number[] = [];
     const r = await searchCapacity(
       async (rate) => {
+        if (probed.length > 5) throw new Error(`no end to the search: ${probed.join(', ')}`);
         probed.push(rate);
         return point(rate, rate <= 95);
       },
