@@ -26,3 +26,38 @@ describe('frame format', () => {
     expect(decodeFrame(42)).toBeNull();
   });
 });
+
+describe('decodeFrame rejects a frame with a missing or malformed header field', () => {
+  // Each of these would parse to finite numbers if only the field values were checked:
+  // a missing separator makes slice() return '' (Number('') is 0) or a neighbour's digits.
+  it.each([
+    ['no padding separator', '1:2:3:4:5'],
+    ['no sentAt separator', '1:2:3:4'],
+    ['no dueAt separator', '1:2:3'],
+    ['no seq separator', '1:2'],
+    ['empty endpoint slot', ':1:2:3:4:'],
+  ])('%s: %s', (_why, text) => {
+    expect(decodeFrame(text)).toBeNull();
+  });
+
+  it.each([
+    ['endpointSlot', 'x:2:3:4:5:pad'],
+    ['senderId', '1:x:3:4:5:pad'],
+    ['seq', '1:2:x:4:5:pad'],
+    ['dueAtMs', '1:2:3:x:5:pad'],
+    ['sentAtMs', '1:2:3:4:x:pad'],
+    ['sentAtMs (Infinity)', '1:2:3:4:Infinity:pad'],
+  ])('non-numeric %s', (_field, text) => {
+    expect(decodeFrame(text)).toBeNull();
+  });
+
+  it('accepts an empty padding and a slot of 0', () => {
+    expect(decodeFrame('0:2:3:4.5:5.25:')).toEqual({
+      endpointSlot: 0,
+      senderId: 2,
+      seq: 3,
+      dueAtMs: 4.5,
+      sentAtMs: 5.25,
+    });
+  });
+});

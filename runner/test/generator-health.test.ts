@@ -31,7 +31,7 @@ describe('generatorProblems', () => {
 
   // Each signal at its limit is still fine; just past it, it makes the scenario INVALID.
   it.each([
-    ['send ratio', { sendRatio: 0.95 }, { sendRatio: 0.949 }, /sent 94\.9% of the frames due/],
+    ['send ratio', { sendRatio: 0.95 }, { sendRatio: 0.949 }, /sent 94\.9% of the frames due \(< 95%\)/],
     ['send lag p99', { sendLagMs: lag(50) }, { sendLagMs: lag(50.1) }, /send lag p99 50 ms \(> 50 ms\)/],
     ['loop stall', { generatorStallMaxMs: 200 }, { generatorStallMaxMs: 307 }, /stalled 307 ms/],
     ['generator CPU', { generator: cpu(90) }, { generator: cpu(97.5) }, /CPU averaged 97.5%/],
