@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { decodeHistogram, newHistogram, recordMs } from '../lib/latency';
-import { COUNTERS, HISTOGRAMS } from '../lib/metric-names';
+import { COUNTERS, HISTOGRAMS, IOT_COUNTERS } from '../lib/metric-names';
 import { WorkerStats, type Emitter } from '../lib/worker-stats';
 
 let clockMs = 0;
@@ -69,7 +69,9 @@ describe('WorkerStats', () => {
     const second = recorder();
     s.attach(first);
     s.attach(second);
-    expect(first.events).toEqual(Object.values(COUNTERS).map((name) => ['counter', name, 0]));
+    expect(first.events).toEqual(
+      [...Object.values(COUNTERS), ...Object.values(IOT_COUNTERS)].map((name) => ['counter', name, 0]),
+    );
     expect(second.events).toEqual([]);
   });
 
