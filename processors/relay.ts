@@ -53,8 +53,9 @@ type Done = (err?: Error) => void;
 const OPEN = 1;
 /** Frames scheduled inside the window may leave this late and still count as sent on schedule. */
 const SEND_GRACE_MS = 250;
-/** Sender ids must be unique across worker threads: thread id in the high digits. */
+/** Sender ids must be unique across worker threads and generator processes: (generator, thread) in the high digits. */
 const ID_STRIDE = 1_000_000;
+const THREADS_PER_GENERATOR = 1_000;
 
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
@@ -77,16 +78,26 @@ function endpointsFrom(vars: Record<string, unknown>): CreatedEndpoint[] {
   return list as CreatedEndpoint[];
 }
 
-/** `before` hook: create the scenario's endpoints once, in the main thread; the list reaches every VU via context.vars. */
+/**
+ * `before` hook: create this generator's endpoints once, in the main thread (all of the scenario's,
+ * or its slice under --generators); the list reaches every VU via context.vars.
+ */
 export function createEndpoints(context: VuContext, _events: Emitter, done: Done): void {
-  const settings = readSettings(context.vars);
+  let settings: ReturnType<typeof readSettings>;
+  try {
+    settings = readSettings(context.vars);
+  } catch (err) {
+    done(err as Error);
+    return;
+  }
+  const { offset, count } = settings.slice;
   const base = restBaseFromTarget(resolveTarget(context.vars));
   const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
   // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
   context.vars.latencyDir = latencyDirForRun();
   const started = Date.now();
-  mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
-    createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
+  mapLimit(Array.from({ length: count }), 10, (_x, i) =>
+    createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${offset + i}`),
   )
     .then((created) => {
       context.vars.relayEndpoints = created;
@@ -112,19 +123,23 @@ export function deleteEndpoints(context: VuContext, _events: Emitter, done: Done
     });
 }
 
-/** `connect` function: round-robin VUs over endpoints so each gets connectionsPerEndpoint peers. */
+/**
+ * `connect` function: round-robin VUs over this generator's endpoints so each gets
+ * connectionsPerEndpoint peers. Frames carry the global slot (offset + local), so a frame the
+ * relay delivers to another generator's endpoint is counted there as misrouted, not extra.
+ */
 export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): void {
   try {
     const settings = readSettings(context.vars);
     const endpoints = endpointsFrom(context.vars);
     const index = vuCounter++;
     firstVuAt ??= nowMs();
-    const slot = index % Math.min(settings.endpoints, endpoints.length);
-    const endpoint = endpoints[slot];
+    const local = index % Math.min(settings.slice.count, endpoints.length);
+    const endpoint = endpoints[local];
     const target = resolveTarget(context.vars).replace(/\/+$/, '');
     wsArgs.target = `${target}/ws/${encodeURIComponent(endpoint.id)}?token=${encodeURIComponent(endpoint.token)}`;
-    context.vars.__slot = slot;
-    context.vars.__vuId = threadId * ID_STRIDE + index;
+    context.vars.__slot = settings.slice.offset + local;
+    context.vars.__vuId = (settings.slice.index * THREADS_PER_GENERATOR + threadId) * ID_STRIDE + index;
     context.vars.__connectStartedAt = nowMs();
     done();
   } catch (err) {
@@ -144,6 +159,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   const openedAt = nowMs();
   stats.histogram(HISTOGRAMS.connect, openedAt - Number(context.vars.__connectStartedAt ?? openedAt));
 
+  // The whole scenario's connections (all generators): each sends its equal share of the aggregate plan.
   const totalConnections = settings.endpoints * settings.connectionsPerEndpoint;
   const windowStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
   const schedule = new SendSchedule(

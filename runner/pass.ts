@@ -192,6 +192,7 @@ export async function runPass(
           relayPid,
           sharedGates,
           variables: variablesFor(spec, opts),
+          generators: opts.generators,
         }),
       );
       results.push(result);
