@@ -28,6 +28,7 @@ import { createEndpoint, deleteEndpoint, mapLimit, type CreatedEndpoint } from '
 import { SendSchedule } from './lib/schedule';
 import { SendLoop, type Sender } from './lib/send-loop';
 import { ThreadProfiler } from './lib/thread-profiler';
+import { makeWindowBarrier } from './lib/window-barrier';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
 
@@ -65,6 +66,7 @@ const intervalLatency = newHistogram();
 const stats = new WorkerStats(intervalLatency);
 const profiler = new ThreadProfiler();
 const sendLoop = new SendLoop();
+let windowBarrier: ((ownStart: number) => Promise<number>) | undefined;
 let vuCounter = 0;
 let firstVuAt: number | undefined;
 
@@ -147,6 +149,22 @@ export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): 
   }
 }
 
+/**
+ * The send window's start: this thread's own (first connection + ramp + settle) for one generator;
+ * under --generators the latest of all processes' own starts (processors/lib/window-barrier.ts),
+ * agreed through the latency directory they share, so the relay sees the aggregate rate.
+ */
+function sharedWindowStart(
+  vars: Record<string, unknown>,
+  slice: ReturnType<typeof readSettings>['slice'],
+  ownStart: number,
+): Promise<number> {
+  const dir = process.env.RELAY_PERF_HDR_DIR || vars.latencyDir;
+  if (slice.generators === 1 || typeof dir !== 'string') return Promise.resolve(ownStart);
+  windowBarrier ??= makeWindowBarrier(dir, slice.index, slice.generators);
+  return windowBarrier(ownStart);
+}
+
 /** `function` step: register, send on schedule, drain, account. Resolves when the VU is done; rejects to fail it. */
 export async function runTraffic(context: VuContext, events: Emitter): Promise<void> {
   const ws = context.ws;
@@ -161,7 +179,8 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
 
   // The whole scenario's connections (all generators): each sends its equal share of the aggregate plan.
   const totalConnections = settings.endpoints * settings.connectionsPerEndpoint;
-  const windowStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
+  const ownStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
+  const windowStart = await sharedWindowStart(context.vars, settings.slice, ownStart);
   const schedule = new SendSchedule(
     settings.steps,
     windowStart,
