@@ -299,6 +299,8 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     stopStatus();
   }
   const merged = parts.length > 1 ? mergeGeneratorRuns(runs, parts.length, files.report) : undefined;
+  // Every process's output in one log too, where a one-process run leaves it.
+  if (merged?.run) writeFileSync(files.artilleryLog, merged.run.output);
   const run = parts.length > 1 ? (merged?.run ?? null) : (runs[0] ?? null);
   tail.poll();
 
