@@ -219,8 +219,11 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
+  const processor = sliceableProcessor(spec);
+  const split = effectiveGenerators(s.generators ?? 1, plan.endpoints, processor !== null);
   // Artillery itself needs ~10 s to start and bundle the processor; a stuck VU must still end the run.
-  const timeoutMs = (plannedSeconds * 1.5 + 90) * 1000;
+  // K processes start up at once on the same cores, and wait for the slowest (one send window).
+  const timeoutMs = (plannedSeconds * 1.5 + 90 + 30 * (split.generators - 1)) * 1000;
 
   // This scrape also resets the relay's event-loop delay monitor, so the next one covers this scenario.
   const metricsBefore = await readRelayMetrics(s.target, s.apiKey);
@@ -246,8 +249,6 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     },
   });
 
-  const processor = sliceableProcessor(spec);
-  const split = effectiveGenerators(s.generators ?? 1, plan.endpoints, processor !== null);
   let parts: GeneratorPart[] = [
     { index: 0, overrides: overridesFor(plan, timing.holdSeconds, gates, s.variables) },
   ];
