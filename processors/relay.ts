@@ -43,6 +43,7 @@ import {
 import { SendSchedule } from './lib/schedule';
 import { SendLoop, type Sender } from './lib/send-loop';
 import { ThreadProfiler } from './lib/thread-profiler';
+import { makeWindowBarrier } from './lib/window-barrier';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
 import {
   OPEN,
@@ -69,6 +70,7 @@ const profiler = new ThreadProfiler();
 const sendLoop = new SendLoop();
 /** The readings this thread sent, per device (one per endpoint slot), for the end-of-run check. */
 const tallies = new DeviceTallies();
+let windowBarrier: ((ownStart: number) => Promise<number>) | undefined;
 let vuCounter = 0;
 let firstVuAt: number | undefined;
 /**
@@ -124,7 +126,7 @@ export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): 
     const index = vuCounter++;
     firstVuAt ??= nowMs();
     joinEndpoint(wsArgs, context, index);
-    context.vars.__vuId = senderId(index);
+    context.vars.__vuId = senderId(index, readSettings(context.vars).slice.index);
     done();
   } catch (err) {
     done(err as Error);
@@ -160,6 +162,22 @@ async function checkReadings(context: VuContext, checkMs: number): Promise<void>
   for (const line of outcome?.mismatches.slice(0, 5) ?? []) console.log(`readings-check mismatch: ${line}`);
 }
 
+/**
+ * The send window's start: this thread's own (first connection + ramp + settle) for one generator;
+ * under --generators the latest of all processes' own starts (processors/lib/window-barrier.ts),
+ * agreed through the latency directory they share, so the relay sees the aggregate rate.
+ */
+function sharedWindowStart(
+  vars: Record<string, unknown>,
+  slice: ReturnType<typeof readSettings>['slice'],
+  ownStart: number,
+): Promise<number> {
+  const dir = process.env.RELAY_PERF_HDR_DIR || vars.latencyDir;
+  if (slice.generators === 1 || typeof dir !== 'string') return Promise.resolve(ownStart);
+  windowBarrier ??= makeWindowBarrier(dir, slice.index, slice.generators);
+  return windowBarrier(ownStart);
+}
+
 /** `function` step: register, send on schedule, drain, account. Resolves when the VU is done; rejects to fail it. */
 export async function runTraffic(context: VuContext, events: Emitter): Promise<void> {
   const ws = context.ws;
@@ -173,8 +191,10 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   const openedAt = nowMs();
   stats.histogram(HISTOGRAMS.connect, openedAt - Number(context.vars.__connectStartedAt ?? openedAt));
 
+  // The whole scenario's connections (all generators): each sends its equal share of the aggregate plan.
   const totalConnections = settings.endpoints * settings.connectionsPerEndpoint;
-  const windowStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
+  const ownStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
+  const windowStart = await sharedWindowStart(context.vars, settings.slice, ownStart);
   const schedule = new SendSchedule(
     settings.steps,
     windowStart,
@@ -184,7 +204,10 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
   );
   const slot = Number(context.vars.__slot);
   const receiver = new Receiver(Number(context.vars.__vuId), slot);
-  const device = readings.share > 0 ? tallies.of(slot, endpointsFrom(context.vars)[slot].id) : undefined;
+  const device =
+    readings.share > 0
+      ? tallies.of(slot, endpointsFrom(context.vars)[slot - settings.slice.offset].id)
+      : undefined;
   const padding = makePadding(settings.payloadBytes);
   ledger.join(receiver);
 

@@ -246,6 +246,7 @@ export async function runPass(
           relayPids,
           sharedGates,
           variables: variablesFor(spec, opts),
+          generators: opts.generators,
         }),
       );
       results.push(result);

@@ -107,7 +107,10 @@ export interface ScenarioResult {
   sendRatio: number | null;
   lossPct: number | null;
   relay: ResourceSummary | null;
+  /** the generator's CPU/RSS; with several generator processes, the busiest one's */
   generator: ResourceSummary | null;
+  /** Artillery processes that generated the load (--generators); absent in older runs: 1 */
+  generators?: number;
   generatorStallMaxMs: number | null;
   gates: GateResult[];
   warnings: string[];

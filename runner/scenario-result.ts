@@ -46,6 +46,11 @@ export interface VerdictInput {
   reportWritten: boolean;
   /** gates the scenario was run with (thresholds + conditions); fewer verdicts than this is an error */
   expectedGates: number;
+  /**
+   * The gates' verdicts when the runner evaluated them itself (several generator processes: on the
+   * merged figures, runner/generator-merge.ts); absent: parsed from ensure's lines in Artillery's output.
+   */
+  gates?: GateResult[];
 }
 
 /** Artillery's last lines: its own complaint (bad YAML, a hook failure...) instead of a bare exit code. */
@@ -64,7 +69,10 @@ export function scenarioVerdict(i: VerdictInput): Verdict {
   const run = i.artillery;
   if (!run)
     return { status: 'error', error: i.startError ?? 'Artillery did not run', gates: [], warnings: [] };
-  const gates = parseCheckLines(run.output).map((g) => ({ ...g, strict: !i.informational && g.strict }));
+  const gates = (i.gates ?? parseCheckLines(run.output)).map((g) => ({
+    ...g,
+    strict: !i.informational && g.strict,
+  }));
   const error = (reason: string): Verdict => ({ status: 'error', error: reason, gates, warnings: [] });
   if (run.timedOut) return error('timed out: Artillery was killed after its deadline');
   if (!i.reportWritten) {
@@ -184,12 +192,53 @@ export interface BuildInput {
   /** wall-clock seconds the scenario took, Artillery's start-up included */
   durationSec: number;
   relaySamples: ProcSample[];
-  generatorSamples: ProcSample[];
+  /**
+   * Samples of the generator: one list per Artillery process (several with --generators). The CPU
+   * the generator check sees is the busiest process's (each has one worker thread that can saturate);
+   * the resource series shows their sum.
+   */
+  generatorSamples: ProcSample[] | ProcSample[][];
   seconds: SecondTotals[];
   /** null when no generator thread wrote histograms (nothing delivered, or Artillery failed early) */
   latency: LatencyFigures | null;
   /** per-second latency histograms from the progress lines, for the per-bucket series */
   intervals: IntervalHistogram[];
+  /** gate verdicts the runner evaluated itself (see VerdictInput.gates) */
+  gates?: GateResult[];
+}
+
+/** The per-process sample lists of BuildInput.generatorSamples. */
+function perProcess(samples: ProcSample[] | ProcSample[][]): ProcSample[][] {
+  return samples.length > 0 && Array.isArray(samples[0])
+    ? (samples as ProcSample[][])
+    : [samples as ProcSample[]];
+}
+
+/** Samples summed per second over processes (CPU adds; RSS adds), for the resource series. */
+export function sumSamplesPerSecond(lists: readonly ProcSample[][]): ProcSample[] {
+  if (lists.length === 1) return lists[0];
+  const bySecond = new Map<number, ProcSample>();
+  for (const list of lists) {
+    for (const x of list) {
+      const key = Math.floor(x.t / 1000) * 1000;
+      const s = bySecond.get(key);
+      if (s) {
+        s.cpuPct = Math.round((s.cpuPct + x.cpuPct) * 10) / 10;
+        s.rssMb += x.rssMb;
+      } else bySecond.set(key, { t: key, cpuPct: x.cpuPct, rssMb: x.rssMb });
+    }
+  }
+  return [...bySecond.values()].sort((a, b) => a.t - b.t);
+}
+
+/** The busiest generator process's summary (highest mean CPU); null when none was sampled. */
+export function busiestGenerator(lists: readonly ProcSample[][]): ResourceSummary | null {
+  let busiest: ResourceSummary | null = null;
+  for (const list of lists) {
+    const s = summarize(list);
+    if (s && (!busiest || s.cpuMeanPct > busiest.cpuMeanPct)) busiest = s;
+  }
+  return busiest;
 }
 
 /** The figures and verdict of one scenario, as run.json stores them (relayMetrics and memory are added by the caller). */
@@ -201,13 +250,15 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
   const sendLag = i.latency?.sendLag ?? null;
   const stall = latencyStats(agg.summaries?.[HISTOGRAMS.loopStall]);
   const relay = summarize(i.relaySamples);
-  const generator = summarize(i.generatorSamples);
+  const generatorLists = perProcess(i.generatorSamples);
+  const generator = busiestGenerator(generatorLists);
   const verdict = scenarioVerdict({
     informational: i.spec.informational ?? false,
     artillery: i.artillery,
     startError: i.startError,
     reportWritten: i.report !== null,
     expectedGates: i.expectedGates,
+    gates: i.gates,
   });
 
   return {
@@ -243,6 +294,7 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
     series: i.report
       ? seriesFrom(i.report, bucketLatency(i.intervals))
       : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },
-    resources: resourceSeries(i.relaySamples, i.generatorSamples, i.seconds),
+    resources: resourceSeries(i.relaySamples, sumSamplesPerSecond(generatorLists), i.seconds),
+    generators: generatorLists.length,
   };
 }

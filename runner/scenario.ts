@@ -6,6 +6,7 @@ import { readReadingSettings } from '../processors/lib/device-readings';
 import { readSettings } from '../processors/lib/settings';
 import { planSeconds } from '../processors/lib/schedule';
 import { runArtillery, type ArtilleryRun } from './artillery-process';
+import { bundleProcessor } from './processor-bundle';
 import { timingFor, type ProfileName, type ScenarioSpec } from './catalog';
 import { asInformational, gateCount, type EnsureConfig } from './gates';
 import { readRelayMetrics } from './metrics-probe';
@@ -14,8 +15,16 @@ import { GroupSampler, ProcSampler, summarize as summarizeSamples } from './proc
 import { perSecond, ProgressTail, startLiveStatus } from './progress';
 import { scenarioRelayFigures } from './relay-metrics';
 import type { ArtilleryReport, ScenarioPlan, ScenarioResult } from './results';
-import { buildScenarioResult, type IntervalHistogram, type LatencyFigures } from './scenario-result';
+import {
+  buildScenarioResult,
+  sumSamplesPerSecond,
+  type IntervalHistogram,
+  type LatencyFigures,
+} from './scenario-result';
 import { decodeHistogram, mergeLatencyDir, newHistogram, summarize } from '../processors/lib/latency';
+import { endpointSlices } from '../processors/lib/generator-slice';
+import { gatesOnAggregate, mergeReports } from './generator-merge';
+import type { GateResult } from './gates';
 
 /**
  * The plan of a scenario under a profile: its file's `config.variables`, read by the same
@@ -63,6 +72,54 @@ export function overridesFor(
       ensure,
     },
   };
+}
+
+/** The processor that can split a scenario over several generator processes (whole endpoints each). */
+const SLICEABLE_PROCESSOR = /(^|\/)processors\/relay\.ts$/;
+
+/** The scenario file's processor (absolute) when it is processors/relay.ts, the one that honours generatorIndex/generatorCount; else null. */
+export function sliceableProcessor(spec: ScenarioSpec): string | null {
+  const file = path.join(REPO_ROOT, ARTILLERY_DIR, spec.file);
+  const doc = parse(readFileSync(file, 'utf8')) as { config?: { processor?: unknown } };
+  const processor = doc.config?.processor;
+  return typeof processor === 'string' && SLICEABLE_PROCESSOR.test(processor)
+    ? path.resolve(path.dirname(file), processor)
+    : null;
+}
+
+/** One generator process's share of a scenario under --generators. */
+export interface GeneratorPart {
+  index: number;
+  /** --overrides for this process: its arrivals (its endpoints x connectionsPerEndpoint) and its slice */
+  overrides: unknown;
+}
+
+/**
+ * The K processes of a scenario: process i owns endpointSlice(endpoints, i, K) (whole endpoints,
+ * so its ledger and latencies need nothing from the others) and opens exactly its endpoints'
+ * connections; every connection keeps its 1/(all connections) share of the aggregate plan, so
+ * each process sends in proportion to its endpoints. Gates run informational in each process:
+ * a slice's verdict means nothing, the runner evaluates them on the merged figures.
+ * Throws RangeError when K exceeds the scenario's endpoints.
+ */
+export function generatorParts(
+  plan: ScenarioPlan,
+  holdSeconds: number,
+  gates: EnsureConfig,
+  generators: number,
+  variables: Record<string, unknown> = {},
+  processorBundle?: string,
+): GeneratorPart[] {
+  return endpointSlices(plan.endpoints, generators).map((slice) => {
+    const part = overridesFor(
+      { ...plan, connections: slice.count * plan.connectionsPerEndpoint },
+      holdSeconds,
+      asInformational(gates),
+      { ...variables, generatorIndex: slice.index, generatorCount: generators },
+    ) as { config: Record<string, unknown> };
+    if (processorBundle) part.config.processor = processorBundle;
+    return { index: slice.index, overrides: part };
+  });
 }
 
 /** Exact figures from the generator threads' histogram files; null when there are none. Never throws: a corrupt file is reported as a warning. */
@@ -132,6 +189,32 @@ export interface ScenarioRunInput {
   sharedGates: EnsureConfig;
   /** config.variables over the scenario file's and the profile's (e.g. ratePlan, holdSeconds from --rate/--hold) */
   variables?: Record<string, unknown>;
+  /**
+   * Artillery processes to split the scenario over (--generators), each owning whole endpoints;
+   * default 1. Capped at the scenario's endpoints; scenarios whose processor cannot be split
+   * (not processors/relay.ts) run on one, with a warning.
+   */
+  generators?: number;
+}
+
+/** How many processes a scenario actually gets for the requested K, and why it is fewer. */
+export function effectiveGenerators(
+  requested: number,
+  endpoints: number,
+  sliceable: boolean,
+): { generators: number; warning?: string } {
+  if (requested <= 1) return { generators: 1 };
+  if (!sliceable)
+    return {
+      generators: 1,
+      warning: `--generators ${requested} ignored: this scenario's processor cannot be split over processes (one generator)`,
+    };
+  if (requested > endpoints)
+    return {
+      generators: endpoints,
+      warning: `--generators ${requested} capped at ${endpoints}: each generator owns whole endpoints`,
+    };
+  return { generators: requested };
 }
 
 /** Runs the scenario, leaves its files in `passDir` (see paths.ts) and returns its result. Never throws for an Artillery failure: that is a result with status 'error'. */
@@ -145,15 +228,19 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
+  const processor = sliceableProcessor(spec);
+  const split = effectiveGenerators(s.generators ?? 1, plan.endpoints, processor !== null);
   // Artillery itself needs ~10 s to start and bundle the processor; a stuck VU must still end the run.
-  const timeoutMs = (plannedSeconds * 1.5 + 90) * 1000;
+  // K processes start up at once on the same cores, and wait for the slowest (one send window).
+  const timeoutMs = (plannedSeconds * 1.5 + 90 + 30 * (split.generators - 1)) * 1000;
 
   // This scrape also resets the relay's event-loop delay monitor, so the next one covers this scenario.
   const metricsBefore = await readRelayMetrics(s.target, s.apiKey);
   if (metricsBefore !== null) writeFileSync(files.metricsBefore, metricsBefore);
 
   const relaySampler = s.relayPids.length > 0 ? new GroupSampler(s.relayPids) : undefined;
-  let generatorSampler: ProcSampler | undefined;
+  // One per Artillery process (several with --generators); the live line shows their total CPU.
+  const generatorSamplers: ProcSampler[] = [];
   const tail = new ProgressTail(files.progress);
   const started = Date.now();
   relaySampler?.sample();
@@ -165,41 +252,67 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     tail,
     p95Ms: () => latestP95(tail.lines),
     relayCpuPct: () => relaySampler?.sample()?.cpuPct,
-    generatorCpuPct: () => generatorSampler?.sample()?.cpuPct,
+    generatorCpuPct: () => {
+      const xs = generatorSamplers.map((g) => g.sample()?.cpuPct).filter((x) => x !== undefined);
+      return xs.length > 0 ? Math.round(xs.reduce((a, b) => a + b, 0)) : undefined;
+    },
   });
 
-  let run: ArtilleryRun | null = null;
+  let parts: GeneratorPart[] = [
+    { index: 0, overrides: overridesFor(plan, timing.holdSeconds, gates, s.variables) },
+  ];
   let startError: string | undefined;
+  if (split.generators > 1 && processor) {
+    try {
+      const bundle = bundleProcessor(REPO_ROOT, processor, path.join(s.passDir, `${spec.name}.processor.js`));
+      parts = generatorParts(plan, timing.holdSeconds, gates, split.generators, s.variables, bundle);
+    } catch (err) {
+      startError = `could not bundle the processor for ${split.generators} generators: ${(err as Error).message}`;
+      parts = [];
+    }
+  }
+  const suffix = (i: number) => (parts.length > 1 ? `.g${i}` : '');
+  let runs: (ArtilleryRun | null)[] = [];
   try {
-    run = await runArtillery({
-      repoRoot: REPO_ROOT,
-      scenarioFile: path.join(ARTILLERY_DIR, spec.file),
-      commonConfig: COMMON_CONFIG,
-      target: s.target,
-      overrides: overridesFor(plan, timing.holdSeconds, gates, s.variables),
-      outputJson: files.report,
-      logFile: files.artilleryLog,
-      env: {
-        ...process.env,
-        TARGET: s.target,
-        TARGETS: (s.targets ?? [s.target]).join(','),
-        ...(s.apiKey ? { API_KEY: s.apiKey } : {}),
-        RELAY_PERF_PROGRESS_FILE: files.progress,
-        RELAY_PERF_HDR_DIR: latencyDir,
-        RELAY_PERF_RUN_ID: `${s.runId}-${spec.name}`,
-        ARTILLERY_DISABLE_TELEMETRY: 'true',
-      },
-      timeoutMs,
-      onStart: (pid) => {
-        generatorSampler = new ProcSampler(pid);
-        generatorSampler.sample();
-      },
-    });
-  } catch (err) {
-    startError = `could not start Artillery: ${(err as Error).message}`;
+    runs = await Promise.all(
+      parts.map((part) =>
+        runArtillery({
+          repoRoot: REPO_ROOT,
+          scenarioFile: path.join(ARTILLERY_DIR, spec.file),
+          commonConfig: COMMON_CONFIG,
+          target: s.target,
+          overrides: part.overrides,
+          outputJson: withSuffix(files.report, suffix(part.index)),
+          logFile: withSuffix(files.artilleryLog, suffix(part.index)),
+          env: {
+            ...process.env,
+            TARGET: s.target,
+            TARGETS: (s.targets ?? [s.target]).join(','),
+            ...(s.apiKey ? { API_KEY: s.apiKey } : {}),
+            RELAY_PERF_PROGRESS_FILE: files.progress,
+            RELAY_PERF_HDR_DIR: latencyDir,
+            RELAY_PERF_RUN_ID: `${s.runId}-${spec.name}`,
+            ARTILLERY_DISABLE_TELEMETRY: 'true',
+          },
+          timeoutMs,
+          onStart: (pid) => {
+            const sampler = new ProcSampler(pid);
+            sampler.sample();
+            generatorSamplers.push(sampler);
+          },
+        }).catch((err: Error) => {
+          startError ??= `could not start Artillery: ${err.message}`;
+          return null;
+        }),
+      ),
+    );
   } finally {
     stopStatus();
   }
+  const merged = parts.length > 1 ? mergeGeneratorRuns(runs, parts.length, files.report) : undefined;
+  // Every process's output in one log too, where a one-process run leaves it.
+  if (merged?.run) writeFileSync(files.artilleryLog, merged.run.output);
+  const run = parts.length > 1 ? (merged?.run ?? null) : (runs[0] ?? null);
   tail.poll();
 
   const metricsAfter = await readRelayMetrics(s.target, s.apiKey);
@@ -214,7 +327,8 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
       {
         relay: relaySampler?.samples ?? [],
         ...(clustered ? { relayProcesses: relaySampler?.members.map((m) => m.samples) ?? [] } : {}),
-        generator: generatorSampler?.samples ?? [],
+        generator: sumSamplesPerSecond(generatorSamplers.map((g) => g.samples)),
+        ...(generatorSamplers.length > 1 ? { generators: generatorSamplers.map((g) => g.samples) } : {}),
         progress: seconds,
       },
       null,
@@ -231,11 +345,13 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     expectedGates: gateCount(gates),
     durationSec: (Date.now() - started) / 1000,
     relaySamples: relaySampler?.samples ?? [],
-    generatorSamples: generatorSampler?.samples ?? [],
+    generatorSamples: generatorSamplers.map((g) => g.samples),
     seconds,
     latency: latency.figures,
     intervals: intervalsFrom(tail.lines),
+    gates: merged?.gates(gates, spec.informational ?? false),
   });
+  if (split.warning) result.warnings.push(split.warning);
   if (latency.warning) result.warnings.push(latency.warning);
   result.relayMetrics = scenarioRelayFigures(s.passDir, spec.name);
   if (clustered) {
@@ -248,4 +364,46 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     };
   }
   return result;
+}
+
+/** `dir/name.json` -> `dir/name<suffix>.json` (the extension kept last). */
+function withSuffix(file: string, suffix: string): string {
+  if (!suffix) return file;
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}${suffix}${ext}`;
+}
+
+/**
+ * The K processes' runs as one: timed out if any did, the worst exit code, their outputs in
+ * order; their reports merged into `reportFile` (written only when every process wrote one, so
+ * a missing slice is an error, never a partial result). `gates` evaluates the real gates on the
+ * merged aggregate.
+ */
+function mergeGeneratorRuns(
+  runs: readonly (ArtilleryRun | null)[],
+  k: number,
+  reportFile: string,
+): {
+  run: ArtilleryRun | null;
+  gates: (g: EnsureConfig, informational: boolean) => GateResult[] | undefined;
+} {
+  const present = runs.filter((r): r is ArtilleryRun => r !== null);
+  const reports = runs.map((_r, i) => readJson<ArtilleryReport>(withSuffix(reportFile, `.g${i}`)));
+  const complete = reports.every((r) => r !== null) && reports.length === k;
+  const report = complete ? mergeReports(reports as ArtilleryReport[]) : null;
+  if (report) writeFileSync(reportFile, JSON.stringify(report));
+  else rmSync(reportFile, { force: true });
+  const codes = present.map((r) => r.exitCode);
+  const run: ArtilleryRun | null =
+    present.length < k
+      ? null
+      : {
+          exitCode: codes.includes(null) ? null : Math.max(...(codes as number[])),
+          timedOut: present.some((r) => r.timedOut),
+          output: present.map((r, i) => `--- generator ${i + 1}/${k} ---\n${r.output}`).join('\n'),
+        };
+  return {
+    run,
+    gates: (g, informational) => (report ? gatesOnAggregate(g, report.aggregate, informational) : undefined),
+  };
 }

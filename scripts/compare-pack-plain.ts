@@ -9,6 +9,10 @@
  * run and the ratio of the pack's p95 to the driver's, and writes all figures to
  * --out (JSON). Build first: `pnpm build`.
  *
+ * With --generators K the pack runs as `pnpm test:performance --generators K` does: K Artillery
+ * processes, each owning whole endpoints (runner/scenario.ts generatorParts), latency merged from
+ * every process's HDR files, delivered counts summed.
+ *
  *   npx tsx scripts/compare-pack-plain.ts --rates 1000,5000,8000 --seconds 20 --reps 2 --out /tmp/cmp.json
  */
 import { spawn } from 'node:child_process';
@@ -18,6 +22,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mergeLatencyDir, summarize, type LatencySummary } from '../processors/lib/latency';
 import { spawnRelay } from '../runner/relay-process';
+import { parse } from 'yaml';
+import { endpointSlices } from '../processors/lib/generator-slice';
+import { readSettings } from '../processors/lib/settings';
+import { generatorsOf } from '../runner/options';
+import { bundleProcessor } from '../runner/processor-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values: a } = parseArgs({
@@ -28,8 +37,10 @@ const { values: a } = parseArgs({
     'stats-mode': { type: 'string', default: 'batched' },
     scenario: { type: 'string', default: 'artillery/throughput-1000.yml' },
     out: { type: 'string', default: path.join(tmpdir(), 'pack-vs-plain.json') },
+    generators: { type: 'string', default: '1' },
   },
 });
+const GENERATORS = generatorsOf(a.generators);
 
 interface Row {
   rate: number;
@@ -77,48 +88,92 @@ function run(
   });
 }
 
+/**
+ * --overrides of each pack process: one process as a hand run does (the scenario's own phases),
+ * or K slices of whole endpoints sharing one processor bundle.
+ */
+function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
+  const variables = { ratePlan: String(rate), holdSeconds: seconds };
+  if (GENERATORS === 1) return [{ config: { variables } }];
+  const file = path.join(ROOT, a.scenario!);
+  const doc = parse(readFileSync(file, 'utf8')) as {
+    config: { processor: string; phases: { duration: number }[]; variables?: Record<string, unknown> };
+  };
+  const v = readSettings({ ...doc.config.variables, ...variables });
+  const bundle = bundleProcessor(
+    ROOT,
+    path.resolve(path.dirname(file), doc.config.processor),
+    path.join(dir, 'processor.js'),
+  );
+  return endpointSlices(v.endpoints, GENERATORS).map((slice) => ({
+    config: {
+      processor: bundle,
+      phases: [
+        {
+          name: 'connect',
+          duration: doc.config.phases[0].duration,
+          arrivalCount: slice.count * v.connectionsPerEndpoint,
+        },
+      ],
+      variables: { ...variables, generatorIndex: slice.index, generatorCount: GENERATORS },
+    },
+  }));
+}
+
 async function pack(target: string, apiKey: string, rate: number, seconds: number, work: string) {
   const dir = mkdtempSync(path.join(work, 'pack-'));
-  const report = path.join(dir, 'report.json');
-  const overrides = { config: { variables: { ratePlan: String(rate), holdSeconds: seconds } } };
-  const r = await run(
-    process.execPath,
-    [
-      path.join(ROOT, 'node_modules/artillery/bin/run'),
-      'run',
-      '--config',
-      'artillery/common.yml',
-      '--overrides',
-      JSON.stringify(overrides),
-      '--output',
-      report,
-      a.scenario!,
-    ],
-    {
-      ...process.env,
-      TARGET: target,
-      API_KEY: apiKey,
-      ARTILLERY_DISABLE_TELEMETRY: 'true',
-      RELAY_PERF_HDR_DIR: path.join(dir, 'latency'),
-    },
+  const parts = packOverrides(rate, seconds, dir);
+  const report = (i: number) => path.join(dir, `report-${i}.json`);
+  const runs = await Promise.all(
+    parts.map((overrides, i) =>
+      run(
+        process.execPath,
+        [
+          path.join(ROOT, 'node_modules/artillery/bin/run'),
+          'run',
+          '--config',
+          'artillery/common.yml',
+          '--overrides',
+          JSON.stringify(overrides),
+          '--output',
+          report(i),
+          a.scenario!,
+        ],
+        {
+          ...process.env,
+          TARGET: target,
+          API_KEY: apiKey,
+          ARTILLERY_DISABLE_TELEMETRY: 'true',
+          RELAY_PERF_HDR_DIR: path.join(dir, 'latency'),
+        },
+      ),
+    ),
   );
   const merged = mergeLatencyDir(path.join(dir, 'latency'));
-  let delivered: number | null = null;
-  try {
-    const json = JSON.parse(readFileSync(report, 'utf8')) as {
-      aggregate: { counters: Record<string, number> };
-    };
-    delivered = json.aggregate.counters['e2e.frames_delivered'] ?? null;
-  } catch {
-    writeFileSync(path.join(dir, 'artillery.log'), r.out);
+  let delivered: number | null = 0;
+  for (const [i, r] of runs.entries()) {
+    try {
+      const json = JSON.parse(readFileSync(report(i), 'utf8')) as {
+        aggregate: { counters: Record<string, number> };
+      };
+      const d = json.aggregate.counters['e2e.frames_delivered'];
+      delivered = delivered === null || d === undefined ? null : delivered + d;
+    } catch {
+      delivered = null;
+      writeFileSync(path.join(dir, `artillery-${i}.log`), r.out);
+    }
   }
+  const codes = runs.map((r) => r.code);
   return {
     intended: merged && summarize(merged.set.intended),
     sent: merged && summarize(merged.set.sent),
     sendLag: merged && summarize(merged.set.sendLag),
     delivered,
-    exitCode: r.code,
-    toolCpuSec: r.cpu,
+    exitCode: codes.includes(null) ? null : Math.max(...(codes as number[])),
+    // CPU of every pack process together (Artillery's start-up included).
+    toolCpuSec: runs.every((r) => r.cpu !== null)
+      ? Math.round(runs.reduce((sum, r) => sum + (r.cpu ?? 0), 0) * 10) / 10
+      : null,
   };
 }
 
@@ -217,7 +272,7 @@ async function main(): Promise<void> {
       `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${ratio} |`,
     );
   }
-  console.log(`\nfigures: ${a.out}`);
+  console.log(`\npack generators: ${GENERATORS}; figures: ${a.out}`);
 }
 
 main().catch((err: Error) => {

@@ -3,6 +3,7 @@
  * context.vars). Defaults live here and nowhere else, so a scenario file only
  * states what makes it different.
  */
+import { endpointSlice, type GeneratorSlice } from './generator-slice';
 import { parseRatePlan, type RateStep } from './schedule';
 
 export const DEFAULT_TARGET = 'ws://127.0.0.1:8080';
@@ -21,6 +22,13 @@ export interface ScenarioSettings {
   /** SLO limits on the latency from the intended send time, ms: deliveries above them are counted (see metric-names). */
   latencyP95LimitMs: number;
   latencyP99LimitMs: number;
+  /**
+   * The endpoints this generator process owns (variables generatorIndex, generatorCount; set by
+   * the runner's --generators). Without them: all of them (one generator, the hand-run case).
+   * `endpoints`, `connectionsPerEndpoint` and `steps` stay the whole scenario's, so every
+   * connection sends the same share of the aggregate rate however the endpoints are split.
+   */
+  slice: GeneratorSlice;
 }
 
 type Vars = Record<string, unknown>;
@@ -31,6 +39,15 @@ function positiveInt(vars: Vars, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`config.variables.${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function nonNegativeInt(vars: Vars, name: string, fallback: number): number {
+  const raw = vars[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`config.variables.${name} must be an integer >= 0, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -59,7 +76,18 @@ export function readSettings(vars: Vars): ScenarioSettings {
     payloadBytes: positiveInt(vars, 'payloadBytes', 128),
     latencyP95LimitMs: nonNegative(vars, 'latencyP95LimitMs', 100),
     latencyP99LimitMs: nonNegative(vars, 'latencyP99LimitMs', 250),
+    slice: sliceOf(vars, endpoints),
   };
+}
+
+function sliceOf(vars: Vars, endpoints: number): ScenarioSettings['slice'] {
+  const generators = positiveInt(vars, 'generatorCount', 1);
+  const index = nonNegativeInt(vars, 'generatorIndex', 0);
+  try {
+    return endpointSlice(endpoints, index, generators);
+  } catch (err) {
+    throw new Error(`config.variables generatorIndex/generatorCount: ${(err as Error).message}`);
+  }
 }
 
 /** ws://host:port -> http://host:port (wss -> https), path dropped. */

@@ -64,14 +64,16 @@ export async function createScenarioEndpoints(
   latencyDir: string,
 ): Promise<{ base: string; created: CreatedEndpoint[]; settings: ScenarioSettings }> {
   const settings = readSettings(context.vars);
+  // --generators: this process creates only its slice of whole endpoints (all of them by default).
+  const { offset, count } = settings.slice;
   const base = restBaseFromTarget(resolveTarget(context.vars));
   const runTag = process.env.RELAY_PERF_RUN_ID || randomUUID().slice(0, 8);
   // Worker threads get context.vars from this hook: the one directory every thread writes its histograms to.
   context.vars.latencyDir = latencyDir;
   const started = Date.now();
   try {
-    const created = await mapLimit(Array.from({ length: settings.endpoints }), 10, (_x, i) =>
-      createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${i}`),
+    const created = await mapLimit(Array.from({ length: count }), 10, (_x, i) =>
+      createEndpoint(base, process.env.API_KEY, `perf-${runTag}-${offset + i}`),
     );
     context.vars.relayEndpoints = created;
     console.log(`created ${created.length} endpoints on ${base} in ${Date.now() - started} ms`);
@@ -93,9 +95,12 @@ export async function createScenarioEndpoints(
 export function joinEndpoint(wsArgs: WsArgs, context: VuContext, index: number): number {
   const settings = readSettings(context.vars);
   const endpoints = endpointsFrom(context.vars);
-  const endpointCount = Math.min(settings.endpoints, endpoints.length);
-  const slot = index % endpointCount;
-  const endpoint = endpoints[slot];
+  // --generators: this process owns endpoints offset .. offset+count-1; frames carry the global
+  // slot, so a frame delivered to another generator's endpoint is counted there as misrouted.
+  const endpointCount = Math.min(settings.slice.count, endpoints.length);
+  const local = index % endpointCount;
+  const slot = settings.slice.offset + local;
+  const endpoint = endpoints[local];
   const targets = targetsFrom(process.env.TARGETS, resolveTarget(context.vars));
   const targetIndex = targetIndexOf(index, endpointCount, targets.length);
   const target = targets[targetIndex].replace(/\/+$/, '');
@@ -126,9 +131,16 @@ export function clusterPlacementOf(vars: Record<string, unknown>): ClusterPlacem
   };
 }
 
-/** A VU's unique sender id: thread id in the high digits, the thread's VU (or socket) counter below. */
-export function senderId(counter: number): number {
-  return threadId * ID_STRIDE + counter;
+/** Worker threads per generator process the sender ids leave room for. */
+const THREADS_PER_GENERATOR = 1_000;
+
+/**
+ * A VU's unique sender id across worker threads and generator processes: (generator index,
+ * thread id) in the high digits, the thread's VU (or socket) counter below ID_STRIDE, which
+ * is what processors/lib/targets.ts reads back to place a sender in a cluster run.
+ */
+export function senderId(counter: number, generatorIndex = 0): number {
+  return (generatorIndex * THREADS_PER_GENERATOR + threadId) * ID_STRIDE + counter;
 }
 
 /** Where a thread's delivery figures go. */

@@ -109,7 +109,8 @@ export class WorkerStats {
     if (this.progressFile && (busy || snapshot.sent > 0 || snapshot.delivered > 0)) {
       const line = {
         t: Date.now(),
-        thread: threadId,
+        // Unique across the processes of a --generators run, which share one progress file.
+        thread: process.pid * 1000 + threadId,
         vus: this.activeVus,
         sent: snapshot.sent,
         delivered: snapshot.delivered,

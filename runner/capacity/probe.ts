@@ -114,6 +114,7 @@ export async function runProbe(
           holdSeconds: opts.holdSeconds,
           rampSeconds: opts.rampSeconds,
         },
+        generators: opts.generators,
       }),
     );
   } finally {

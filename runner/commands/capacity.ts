@@ -10,7 +10,7 @@ import { searchCapacity, type SearchResult } from '../capacity/search';
 import { installSignalHandlers } from '../cleanup';
 import { EXIT } from '../generator-health';
 import { gitInfo } from '../metadata';
-import { num, oneOf, type CapacityOptions } from '../options';
+import { generatorsOf, num, oneOf, type CapacityOptions } from '../options';
 import { REPO_ROOT } from '../paths';
 import { buildRelay } from '../relay-process';
 import type { Command } from './command';
@@ -46,6 +46,7 @@ the load generator's limit, a lower bound for the relay).
   --max-rate <msg/s>      highest rate probed (default 40000)
   --resolution <msg/s>    bisection stops at this bracket width (default 250)
   --no-reference          search the project relay only
+  --generators <n|auto>   Artillery processes per probe, each owning whole endpoints (default 1)
   --db, --stats-mode, --relay-entry, --no-build, --out, --run-id: as for a run (project relay only)`,
 
   parse(args) {
@@ -62,6 +63,7 @@ the load generator's limit, a lower bound for the relay).
         'max-rate': { type: 'string' },
         resolution: { type: 'string' },
         'no-reference': { type: 'boolean', default: false },
+        generators: { type: 'string' },
         db: { type: 'string' },
         'stats-mode': { type: 'string' },
         'relay-entry': { type: 'string' },
@@ -104,6 +106,7 @@ the load generator's limit, a lower bound for the relay).
       runId: values['run-id'],
       relayEntry,
       build: !values['no-build'] && !relayEntry.endsWith('.ts'),
+      generators: generatorsOf(values.generators),
     };
   },
 

@@ -8,6 +8,7 @@ import { EXIT } from '../generator-health';
 import {
   clusterOf,
   DEFAULT_CLUSTER_REDIS,
+  generatorsOf,
   MAX_CLUSTER,
   modesOf,
   num,
@@ -69,6 +70,8 @@ Options:
   --rate <msg/s>                aggregate send rate of every throughput-style scenario
                                 (throughput-*, iot-*, stability, acceptance; not the ramp)
   --hold <s>                    send window of every throughput-style scenario (overrides the profile)
+  --generators <n|auto>         Artillery processes per scenario, each owning whole endpoints, merged
+                                exactly (default 1; auto = cores - 1); for rates one process cannot keep
   --publish                     also write ${runDocument('baseline').path} from this run
   --relay-entry <file>          relay entry point (default: dist/backend/src/main.js);
                                 a .ts file (backend/src/main.ts) runs from source via tsx, no build
@@ -100,6 +103,7 @@ Options:
         'gate-min-send-ratio': { type: 'string' },
         rate: { type: 'string' },
         hold: { type: 'string' },
+        generators: { type: 'string' },
         publish: { type: 'boolean', default: false },
         'relay-entry': { type: 'string' },
         'no-build': { type: 'boolean', default: false },
@@ -186,6 +190,7 @@ Options:
       },
       rate: num('--rate', values.rate, (n) => n > 0 && n <= 1_000_000, 'msg/s in (0, 1000000]'),
       hold: num('--hold', values.hold, (n) => n > 0 && n <= 86_400, 'seconds in (0, 86400]'),
+      generators: generatorsOf(values.generators),
       publish: values.publish ?? false,
       relayEntry: values['relay-entry'] ?? 'dist/backend/src/main.js',
       ...clusterOf(values.cluster, values.redis),

@@ -21,6 +21,12 @@ describe('--rate and --hold', () => {
     expect(parseCli([])).toMatchObject({ rate: undefined, hold: undefined });
   });
 
+  it('--generators parses into the run options (default 1; a bad value is a usage error)', () => {
+    expect(parseCli([])).toMatchObject({ generators: 1 });
+    expect(parseCli(['--generators', '3'])).toMatchObject({ generators: 3 });
+    expect(() => parseCli(['--generators', 'two'])).toThrow(/--generators expects auto or an integer/);
+  });
+
   it.each([
     ['--rate', '0'],
     ['--rate', '-5'],
@@ -79,6 +85,7 @@ describe('capacity flags', () => {
       runId: undefined,
       relayEntry: 'dist/backend/src/main.js',
       build: true,
+      generators: 1,
     });
   });
 
@@ -111,6 +118,8 @@ describe('capacity flags', () => {
         '/tmp/o',
         '--run-id',
         'cap',
+        '--generators',
+        '2',
       ]),
     ).toEqual({
       command: 'capacity',
@@ -128,6 +137,7 @@ describe('capacity flags', () => {
       runId: 'cap',
       relayEntry: 'backend/src/main.ts',
       build: false,
+      generators: 2,
     });
   });
 

@@ -1,0 +1,127 @@
+/**
+ * The processor split over two Artillery processes (what `--generators 2` starts): each process
+ * creates and connects only its own whole endpoints, and the two ledgers together account every
+ * delivery the relay made or dropped, exactly, against the fake relay's own counts. Timing is kept
+ * out (behavioural gates only), as in relay-processor.test.ts.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bundleProcessor } from '../../runner/processor-bundle';
+import { startFakeRelay, type FakeRelay } from '../../runner/test/helpers/fake-relay';
+import { mergeLatencyDir } from '../lib/latency';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+jest.setTimeout(420_000);
+
+const ENDPOINTS = 4;
+const PEERS = 3;
+const GENERATORS = 2;
+/** 24 msg/s over 3 s shared by 12 connections: 6 frames each. */
+const FRAMES_PER_PEER = 6;
+
+type Counters = Record<string, number>;
+
+function runSlice(target: string, out: string, index: number, bundle: string, hdrDir: string) {
+  const overrides = {
+    config: {
+      processor: bundle,
+      phases: [{ duration: 1, arrivalCount: (ENDPOINTS / GENERATORS) * PEERS }],
+      variables: {
+        endpoints: ENDPOINTS,
+        connectionsPerEndpoint: PEERS,
+        ratePlan: String((ENDPOINTS * PEERS * FRAMES_PER_PEER) / 3),
+        holdSeconds: 3,
+        rampSeconds: 1,
+        settleMs: 2000,
+        drainMs: 1500,
+        generatorIndex: index,
+        generatorCount: GENERATORS,
+      },
+      ensure: {
+        thresholds: [],
+        conditions: [{ expression: 'vusers.failed == 0' }],
+      },
+    },
+  };
+  return new Promise<{ status: number | null; output: string; counters: Counters }>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules/artillery/bin/run'),
+        'run',
+        '--config',
+        'artillery/common.yml',
+        '--overrides',
+        JSON.stringify(overrides),
+        '--output',
+        out,
+        'artillery/multi-endpoint-10x5.yml',
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          TARGET: target,
+          WORKERS: '1',
+          ARTILLERY_DISABLE_TELEMETRY: 'true',
+          RELAY_PERF_HDR_DIR: hdrDir,
+          RELAY_PERF_RUN_ID: `split-${index}`,
+        },
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    child.on('error', reject);
+    child.on('close', (status: number | null) => {
+      try {
+        const report = JSON.parse(readFileSync(out, 'utf8')) as { aggregate: { counters: Counters } };
+        resolve({ status, output, counters: report.aggregate.counters });
+      } catch (err) {
+        reject(new Error(`no report (${(err as Error).message}); output:\n${output}`));
+      }
+    });
+  });
+}
+
+describe('the relay processor split over two generator processes', () => {
+  let relay: FakeRelay | undefined;
+  afterEach(async () => {
+    await relay?.close();
+    relay = undefined;
+  });
+
+  it('each process owns whole endpoints; the summed ledgers equal what the relay received, offered, wrote and dropped', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay-split-'));
+    relay = await startFakeRelay(undefined, { dropEvery: 5 });
+    const bundle = bundleProcessor(ROOT, path.join(ROOT, 'processors/relay.ts'), path.join(dir, 'relay.js'));
+    const hdrDir = path.join(dir, 'latency');
+    const runs = await Promise.all(
+      [0, 1].map((i) => runSlice(relay!.url, path.join(dir, `g${i}.json`), i, bundle, hdrDir)),
+    );
+    const sum = (name: string) => runs.reduce((n, r) => n + (r.counters[name] ?? 0), 0);
+
+    for (const r of runs) {
+      expect(r.status).toBe(0);
+      expect(r.output).toContain(`created ${ENDPOINTS / GENERATORS} endpoints`);
+      expect(r.counters['vusers.completed']).toBe((ENDPOINTS / GENERATORS) * PEERS);
+      // No frame crossed into the other process's endpoints, and every connection kept its share of the plan.
+      expect(r.counters['e2e.frames_extra']).toBe(0);
+      expect(r.counters['e2e.frames_misrouted']).toBe(0);
+      expect(r.counters['e2e.frames_due']).toBe((ENDPOINTS / GENERATORS) * PEERS * FRAMES_PER_PEER);
+    }
+    expect(relay.counts.received).toBe(sum('e2e.frames_sent'));
+    expect(sum('e2e.frames_expected')).toBe(sum('e2e.frames_sent') * (PEERS - 1));
+    expect(relay.counts.offered).toBe(sum('e2e.frames_expected'));
+    expect(relay.counts.dropped).toBeGreaterThan(0);
+    expect(sum('e2e.frames_lost')).toBe(relay.counts.dropped);
+    expect(sum('e2e.frames_delivered')).toBe(relay.counts.written);
+    // One HDR file per process's worker thread, merged exactly.
+    const merged = mergeLatencyDir(hdrDir)!;
+    expect(merged.files).toBe(GENERATORS);
+    expect(merged.set.intended.totalCount).toBe(sum('e2e.frames_delivered'));
+    expect(merged.set.sendLag.totalCount).toBe(sum('e2e.frames_sent'));
+  });
+});

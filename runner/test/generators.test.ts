@@ -1,0 +1,247 @@
+/**
+ * --generators K: how a scenario is split over K Artillery processes and how their results are
+ * merged (runner/scenario.ts, runner/generator-merge.ts, runner/scenario-result.ts).
+ */
+import { asInformational, loadSharedGates, type EnsureConfig } from '../gates';
+import { gatesOnAggregate, mergeReports, mergeSummaries } from '../generator-merge';
+import { generatorsOf } from '../options';
+import { COMMON_CONFIG, REPO_ROOT } from '../paths';
+import type { ProcSample } from '../proc-sampler';
+import type { ArtilleryReport, ScenarioPlan } from '../results';
+import { effectiveGenerators, generatorParts, sliceableProcessor } from '../scenario';
+import { busiestGenerator, scenarioVerdict, sumSamplesPerSecond } from '../scenario-result';
+import { SCENARIOS } from '../catalog';
+import path from 'node:path';
+
+const GATES: EnsureConfig = loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG));
+
+const counters = (c: Partial<Record<string, number>>): Record<string, number> => ({
+  'e2e.frames_sent': 0,
+  'e2e.frames_due': 0,
+  'e2e.frames_delivered': 0,
+  'e2e.frames_lost': 0,
+  'e2e.frames_duplicated': 0,
+  'e2e.frames_misrouted': 0,
+  'e2e.latency_over_p95_limit': 0,
+  'e2e.latency_over_p99_limit': 0,
+  'vusers.failed': 0,
+  ...(c as Record<string, number>),
+});
+
+const summary = (count: number, min: number, max: number, mean: number, p95: number) => ({
+  count,
+  min,
+  max,
+  mean,
+  p50: mean,
+  median: mean,
+  p95,
+  p99: max,
+});
+
+function report(
+  c: Record<string, number>,
+  periods: [number, Record<string, number>][] = [],
+): ArtilleryReport {
+  return {
+    aggregate: { counters: c, summaries: {} },
+    intermediate: periods.map(([period, counters]) => ({ period, counters, summaries: {} })),
+  };
+}
+
+describe('mergeReports', () => {
+  it('adds every counter exactly, in the aggregate and per period', () => {
+    const a = report(
+      counters({ 'e2e.frames_sent': 1000, 'e2e.frames_delivered': 9000, 'e2e.frames_lost': 2 }),
+      [
+        [1_700_000_000_000, { 'e2e.frames_sent': 400 }],
+        [1_700_000_010_000, { 'e2e.frames_sent': 600 }],
+      ],
+    );
+    const b = report(
+      counters({ 'e2e.frames_sent': 999, 'e2e.frames_delivered': 8991, 'vusers.created': 250 }),
+      [
+        [1_700_000_010_000, { 'e2e.frames_sent': 599 }],
+        [1_700_000_020_000, { 'e2e.frames_sent': 400 }],
+      ],
+    );
+    const m = mergeReports([a, b]);
+    expect(m.aggregate.counters).toMatchObject({
+      'e2e.frames_sent': 1999,
+      'e2e.frames_delivered': 17991,
+      'e2e.frames_lost': 2,
+      'vusers.created': 250,
+    });
+    expect(m.intermediate.map((p) => [p.period, p.counters?.['e2e.frames_sent']])).toEqual([
+      [1_700_000_000_000, 400],
+      [1_700_000_010_000, 1199],
+      [1_700_000_020_000, 400],
+    ]);
+  });
+
+  it('merges summaries: count, min, max and mean exactly, percentiles as the largest (an upper bound)', () => {
+    const m = mergeSummaries([summary(100, 2, 40, 10, 30), summary(300, 1, 20, 6, 12)]);
+    expect(m.count).toBe(400);
+    expect(m.min).toBe(1);
+    expect(m.max).toBe(40);
+    expect(m.mean).toBeCloseTo((100 * 10 + 300 * 6) / 400, 10);
+    expect(m.p95).toBe(30);
+    // A process without values does not drag min to 0.
+    expect(mergeSummaries([summary(0, 0, 0, 0, 0), summary(5, 3, 9, 4, 8)]).min).toBe(3);
+  });
+});
+
+describe('gatesOnAggregate: the real gates on the merged figures, through ensure', () => {
+  it('passes when the merged figures pass although one slice alone would fail its latency gate', () => {
+    // Slice 1: 10% of its deliveries over the p95 limit; slice 2: none. Merged: 1000 of 20000 = 5%.
+    const s1 = counters({
+      'e2e.frames_sent': 1000,
+      'e2e.frames_due': 1000,
+      'e2e.frames_delivered': 10000,
+      'e2e.latency_over_p95_limit': 1000,
+    });
+    const s2 = counters({ 'e2e.frames_sent': 1000, 'e2e.frames_due': 1000, 'e2e.frames_delivered': 10000 });
+    const one = gatesOnAggregate(GATES, mergeReports([report(s1)]).aggregate, false);
+    expect(one.find((g) => g.expression.includes('over_p95'))?.passed).toBe(false);
+    const merged = gatesOnAggregate(GATES, mergeReports([report(s1), report(s2)]).aggregate, false);
+    expect(merged).toHaveLength(GATES.conditions.length + GATES.thresholds.length);
+    expect(merged.every((g) => g.passed && g.strict)).toBe(true);
+  });
+
+  it('fails the loss gate when any slice lost a frame, and only that gate', () => {
+    const ok = counters({ 'e2e.frames_sent': 10, 'e2e.frames_due': 10, 'e2e.frames_delivered': 90 });
+    const lost = counters({
+      'e2e.frames_sent': 10,
+      'e2e.frames_due': 10,
+      'e2e.frames_delivered': 89,
+      'e2e.frames_lost': 1,
+    });
+    const g = gatesOnAggregate(GATES, mergeReports([report(ok), report(lost)]).aggregate, false);
+    expect(g.filter((x) => !x.passed).map((x) => x.expression)).toEqual(['e2e.frames_lost == 0']);
+  });
+
+  it('fails the send-rate gate on the merged send ratio', () => {
+    const behind = counters({ 'e2e.frames_sent': 80, 'e2e.frames_due': 100, 'e2e.frames_delivered': 720 });
+    const ahead = counters({ 'e2e.frames_sent': 100, 'e2e.frames_due': 100, 'e2e.frames_delivered': 900 });
+    // 180 of 200 = 90% < 95%.
+    const g = gatesOnAggregate(GATES, mergeReports([report(behind), report(ahead)]).aggregate, false);
+    expect(g.filter((x) => !x.passed).map((x) => x.expression)).toEqual([
+      'e2e.frames_sent >= 0.95 * e2e.frames_due',
+    ]);
+  });
+
+  it('gives non-strict verdicts for an informational scenario', () => {
+    const g = gatesOnAggregate(GATES, report(counters({ 'e2e.frames_lost': 3 })).aggregate, true);
+    expect(g.some((x) => !x.passed)).toBe(true);
+    expect(g.every((x) => !x.strict)).toBe(true);
+  });
+
+  it('fails a gate that names a metric no process reported, as ensure does in one run', () => {
+    const gates: EnsureConfig = { thresholds: [], conditions: [{ expression: 'e2e.no_such_metric == 0' }] };
+    const g = gatesOnAggregate(gates, report(counters({})).aggregate, false);
+    expect(g).toEqual([{ expression: 'e2e.no_such_metric == 0', passed: false, strict: true }]);
+  });
+
+  it('the verdict uses the given gate results instead of parsing the output', () => {
+    const gates = gatesOnAggregate(GATES, report(counters({ 'e2e.frames_lost': 1 })).aggregate, false);
+    const v = scenarioVerdict({
+      informational: false,
+      artillery: { exitCode: 0, timedOut: false, output: 'Checks:\nok: e2e.frames_lost == 0\n' },
+      reportWritten: true,
+      expectedGates: gates.length,
+      gates,
+    });
+    expect(v.status).toBe('failed');
+    expect(v.gates.find((x) => x.expression === 'e2e.frames_lost == 0')?.passed).toBe(false);
+  });
+});
+
+describe('generatorParts: K processes for a scenario', () => {
+  const plan: ScenarioPlan = {
+    endpoints: 50,
+    connectionsPerEndpoint: 10,
+    connections: 500,
+    steps: [{ ratePerSecond: 5000, seconds: 20 }],
+    sendSeconds: 20,
+    rampSeconds: 10,
+    targetRatePerSec: 5000,
+  };
+  type Overrides = {
+    config: {
+      phases: { arrivalCount: number; duration: number }[];
+      variables: Record<string, unknown>;
+      ensure: EnsureConfig;
+      processor?: string;
+    };
+  };
+
+  it('opens each slice’s connections once, keeps the aggregate plan, runs gates informational, and shares one bundle', () => {
+    const parts = generatorParts(plan, 20, GATES, 3, { ratePlan: '5000' }, '/tmp/bundle.js');
+    expect(parts.map((p) => p.index)).toEqual([0, 1, 2]);
+    const o = parts.map((p) => p.overrides as Overrides);
+    expect(o.map((x) => x.config.phases[0].arrivalCount)).toEqual([170, 170, 160]);
+    expect(o.reduce((n, x) => n + x.config.phases[0].arrivalCount, 0)).toBe(500);
+    for (const [i, x] of o.entries()) {
+      expect(x.config.phases[0].duration).toBe(10);
+      expect(x.config.variables).toMatchObject({
+        ratePlan: '5000',
+        holdSeconds: 20,
+        generatorIndex: i,
+        generatorCount: 3,
+      });
+      expect(x.config.ensure.conditions).toEqual(asInformational(GATES).conditions);
+      expect(x.config.processor).toBe('/tmp/bundle.js');
+    }
+  });
+
+  it('refuses more processes than endpoints', () => {
+    expect(() => generatorParts({ ...plan, endpoints: 2 }, 20, GATES, 3)).toThrow(RangeError);
+  });
+});
+
+describe('effectiveGenerators and --generators', () => {
+  it('keeps 1, caps at the endpoints, falls back to 1 for a processor that cannot be split', () => {
+    expect(effectiveGenerators(1, 50, true)).toEqual({ generators: 1 });
+    expect(effectiveGenerators(3, 50, true)).toEqual({ generators: 3 });
+    expect(effectiveGenerators(3, 1, true)).toMatchObject({
+      generators: 1,
+      warning: expect.stringMatching(/capped at 1/),
+    });
+    expect(effectiveGenerators(3, 50, false)).toMatchObject({
+      generators: 1,
+      warning: expect.stringMatching(/cannot be split/),
+    });
+  });
+
+  it('knows which scenario files use the splittable processor', () => {
+    const byName = (n: string) => SCENARIOS.find((s) => s.name === n)!;
+    expect(sliceableProcessor(byName('throughput-1000'))).toBe(
+      path.join(REPO_ROOT, 'processors', 'relay.ts'),
+    );
+    const churn = SCENARIOS.find((s) => s.file === 'churn.yml');
+    if (churn) expect(sliceableProcessor(churn)).toBeNull();
+  });
+
+  it('parses --generators: default 1, integers, auto = cores - 1 (at least 1)', () => {
+    expect(generatorsOf(undefined)).toBe(1);
+    expect(generatorsOf('3')).toBe(3);
+    expect(generatorsOf('auto', 2)).toBe(1);
+    expect(generatorsOf('auto', 8)).toBe(7);
+    expect(generatorsOf('auto', 1)).toBe(1);
+    for (const bad of ['0', '-1', '1.5', 'x', '', '65'])
+      expect(() => generatorsOf(bad)).toThrow(/--generators expects auto or an integer in \[1, 64\]/);
+  });
+});
+
+describe('generator samples of several processes', () => {
+  const s = (t: number, cpuPct: number, rssMb = 100): ProcSample => ({ t, cpuPct, rssMb });
+
+  it('the check sees the busiest process; the series their per-second sum', () => {
+    const a = [s(1000, 40), s(2000, 60)];
+    const b = [s(1100, 90), s(2100, 80)];
+    expect(busiestGenerator([a, b])?.cpuMeanPct).toBe(85);
+    expect(sumSamplesPerSecond([a, b])).toEqual([s(1000, 130, 200), s(2000, 140, 200)]);
+    expect(sumSamplesPerSecond([a])).toBe(a);
+    expect(busiestGenerator([[]])).toBeNull();
+  });
+});
