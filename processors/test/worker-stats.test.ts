@@ -188,7 +188,8 @@ describe('WorkerStats', () => {
     const [line] = progress(file);
     expect(line).toEqual({
       t: 1_700_000_000_050,
-      thread: threadId,
+      // pid as well: under --generators several processes write one progress file.
+      thread: process.pid * 1000 + threadId,
       vus: 3,
       sent: 10,
       delivered: 20,
@@ -206,7 +207,8 @@ describe('WorkerStats', () => {
     s.flush();
     expect(progress(file)[1]).toEqual({
       t: 1_700_000_000_050,
-      thread: threadId,
+      // pid as well: under --generators several processes write one progress file.
+      thread: process.pid * 1000 + threadId,
       vus: 3,
       sent: 0,
       delivered: 0,
