@@ -13,6 +13,8 @@ describe('readSettings (scenario knobs from config.variables)', () => {
       payloadBytes: 128,
       latencyP95LimitMs: 100,
       latencyP99LimitMs: 250,
+      // no generatorIndex/generatorCount: one generator owning every endpoint
+      slice: { index: 0, generators: 1, offset: 0, count: 1 },
     });
   });
 
@@ -39,6 +41,7 @@ describe('readSettings (scenario knobs from config.variables)', () => {
       payloadBytes: 512,
       latencyP95LimitMs: 40,
       latencyP99LimitMs: 80,
+      slice: { index: 0, generators: 1, offset: 0, count: 3 },
     });
   });
 
