@@ -406,3 +406,29 @@ test('render re-renders a --mode both run: each pass, comparison.md and comparis
   expect(md).toContain('STATS_MODE=immediate vs batched');
   expect(readFileSync(path.join(both, 'comparison.html'), 'utf8')).toContain('throughput-1000');
 });
+
+describe('optimization summary from a --cluster N run', () => {
+  it('shows the process count and the local / across-Redis p95 the run recorded', () => {
+    const dir = path.join(root, 'cluster2');
+    const [first] = fixture.scenarios;
+    const lat = (p95: number) => ({ ...first.latency, p95 });
+    writePass(
+      dir,
+      'batched',
+      {
+        scenarios: [
+          {
+            ...first,
+            cluster: { processes: 2, local: lat(26.2), cross: lat(32.5), perProcess: [] },
+          } as ScenarioResult,
+        ],
+      },
+      { command: 'pnpm test:performance --only throughput-1000 --cluster 2' },
+    );
+    const md = summary({ cluster: dir });
+    const row = md.split('\n').find((l) => l.startsWith(`| ${first.name} | 2 |`));
+    expect(row).toBeDefined();
+    expect(row).toContain('| 26.2 / 32.5 |');
+    expect(md).toContain('`pnpm test:performance --only throughput-1000 --cluster 2`');
+  });
+});

@@ -20,7 +20,7 @@ export interface SummaryInputs {
   capacity: string | null;
   /** a run directory of the 1 h acceptance scenario (`--profile full --only acceptance`) */
   acceptance: string | null;
-  /** a run directory of a run against a PM2 cluster (`--target`, workers sharing Redis) */
+  /** a run directory of a `--cluster N` run (or of a `--target` run against a PM2 cluster over Redis) */
   cluster: string | null;
 }
 
