@@ -3,7 +3,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from './databases';
 
-export const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
+/**
+ * The relay runs as `node --import tsx`, one process, not under the `tsx` CLI: that CLI is a
+ * parent process that relays SIGTERM to its child and, when the child has not acknowledged it
+ * within 30 ms, SIGKILLs it and exits 143 (tsx's relaySignals). On a loaded machine that turned a
+ * graceful shutdown into an exit 143 in the shutdown and config tests.
+ */
+const TSX_LOADER = ['--import', 'tsx'];
 export const MAIN = path.join(REPO_ROOT, 'backend/src/main.ts');
 
 export async function freePort(): Promise<number> {
@@ -38,9 +44,9 @@ export function spawnProcess(command: string, args: string[], env: Record<string
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Runs `tsx backend/src/main.ts` with exactly the given environment (plus PATH/HOME). */
+/** Runs `node --import tsx backend/src/main.ts` with exactly the given environment (plus PATH/HOME). */
 export function spawnRelay(env: Record<string, string>): RelayProcess {
-  return spawnProcess(TSX, [MAIN], env);
+  return spawnProcess(process.execPath, [...TSX_LOADER, MAIN], env);
 }
 
 /** Polls /health until 200 (or the process dies / the deadline passes). */
