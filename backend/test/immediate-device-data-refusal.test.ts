@@ -1,10 +1,9 @@
 import type { Db } from '../src/db/prisma';
 import { QueueFullError } from '../src/services/device-data/device-data-writer';
 import { ImmediateDeviceDataWriter } from '../src/services/device-data/immediate-device-data-writer';
-import { eachDb, requireDb } from './helpers/databases';
-import { dbOutage, type DbOutage } from './helpers/db-outage';
-import { startTestRelay, type TestRelay } from './helpers/relay';
-import { closeAll, connect, eventually, type Client } from './helpers/ws';
+import { eachDb } from './helpers/databases';
+import { relayBehindOutage } from './helpers/db-outage';
+import { connect, eventually, type Client } from './helpers/ws';
 
 const reading = (deviceId: string, i: number) =>
   JSON.stringify({ type: 'device_data', deviceId, data: { i } });
@@ -17,24 +16,10 @@ const errorsOf = (c: Client) => c.json<{ type: string; message: string }>().filt
  * forwarded.
  */
 eachDb('immediate mode: readings the database cannot take', (db) => {
-  let outage: DbOutage | undefined;
-  let t: TestRelay | undefined;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    requireDb(db);
-    outage = await dbOutage(db);
-    t = await startTestRelay(outage.url, { STATS_MODE: 'immediate', ...outage.env });
-  });
-  afterAll(async () => {
-    await closeAll(clients);
-    await outage?.end();
-    await t?.stop();
-    await outage?.close();
-  });
+  const { relay: relayOf, outage: outageOf, clients } = relayBehindOutage(db, { STATS_MODE: 'immediate' });
 
   it('answers a reading sent while the database is down with "retry later", forwards it, stores it not; stores the next one after', async () => {
-    const relay = t!;
+    const relay = relayOf();
     const ep = await relay.createEndpoint('imm-refusal');
     for (const label of ['sender', 'peer'])
       clients.push(await connect(relay.wsUrl(ep.id, ep.token), {}, label));
@@ -45,14 +30,14 @@ eachDb('immediate mode: readings the database cannot take', (db) => {
       return res.body.readings;
     };
 
-    await outage!.begin();
+    await outageOf().begin();
     try {
       await sender.send(reading('d', 1));
       await peer.waitForCount(1, 30_000); // forwarded all the same
       await sender.waitFor(() => errorsOf(sender).length === 1, 30_000, 'an error frame');
       expect(errorsOf(sender)[0].message).toBe('device data could not be stored; retry later');
     } finally {
-      await outage!.end();
+      await outageOf().end();
     }
     expect(await count()).toBe(0);
 

@@ -1,7 +1,6 @@
-import { eachDb, requireDb } from './helpers/databases';
-import { dbOutage, metricValue, type DbOutage } from './helpers/db-outage';
-import { startTestRelay, type TestRelay } from './helpers/relay';
-import { closeAll, connect, eventually, type Client } from './helpers/ws';
+import { eachDb } from './helpers/databases';
+import { metricValue, relayBehindOutage } from './helpers/db-outage';
+import { connect, eventually, type Client } from './helpers/ws';
 
 const ERRORS = 'relay_db_query_errors_total{model="EndpointStats",operation="update"}';
 
@@ -11,24 +10,10 @@ const ERRORS = 'relay_db_query_errors_total{model="EndpointStats",operation="upd
  * order, and every refused write must show in /metrics.
  */
 eachDb('immediate mode with failing stats writes', (db) => {
-  let outage: DbOutage | undefined;
-  let t: TestRelay | undefined;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    requireDb(db);
-    outage = await dbOutage(db);
-    t = await startTestRelay(outage.url, { STATS_MODE: 'immediate', ...outage.env });
-  });
-  afterAll(async () => {
-    await closeAll(clients);
-    await outage?.end();
-    await t?.stop();
-    await outage?.close();
-  });
+  const { relay: relayOf, outage: outageOf, clients } = relayBehindOutage(db, { STATS_MODE: 'immediate' });
 
   it('forwards every frame to every peer while the database is down, and counts each failed write', async () => {
-    const relay = t!;
+    const relay = relayOf();
     const ep = await relay.createEndpoint('imm-outage');
     for (const label of ['a', 'b', 'c']) clients.push(await connect(relay.wsUrl(ep.id, ep.token), {}, label));
     const [a, b, c] = clients;
@@ -40,7 +25,7 @@ eachDb('immediate mode with failing stats writes', (db) => {
     );
     const errorsBefore = metricValue((await relay.request('GET', '/metrics')).text, ERRORS);
 
-    await outage!.begin();
+    await outageOf().begin();
     const fromA = Array.from({ length: 8 }, (_, i) => `a-${i}`);
     const fromB = Array.from({ length: 5 }, (_, i) => `b-${i}`);
     for (const m of fromA) await a.send(m);
@@ -65,7 +50,7 @@ eachDb('immediate mode with failing stats writes', (db) => {
     );
     expect(metricValue(text, ERRORS)).toBe(errorsBefore + fromA.length + fromB.length);
     expect(metricValue(text, 'relay_deliveries_total')).toBe(2 * (fromA.length + fromB.length));
-    await outage!.end();
+    await outageOf().end();
 
     // The writes refused during the outage are lost (the legacy behaviour); new ones land again.
     await a.send('after');

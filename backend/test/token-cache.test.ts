@@ -1,10 +1,10 @@
 import type { Db } from '../src/db/prisma';
 import { EndpointService } from '../src/services/endpoint.service';
 import { Semaphore, TokenHashCache } from '../src/services/verified-tokens';
-import { eachTarget, requireDb } from './helpers/databases';
-import { dbOutage, type DbOutage } from './helpers/db-outage';
+import { eachTarget } from './helpers/databases';
+import { relayBehindOutage } from './helpers/db-outage';
 import { within } from './helpers/process';
-import { startTestRelay, useRelay, type TestRelay } from './helpers/relay';
+import { useRelay, type TestRelay } from './helpers/relay';
 import { closeAll, connect, expectRefused, sleep, type Client } from './helpers/ws';
 
 /*
@@ -203,28 +203,15 @@ eachTarget('token checks on connect', (target) => {
 });
 
 eachTarget('token cache across a database outage', ({ db, statsMode }) => {
-  let outage: DbOutage | undefined;
-  let t: TestRelay | undefined;
-  const clients: Client[] = [];
-  beforeAll(async () => {
-    requireDb(db);
-    outage = await dbOutage(db);
-    t = await startTestRelay(outage.url, { STATS_MODE: statsMode, ...outage.env });
-  });
-  afterAll(async () => {
-    await closeAll(clients);
-    await outage?.end();
-    await t?.stop();
-    await outage?.close();
-  });
+  const { relay: relayOf, outage: outageOf, clients } = relayBehindOutage(db, { STATS_MODE: statsMode });
 
   test('a verified endpoint reconnects while the database is down; an unverified one is refused with 503', async () => {
-    const relay = t!;
+    const relay = relayOf();
     const warm = await relay.createEndpoint('warm');
     const cold = await relay.createEndpoint('cold');
     const first = await connect(relay.wsUrl(warm.id, warm.token), {}, 'first');
     await first.close();
-    await outage!.begin();
+    await outageOf().begin();
     try {
       const again = await within(connect(relay.wsUrl(warm.id, warm.token), {}, 'again'), 15_000, 'warm');
       clients.push(again);
@@ -232,7 +219,7 @@ eachTarget('token cache across a database outage', ({ db, statsMode }) => {
       const refused = await within(expectRefused(relay.wsUrl(cold.id, cold.token)), 15_000, 'cold');
       expect(refused.status).toBe(503);
     } finally {
-      await outage!.end();
+      await outageOf().end();
     }
   });
 });

@@ -1,35 +1,23 @@
-import { eachTarget, requireDb } from './helpers/databases';
-import { dbOutage, type DbOutage } from './helpers/db-outage';
+import { eachTarget } from './helpers/databases';
+import { relayBehindOutage } from './helpers/db-outage';
 import { within } from './helpers/process';
-import { startTestRelay, type TestRelay } from './helpers/relay';
-import { closeAll, connect, eventually, expectRefused, type Client } from './helpers/ws';
+import { connect, eventually, expectRefused, type Client } from './helpers/ws';
 
 /** A WebSocket upgrade needs the endpoint's token hash from the database. */
 eachTarget('upgrades across a database outage', ({ db, statsMode: mode }) => {
-  let outage: DbOutage | undefined;
-  let t: TestRelay | undefined;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    requireDb(db);
-    outage = await dbOutage(db);
-    // No token cache: a cached endpoint's clients reconnect without the database (token-cache.test.ts).
-    t = await startTestRelay(outage.url, {
-      STATS_MODE: mode,
-      STATS_FLUSH_INTERVAL_MS: '100',
-      TOKEN_CACHE_SIZE: '0',
-      ...outage.env,
-    });
-  });
-  afterAll(async () => {
-    await closeAll(clients);
-    await outage?.end();
-    await t?.stop();
-    await outage?.close();
+  // No token cache: a cached endpoint's clients reconnect without the database (token-cache.test.ts).
+  const {
+    relay: relayOf,
+    outage: outageOf,
+    clients,
+  } = relayBehindOutage(db, {
+    STATS_MODE: mode,
+    STATS_FLUSH_INTERVAL_MS: '100',
+    TOKEN_CACHE_SIZE: '0',
   });
 
   it('refuses an upgrade during the outage with 503, accepts one once the database is back', async () => {
-    const relay = t!;
+    const relay = relayOf();
     const ep = await relay.createEndpoint('upgrade');
     const url = relay.wsUrl(ep.id, ep.token);
     const early = await connect(url, {}, 'early');
@@ -41,12 +29,12 @@ eachTarget('upgrades across a database outage', ({ db, statsMode: mode }) => {
       { what: 'the first connect persisted', timeoutMs: 10_000, intervalMs: 50 },
     );
 
-    await outage!.begin();
+    await outageOf().begin();
     // A clear refusal, not a hang (the pool gives up after its acquire timeout).
     const refused = await within(expectRefused(url), 15_000, 'upgrade neither accepted nor refused');
     expect(refused.status).toBe(503);
     expect(JSON.parse(refused.body)).toEqual({ error: 'database unavailable' });
-    await outage!.end();
+    await outageOf().end();
 
     // The pool reconnects on its own; the first upgrade that gets through must be a real one.
     const late = await eventually(

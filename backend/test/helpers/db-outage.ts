@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
-import { MYSQL_URL, type DbTarget } from './databases';
+import { MYSQL_URL, requireDb, type DbTarget } from './databases';
+import { startTestRelay, type TestRelay } from './relay';
+import { closeAll, type Client } from './ws';
 import { TcpProxy } from './tcp-proxy';
 
 /**
@@ -80,4 +82,39 @@ export function metricValue(text: string, sample: string): number {
     if (line.startsWith(sample + ' ')) return Number(line.slice(sample.length + 1));
   }
   return 0;
+}
+
+/** A relay started behind a database outage, for the tests of one describe block. */
+export interface OutageRelay {
+  /** the relay; valid inside tests */
+  relay(): TestRelay;
+  /** the outage the tests begin and end; valid inside tests */
+  outage(): DbOutage;
+  /** clients the tests open; closed after the block */
+  clients: Client[];
+}
+
+/**
+ * Registers beforeAll/afterAll for a relay on `db` behind an outage (dbOutage): started with
+ * the outage's URL and settings plus `env`; afterwards the clients are closed, the outage ended,
+ * the relay stopped and the forwarder released, in that order, so the relay's shutdown never
+ * waits on a database the test left down. Fails the block when `db` is required but missing
+ * (requireDb).
+ */
+export function relayBehindOutage(db: DbTarget, env: Record<string, string>): OutageRelay {
+  let outage: DbOutage | undefined;
+  let t: TestRelay | undefined;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    requireDb(db);
+    outage = await dbOutage(db);
+    t = await startTestRelay(outage.url, { ...env, ...outage.env });
+  });
+  afterAll(async () => {
+    await closeAll(clients);
+    await outage?.end();
+    await t?.stop();
+    await outage?.close();
+  });
+  return { relay: () => t!, outage: () => outage!, clients };
 }
