@@ -64,28 +64,52 @@ export class AlertService {
   /** Drops cached rules of an endpoint whose rules changed or which was deleted. */
   invalidate(endpointId: string): void {
     this.cache.delete(endpointId);
+    this.loading.delete(endpointId);
     this.generation++;
   }
 
   /** Drops every cached rule (the cluster bus was down: changes made meanwhile were not heard). */
   invalidateAll(): void {
     this.cache.clear();
+    this.loading.clear();
     this.generation++;
   }
 
   /** Bumped by every invalidation, so rules read before one are not cached after it. */
   private generation = 0;
 
-  private async rulesFor(endpointId: string): Promise<Rule[]> {
-    if (this.cacheMs > 0) {
-      const hit = this.cache.get(endpointId);
-      if (hit && Date.now() - hit.loadedAt < this.cacheMs) return hit.rules;
-    }
+  /**
+   * endpointId -> the rule read in flight (caching on only). Every reading that misses the cache
+   * while it runs waits for that one read: without this, each of the ~1,000 readings a second
+   * that arrive while an expired entry is being re-read started its own `AlertRule.findMany`
+   * (551-1,419 reads per 3-minute IoT scenario on MariaDB, queued on the pool for up to 944 ms
+   * each, delaying the alert inserts behind them).
+   */
+  private readonly loading = new Map<string, Promise<Rule[]>>();
+
+  private rulesFor(endpointId: string): Promise<Rule[]> {
+    if (this.cacheMs <= 0) return this.readRules(endpointId);
+    const hit = this.cache.get(endpointId);
+    if (hit && Date.now() - hit.loadedAt < this.cacheMs) return Promise.resolve(hit.rules);
+    const inFlight = this.loading.get(endpointId);
+    if (inFlight) return inFlight;
     const generation = this.generation;
-    const rules = await this.prisma.alertRule.findMany({ where: { endpointId, enabled: true } });
-    if (this.cacheMs > 0 && generation === this.generation)
-      this.cache.set(endpointId, { rules, loadedAt: Date.now() });
-    return rules;
+    const load = this.readRules(endpointId).then((rules) => {
+      // An invalidation while the read ran (a rule created or deleted) makes its result stale:
+      // return it to the readings that asked before the change, but do not cache it.
+      if (generation === this.generation) this.cache.set(endpointId, { rules, loadedAt: Date.now() });
+      return rules;
+    });
+    const settle = () => {
+      if (this.loading.get(endpointId) === load) this.loading.delete(endpointId);
+    };
+    load.then(settle, settle);
+    this.loading.set(endpointId, load);
+    return load;
+  }
+
+  private readRules(endpointId: string): Promise<Rule[]> {
+    return this.prisma.alertRule.findMany({ where: { endpointId, enabled: true } });
   }
 
   async createRule(endpointId: string, input: AlertRuleInput) {
