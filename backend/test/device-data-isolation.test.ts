@@ -131,6 +131,47 @@ eachDb('refused rows in a batch', (db) => {
     await writer.drain();
   });
 
+  test('a backlog is written one statement per event-loop turn: frames are handled between statements', async () => {
+    const events: string[] = [];
+    const recording = new Proxy(prisma, {
+      get(target, prop, receiver) {
+        if (prop === '$executeRawUnsafe')
+          return (sql: string, ...params: unknown[]) => {
+            if (sql.startsWith('INSERT')) events.push('insert');
+            return target.$executeRawUnsafe(sql, ...params);
+          };
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const writer = new BatchedDeviceDataWriter(recording, {
+      provider: db.name,
+      flushIntervalMs: 60_000,
+      batchSize: 20,
+      maxQueued: 10_000,
+    });
+    await prisma.deviceData.deleteMany({ where: { endpointId } });
+    // Stored without awaiting, as frames of one burst: the 20th starts the early flush, the
+    // other 80 queue behind it, five statements in all.
+    for (let i = 0; i < 100; i++) void writer.store(good(i));
+    // Stands for the socket callbacks of received frames: one per turn of the event loop.
+    let ticking = true;
+    const tick = () => {
+      if (!ticking) return;
+      events.push('turn');
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await writer.flush();
+    ticking = false;
+    expect(writer.queued).toBe(0);
+    const statements = events.map((e, i) => [e, i] as const).filter(([e]) => e === 'insert');
+    expect(statements).toHaveLength(5);
+    for (let k = 1; k < statements.length; k++)
+      expect(events.slice(statements[k - 1][1], statements[k][1])).toContain('turn');
+    expect(await prisma.deviceData.count({ where: { endpointId } })).toBe(100);
+    await writer.drain();
+  });
+
   // MySQL answers a statement over max_allowed_packet (16 MiB by default) with 1153 or by
   // resetting the connection (which looks like an outage): batches are cut to the dialect's
   // maxStatementBytes, and a row over it alone is never sent but dropped as too_large.
