@@ -62,6 +62,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     poolSize: config.DB_POOL_SIZE,
     sqliteJournalMode: config.SQLITE_JOURNAL_MODE,
     sqliteBusyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
+    sqliteBulkWrites: config.SQLITE_BULK_WRITES,
     observer: {
       statement: (verb) => metrics.dbStatements.inc({ verb }),
       query: (model, operation, seconds, failed) => {
@@ -71,7 +72,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
       },
     },
   });
-  const persistence = createPersistence(config, db.prisma, metrics);
+  const persistence = createPersistence(config, db.prisma, metrics, db.statements);
   const { stats, deviceData, alerts } = persistence;
   const endpoints = new EndpointService(db.prisma, {
     cacheSize: config.TOKEN_CACHE_SIZE,
@@ -207,7 +208,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
         await bus.close();
         // The database gets whatever is left of the shutdown budget, not a budget of its own.
         const unwritten = await persistence.drain(Math.max(0, until - Date.now()));
-        await db.prisma.$disconnect();
+        await db.close();
         return unwritten;
       })()),
   };

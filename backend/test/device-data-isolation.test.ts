@@ -6,28 +6,33 @@ import { classifyWriteFailure, dialectOf } from '../src/db/dialects';
 import { mysqlConnectionOptions } from '../src/db/mysql-url';
 import { migrate } from '../src/db/migrator';
 import type { Db } from '../src/db/prisma';
+import { SqliteWorkerRunner } from '../src/db/sqlite-bulk/sqlite-worker-runner';
+import { prismaRunner, type StatementRunner } from '../src/db/sqlite-bulk/statement-runner';
 import { BatchedDeviceDataWriter } from '../src/services/device-data/batched-device-data-writer';
 import type { DeviceRow } from '../src/services/device-data/device-data-writer';
-import { eachDb, requireDb } from './helpers/databases';
+import { eachDb, requireDb, type DbTarget } from './helpers/databases';
 import { startTestRelay } from './helpers/relay';
 import { connect, eventually } from './helpers/ws';
 
-/** Counts the writer's INSERT statements while passing them to the real database. */
-function countingInserts(prisma: Db) {
-  let inserts = 0;
-  const counted = new Proxy(prisma, {
-    get(target, prop, receiver) {
-      if (prop === '$executeRawUnsafe') {
-        return (sql: string, ...params: unknown[]) => {
-          if (sql.startsWith('INSERT')) inserts++;
-          return target.$executeRawUnsafe(sql, ...params);
-        };
-      }
-      return Reflect.get(target, prop, receiver) as unknown;
+/** Records the writer's INSERT statements (as 'insert' in `events`) while running them for real. */
+function recordingInserts(runner: StatementRunner, events: string[] = []) {
+  const recorded: StatementRunner = {
+    run: (statement) => {
+      if (statement.sql.startsWith('INSERT')) events.push('insert');
+      return runner.run(statement);
     },
-  });
-  return { prisma: counted, inserts: () => inserts };
+    close: () => runner.close(),
+  };
+  return { runner: recorded, inserts: () => events.filter((e) => e === 'insert').length, events };
 }
+
+/**
+ * The two ways the batches reach the database: Prisma's raw API on the relay's connection (MySQL,
+ * and SQLite with SQLITE_BULK_WRITES=event-loop) and, on SQLite files, the writer thread's own
+ * connection (the default). Both must isolate refused rows alike.
+ */
+const runnersOf = (db: DbTarget): ('prisma' | 'thread')[] =>
+  db.name === 'sqlite' ? ['prisma', 'thread'] : ['prisma'];
 
 /**
  * A batch the database refuses part of: the refused rows are isolated by bisection and dropped
@@ -35,176 +40,175 @@ function countingInserts(prisma: Db) {
  * the queue. The refused rows bypass the door check (store() on the writer), standing for any
  * row the database refuses that the check does not foresee.
  */
-eachDb('refused rows in a batch', (db) => {
-  let url = '';
-  let prisma: Db;
-  let endpointId = '';
+eachDb('refused rows in a batch', (db) =>
+  describe.each(runnersOf(db))('through %s', (via) => {
+    let url = '';
+    let prisma: Db;
+    let endpointId = '';
+    let statements: StatementRunner;
 
-  beforeAll(async () => {
-    requireDb(db);
-    url = db.url();
-    await migrate(url);
-    prisma = createDb({ url }).prisma;
-    endpointId = `iso-${randomBytes(6).toString('hex')}`;
-    await prisma.endpoint.create({ data: { id: endpointId, name: endpointId, tokenHash: 'x' } });
-  });
-  afterAll(async () => {
-    await prisma?.endpoint.deleteMany({ where: { id: endpointId } });
-    await prisma?.$disconnect();
-  });
-
-  const good = (i: number): DeviceRow => ({
-    endpointId,
-    deviceId: 'good',
-    payload: { i },
-    createdAt: new Date(),
-  });
-  // NOT NULL payload: refused by both databases (SQLITE_CONSTRAINT_NOTNULL, MySQL 1048).
-  const nullPayload = (): DeviceRow => ({
-    endpointId,
-    deviceId: 'bad',
-    payload: undefined as never,
-    createdAt: new Date(),
-  });
-  // Too deep for JSON.stringify: fails before reaching either driver.
-  const overflowing = (): DeviceRow => {
-    let v: unknown = 1;
-    for (let i = 0; i < 1_000_000; i++) v = [v];
-    return { endpointId, deviceId: 'bad', payload: v as never, createdAt: new Date() };
-  };
-
-  test('one refused row in 256 costs O(log n) statements; the others are written in order', async () => {
-    const refused: number[] = [];
-    const { prisma: counted, inserts } = countingInserts(prisma);
-    const writer = new BatchedDeviceDataWriter(counted, {
-      provider: db.name,
-      flushIntervalMs: 60_000,
-      batchSize: 256,
-      maxQueued: 10_000,
-      onRefused: (n) => refused.push(n),
+    beforeAll(async () => {
+      requireDb(db);
+      url = db.url();
+      await migrate(url);
+      prisma = createDb({ url }).prisma;
+      statements =
+        via === 'thread' ? new SqliteWorkerRunner(url.replace(/^file:/, ''), 5000) : prismaRunner(prisma);
+      endpointId = `iso-${randomBytes(6).toString('hex')}`;
+      await prisma.endpoint.create({ data: { id: endpointId, name: endpointId, tokenHash: 'x' } });
     });
-    await prisma.deviceData.deleteMany({ where: { endpointId } });
-    for (let i = 0; i < 256; i++) await writer.store(i === 100 ? nullPayload() : good(i));
-    await writer.flush();
-    expect(writer.queued).toBe(0);
-    expect(refused).toEqual([1]);
-    // 1 failed batch + at most 2 per halving level (log2 256 = 8) on the way down to the row.
-    expect(inserts()).toBeLessThanOrEqual(1 + 2 * 8);
-    const rows = await prisma.deviceData.findMany({ where: { endpointId }, orderBy: { id: 'asc' } });
-    expect(rows.map((r) => (r.payload as { i: number }).i)).toEqual(
-      [...Array(256).keys()].filter((i) => i !== 100),
-    );
-    await writer.drain();
-  });
+    afterAll(async () => {
+      await statements?.close();
+      await prisma?.endpoint.deleteMany({ where: { id: endpointId } });
+      await prisma?.$disconnect();
+    });
 
-  test('several refused rows of different kinds, at the edges too, are each dropped alone', async () => {
-    const refused: number[] = [];
-    const writer = new BatchedDeviceDataWriter(prisma, {
-      provider: db.name,
-      flushIntervalMs: 60_000,
-      batchSize: 50,
-      maxQueued: 10_000,
-      onRefused: (n) => refused.push(n),
+    const good = (i: number): DeviceRow => ({
+      endpointId,
+      deviceId: 'good',
+      payload: { i },
+      createdAt: new Date(),
     });
-    await prisma.deviceData.deleteMany({ where: { endpointId } });
-    const bad = new Set([0, 17, 18, 49, 50, 119]);
-    const extra = db.name === 'mysql' ? 1 : 0;
-    for (let i = 0; i < 120; i++) {
-      if (!bad.has(i)) await writer.store(good(i));
-      else await writer.store(i === 18 ? overflowing() : nullPayload());
-    }
-    if (extra) {
-      // MariaDB's CHECK (JSON_VALID) on the column: the finding's lone surrogate, past the door.
-      await writer.store({ endpointId, deviceId: 'bad', payload: { v: '\udfff' }, createdAt: new Date() });
-    }
-    await writer.store(good(120));
-    await writer.flush();
-    expect(writer.queued).toBe(0);
-    // One report per batch: 50 + 50 + 21 rows.
-    expect(refused.reduce((a, b) => a + b, 0)).toBe(bad.size + extra);
-    expect(refused).toHaveLength(3);
-    const rows = await prisma.deviceData.findMany({ where: { endpointId }, orderBy: { id: 'asc' } });
-    expect(rows.map((r) => (r.payload as { i: number }).i)).toEqual(
-      [...Array(121).keys()].filter((i) => !bad.has(i)),
-    );
-    expect(rows.every((r) => r.deviceId === 'good')).toBe(true);
-    await writer.drain();
-  });
-
-  test('a backlog is written one statement per event-loop turn: frames are handled between statements', async () => {
-    const events: string[] = [];
-    const recording = new Proxy(prisma, {
-      get(target, prop, receiver) {
-        if (prop === '$executeRawUnsafe')
-          return (sql: string, ...params: unknown[]) => {
-            if (sql.startsWith('INSERT')) events.push('insert');
-            return target.$executeRawUnsafe(sql, ...params);
-          };
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
+    // NOT NULL payload: refused by both databases (SQLITE_CONSTRAINT_NOTNULL, MySQL 1048).
+    const nullPayload = (): DeviceRow => ({
+      endpointId,
+      deviceId: 'bad',
+      payload: undefined as never,
+      createdAt: new Date(),
     });
-    const writer = new BatchedDeviceDataWriter(recording, {
-      provider: db.name,
-      flushIntervalMs: 60_000,
-      batchSize: 20,
-      maxQueued: 10_000,
-    });
-    await prisma.deviceData.deleteMany({ where: { endpointId } });
-    // Stored without awaiting, as frames of one burst: the 20th starts the early flush, the
-    // other 80 queue behind it, five statements in all.
-    for (let i = 0; i < 100; i++) void writer.store(good(i));
-    // Stands for the socket callbacks of received frames: one per turn of the event loop.
-    let ticking = true;
-    const tick = () => {
-      if (!ticking) return;
-      events.push('turn');
-      setImmediate(tick);
+    // Too deep for JSON.stringify: fails before reaching either driver.
+    const overflowing = (): DeviceRow => {
+      let v: unknown = 1;
+      for (let i = 0; i < 1_000_000; i++) v = [v];
+      return { endpointId, deviceId: 'bad', payload: v as never, createdAt: new Date() };
     };
-    setImmediate(tick);
-    await writer.flush();
-    ticking = false;
-    expect(writer.queued).toBe(0);
-    const statements = events.map((e, i) => [e, i] as const).filter(([e]) => e === 'insert');
-    expect(statements).toHaveLength(5);
-    for (let k = 1; k < statements.length; k++)
-      expect(events.slice(statements[k - 1][1], statements[k][1])).toContain('turn');
-    expect(await prisma.deviceData.count({ where: { endpointId } })).toBe(100);
-    await writer.drain();
-  });
 
-  // MySQL answers a statement over max_allowed_packet (16 MiB by default) with 1153 or by
-  // resetting the connection (which looks like an outage): batches are cut to the dialect's
-  // maxStatementBytes, and a row over it alone is never sent but dropped as too_large.
-  test('a batch over the statement size is written in parts; a row over it alone is dropped', async () => {
-    const refused: [number, string][] = [];
-    const writer = new BatchedDeviceDataWriter(prisma, {
-      provider: db.name,
-      flushIntervalMs: 60_000,
-      batchSize: 400,
-      maxQueued: 10_000,
-      onRefused: (n, reason) => refused.push([n, reason]),
+    test('one refused row in 256 costs O(log n) statements; the others are written in order', async () => {
+      const refused: number[] = [];
+      const { runner, inserts } = recordingInserts(statements);
+      const writer = new BatchedDeviceDataWriter(prisma, {
+        statements: runner,
+        provider: db.name,
+        flushIntervalMs: 60_000,
+        batchSize: 256,
+        maxQueued: 10_000,
+        onRefused: (n) => refused.push(n),
+      });
+      await prisma.deviceData.deleteMany({ where: { endpointId } });
+      for (let i = 0; i < 256; i++) await writer.store(i === 100 ? nullPayload() : good(i));
+      await writer.flush();
+      expect(writer.queued).toBe(0);
+      expect(refused).toEqual([1]);
+      // 1 failed batch + at most 2 per halving level (log2 256 = 8) on the way down to the row.
+      expect(inserts()).toBeLessThanOrEqual(1 + 2 * 8);
+      const rows = await prisma.deviceData.findMany({ where: { endpointId }, orderBy: { id: 'asc' } });
+      expect(rows.map((r) => (r.payload as { i: number }).i)).toEqual(
+        [...Array(256).keys()].filter((i) => i !== 100),
+      );
+      await writer.drain();
     });
-    await prisma.deviceData.deleteMany({ where: { endpointId } });
-    const filler = 'x'.repeat(60_000);
-    const huge = dialectOf(db.name).maxStatementBytes;
-    for (let i = 0; i < 300; i++) {
-      await writer.store({ ...good(i), payload: { i, filler } });
-      if (i === 150)
-        await writer.store({ ...good(i), deviceId: 'huge', payload: { filler: 'y'.repeat(huge) } });
-    }
-    await writer.flush();
-    expect(writer.queued).toBe(0);
-    expect(refused).toEqual([[1, 'too_large']]);
-    const rows = await prisma.deviceData.findMany({
-      where: { endpointId },
-      orderBy: { id: 'asc' },
-      select: { id: true, deviceId: true },
+
+    test('several refused rows of different kinds, at the edges too, are each dropped alone', async () => {
+      const refused: number[] = [];
+      const writer = new BatchedDeviceDataWriter(prisma, {
+        statements,
+        provider: db.name,
+        flushIntervalMs: 60_000,
+        batchSize: 50,
+        maxQueued: 10_000,
+        onRefused: (n) => refused.push(n),
+      });
+      await prisma.deviceData.deleteMany({ where: { endpointId } });
+      const bad = new Set([0, 17, 18, 49, 50, 119]);
+      const extra = db.name === 'mysql' ? 1 : 0;
+      for (let i = 0; i < 120; i++) {
+        if (!bad.has(i)) await writer.store(good(i));
+        else await writer.store(i === 18 ? overflowing() : nullPayload());
+      }
+      if (extra) {
+        // MariaDB's CHECK (JSON_VALID) on the column: the finding's lone surrogate, past the door.
+        await writer.store({ endpointId, deviceId: 'bad', payload: { v: '\udfff' }, createdAt: new Date() });
+      }
+      await writer.store(good(120));
+      await writer.flush();
+      expect(writer.queued).toBe(0);
+      // One report per batch: 50 + 50 + 21 rows.
+      expect(refused.reduce((a, b) => a + b, 0)).toBe(bad.size + extra);
+      expect(refused).toHaveLength(3);
+      const rows = await prisma.deviceData.findMany({ where: { endpointId }, orderBy: { id: 'asc' } });
+      expect(rows.map((r) => (r.payload as { i: number }).i)).toEqual(
+        [...Array(121).keys()].filter((i) => !bad.has(i)),
+      );
+      expect(rows.every((r) => r.deviceId === 'good')).toBe(true);
+      await writer.drain();
     });
-    expect(rows).toHaveLength(300);
-    expect(rows.every((r) => r.deviceId === 'good')).toBe(true);
-    await writer.drain();
-  }, 60_000);
-});
+
+    test('a backlog is written one statement per event-loop turn: frames are handled between statements', async () => {
+      const { runner, events } = recordingInserts(statements);
+      const writer = new BatchedDeviceDataWriter(prisma, {
+        statements: runner,
+        provider: db.name,
+        flushIntervalMs: 60_000,
+        batchSize: 20,
+        maxQueued: 10_000,
+      });
+      await prisma.deviceData.deleteMany({ where: { endpointId } });
+      // Stored without awaiting, as frames of one burst: the 20th starts the early flush, the
+      // other 80 queue behind it, five statements in all.
+      for (let i = 0; i < 100; i++) void writer.store(good(i));
+      // Stands for the socket callbacks of received frames: one per turn of the event loop.
+      let ticking = true;
+      const tick = () => {
+        if (!ticking) return;
+        events.push('turn');
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      await writer.flush();
+      ticking = false;
+      expect(writer.queued).toBe(0);
+      const at = events.map((e, i) => [e, i] as const).filter(([e]) => e === 'insert');
+      expect(at).toHaveLength(5);
+      for (let k = 1; k < at.length; k++) expect(events.slice(at[k - 1][1], at[k][1])).toContain('turn');
+      expect(await prisma.deviceData.count({ where: { endpointId } })).toBe(100);
+      await writer.drain();
+    });
+
+    // MySQL answers a statement over max_allowed_packet (16 MiB by default) with 1153 or by
+    // resetting the connection (which looks like an outage): batches are cut to the dialect's
+    // maxStatementBytes, and a row over it alone is never sent but dropped as too_large.
+    test('a batch over the statement size is written in parts; a row over it alone is dropped', async () => {
+      const refused: [number, string][] = [];
+      const writer = new BatchedDeviceDataWriter(prisma, {
+        statements,
+        provider: db.name,
+        flushIntervalMs: 60_000,
+        batchSize: 400,
+        maxQueued: 10_000,
+        onRefused: (n, reason) => refused.push([n, reason]),
+      });
+      await prisma.deviceData.deleteMany({ where: { endpointId } });
+      const filler = 'x'.repeat(60_000);
+      const huge = dialectOf(db.name).maxStatementBytes;
+      for (let i = 0; i < 300; i++) {
+        await writer.store({ ...good(i), payload: { i, filler } });
+        if (i === 150)
+          await writer.store({ ...good(i), deviceId: 'huge', payload: { filler: 'y'.repeat(huge) } });
+      }
+      await writer.flush();
+      expect(writer.queued).toBe(0);
+      expect(refused).toEqual([[1, 'too_large']]);
+      const rows = await prisma.deviceData.findMany({
+        where: { endpointId },
+        orderBy: { id: 'asc' },
+        select: { id: true, deviceId: true },
+      });
+      expect(rows).toHaveLength(300);
+      expect(rows.every((r) => r.deviceId === 'good')).toBe(true);
+      await writer.drain();
+    }, 60_000);
+  }),
+);
 
 /** The one place that decides "outage or bad rows", fed real errors of each database. */
 eachDb('write failure classification', (db) => {

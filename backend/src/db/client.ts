@@ -2,12 +2,17 @@ import { instrumentAdapter, type DbObserver } from '../monitoring/db-instrumenta
 import { maskUrl, type DbProvider } from './database-url';
 import { dialectFor } from './dialects';
 import type { Db } from './prisma';
+import { observeRunner, prismaRunner, type StatementRunner } from './sqlite-bulk/statement-runner';
 
 export interface DbHandle {
   prisma: Db;
   provider: DbProvider;
   /** The URL with any password masked, for logs and reports. */
   displayUrl: string;
+  /** Runs the batched writers' bulk INSERTs (a worker thread on a SQLite file, Prisma otherwise). */
+  statements: StatementRunner;
+  /** Closes the statement runner (after the writers' drain), then Prisma. */
+  close(): Promise<void>;
 }
 
 export interface DbOptions {
@@ -15,6 +20,8 @@ export interface DbOptions {
   poolSize?: number;
   sqliteJournalMode?: 'wal' | 'delete';
   sqliteBusyTimeoutMs?: number;
+  /** SQLite file: bulk INSERTs on a worker thread (default) or through Prisma on the event loop. */
+  sqliteBulkWrites?: 'thread' | 'event-loop';
   /** Sees every Prisma operation (with its duration) and every SQL statement sent. */
   observer?: DbObserver;
 }
@@ -42,7 +49,8 @@ function withQueryTiming(prisma: Db, observer: DbObserver): Db {
 /**
  * Opens Prisma on `url` through the dialect it names (see `dialects/`). Lazy: nothing connects
  * until the first query, except that SQLite creates the file's directory and sets its journal
- * mode here. Defaults: 10 pooled connections (MySQL), WAL and a 5000 ms busy timeout (SQLite).
+ * mode here. Defaults: 10 pooled connections (MySQL), WAL, a 5000 ms busy timeout and bulk
+ * INSERTs on a worker thread (SQLite).
  * Throws an Error when `url` is not a `file:` or `mysql://` URL.
  */
 export function createDb({
@@ -51,6 +59,7 @@ export function createDb({
   observer,
   sqliteJournalMode = 'wal',
   sqliteBusyTimeoutMs = 5000,
+  sqliteBulkWrites = 'thread',
 }: DbOptions): DbHandle {
   const dialect = dialectFor(url);
   const prisma = dialect.openPrisma(url, {
@@ -59,9 +68,18 @@ export function createDb({
     sqliteBusyTimeoutMs,
     wrapAdapter: (adapter) => (observer ? instrumentAdapter(adapter, observer) : adapter),
   });
+  const observed = observer ? withQueryTiming(prisma, observer) : prisma;
+  const own = dialect.openStatementRunner(url, { sqliteBusyTimeoutMs, sqliteBulkWrites });
+  // Prisma's runner is counted by the adapter's instrumentation; a connection of our own is not.
+  const statements = own ? (observer ? observeRunner(own, observer) : own) : prismaRunner(observed);
   return {
-    prisma: observer ? withQueryTiming(prisma, observer) : prisma,
+    prisma: observed,
     provider: dialect.provider,
     displayUrl: maskUrl(url),
+    statements,
+    close: async () => {
+      await statements.close();
+      await observed.$disconnect();
+    },
   };
 }

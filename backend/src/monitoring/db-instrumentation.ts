@@ -16,7 +16,8 @@ export const slowQueryLogger =
       logger.warn('slow db query', { model, operation, durationMs: Math.round(ms * 100) / 100 });
   };
 
-const verbOf = (sql: string) => /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? 'OTHER';
+/** The first keyword of a statement (SELECT, UPDATE, BEGIN...), its label in /metrics. */
+export const verbOf = (sql: string) => /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? 'OTHER';
 
 function wrapQueryable<T extends Pick<SqlDriverAdapter, 'queryRaw' | 'executeRaw'>>(
   target: T,

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import { providerOf } from '../db/database-url';
 import { dialectOf } from '../db/dialects';
 import type { Db } from '../db/prisma';
+import type { StatementRunner } from '../db/sqlite-bulk/statement-runner';
 import type { RelayMetrics } from '../monitoring/metrics';
 import { AlertService } from './alert.service';
 import { createDeviceDataWriter } from './device-data/create-device-data-writer';
@@ -28,8 +29,16 @@ export interface Unwritten {
   deviceReadings: number;
 }
 
-/** Builds the stats, device-data and alert-rule services for STATS_MODE; each registers its own gauges. */
-export function createPersistence(config: Config, prisma: Db, metrics: RelayMetrics): Persistence {
+/**
+ * Builds the stats, device-data and alert-rule services for STATS_MODE; each registers its own
+ * gauges. `statements` runs the device-data batches (DbHandle.statements; Prisma when omitted).
+ */
+export function createPersistence(
+  config: Config,
+  prisma: Db,
+  metrics: RelayMetrics,
+  statements?: StatementRunner,
+): Persistence {
   const provider = providerOf(config.DATABASE_URL);
   const stats = createStatsStore(config.STATS_MODE, prisma, {
     provider,
@@ -42,6 +51,7 @@ export function createPersistence(config: Config, prisma: Db, metrics: RelayMetr
     flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
     backlogMaxMs: config.DEVICE_DATA_STALL_MS,
     batchSize: config.DEVICE_DATA_BATCH_SIZE,
+    statements,
     maxQueued: config.DEVICE_DATA_QUEUE_MAX,
     onFlush: metrics.flushObserver('device_data'),
     onDrop: () => metrics.deviceDataDropped.inc(),

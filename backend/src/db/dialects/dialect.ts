@@ -1,11 +1,19 @@
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DbProvider } from '../database-url';
 import type { Db } from '../prisma';
+import type { StatementRunner } from '../sqlite-bulk/statement-runner';
 
 /** SQL text with `?` placeholders and its parameters, in placeholder order. */
 export interface Statement {
   sql: string;
   params: unknown[];
+}
+
+/** Where the bulk statements of the batched writers run (see sqlite-bulk/statement-runner.ts). */
+export interface BulkOptions {
+  sqliteBusyTimeoutMs: number;
+  /** SQLite: `thread` runs them on a worker thread's own connection; `event-loop` through Prisma. */
+  sqliteBulkWrites: 'thread' | 'event-loop';
 }
 
 export interface PrismaOptions {
@@ -62,6 +70,12 @@ export interface Dialect {
   readonly provider: DbProvider;
   /** Prisma client on `url` through this database's driver adapter. Creating dirs/files: SQLite only. */
   openPrisma(url: string, options: PrismaOptions): Db;
+  /**
+   * A connection of its own for the batched writers' bulk statements, or null when they go
+   * through Prisma on the relay's connection (MySQL: the pool already runs them off the event
+   * loop; SQLite in memory: another connection would see another database).
+   */
+  openStatementRunner(url: string, options: BulkOptions): StatementRunner | null;
   /**
    * A connection for the migration runner. MySQL: holds a named lock (waits up to 60 s) so
    * several relay processes starting together migrate one at a time. Rejects if unreachable.

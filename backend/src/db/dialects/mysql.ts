@@ -35,6 +35,9 @@ export const mysql: Dialect = {
     return new PrismaClient({ adapter: wrapAdapter(adapter) }) as unknown as Db;
   },
 
+  // The pool's connections already keep statements off the event loop.
+  openStatementRunner: () => null,
+
   async openMigrationConnection(url: string): Promise<SqlConnection> {
     const conn = await mariadb.createConnection({ ...mysqlConnectionOptions(url), connectTimeout: 5000 });
     // Several relay processes (PM2 cluster) may start together: one migrates, the others wait.

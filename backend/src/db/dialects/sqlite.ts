@@ -3,7 +3,8 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaClient } from '../../generated/sqlite/client';
-import type { Dialect, PrismaOptions, SqlConnection, UpdateFromValues } from './dialect';
+import { SqliteWorkerRunner } from '../sqlite-bulk/sqlite-worker-runner';
+import type { BulkOptions, Dialect, PrismaOptions, SqlConnection, UpdateFromValues } from './dialect';
 import { insertRowsStatement } from './insert-rows';
 
 /** The database file a `file:` URL names, its directory created; `:memory:` is left as is. */
@@ -31,6 +32,12 @@ export const sqlite: Dialect = {
     if (file !== ':memory:') setJournalMode(file, sqliteJournalMode);
     const adapter = new PrismaBetterSqlite3({ url, timeout: sqliteBusyTimeoutMs });
     return new PrismaClient({ adapter: wrapAdapter(adapter) });
+  },
+
+  openStatementRunner(url: string, { sqliteBusyTimeoutMs, sqliteBulkWrites }: BulkOptions) {
+    const file = databaseFile(url);
+    if (file === ':memory:' || sqliteBulkWrites === 'event-loop') return null;
+    return new SqliteWorkerRunner(file, sqliteBusyTimeoutMs);
   },
 
   async openMigrationConnection(url: string): Promise<SqlConnection> {

@@ -18,6 +18,15 @@ function driverCause(err: unknown): DriverCause | undefined {
   return meta?.driverAdapterError?.cause;
 }
 
+/**
+ * A driver's own error code where no Prisma adapter wrapped it: better-sqlite3's SqliteError
+ * (SQLITE_CONSTRAINT_NOTNULL, SQLITE_BUSY...), as the SQLite writer thread passes it on.
+ */
+function sqliteCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
 /** Adapter error kinds that describe the data, whatever the database. */
 const DATA_KINDS = new Set([
   'LengthMismatch',
@@ -43,12 +52,16 @@ export function classifyWriteFailure(dialect: Dialect, err: unknown): WriteFailu
       ? 'rejected'
       : 'unavailable';
   }
+  const code = sqliteCode(err);
+  if (code) return dialect.refusesData(code) ? 'rejected' : 'unavailable';
   return err instanceof RangeError || err instanceof TypeError ? 'rejected' : 'unavailable';
 }
 
-/** A foreign-key violation (the rows' endpoint was deleted), through Prisma's model or raw API. */
+/** A foreign-key violation (the rows' endpoint was deleted), through Prisma's model or raw API or the SQLite writer thread. */
 export function isForeignKeyViolation(err: unknown): boolean {
   return (
-    (err as { code?: string }).code === 'P2003' || driverCause(err)?.kind === 'ForeignKeyConstraintViolation'
+    (err as { code?: string }).code === 'P2003' ||
+    driverCause(err)?.kind === 'ForeignKeyConstraintViolation' ||
+    sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY'
   );
 }

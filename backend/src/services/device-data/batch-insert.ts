@@ -1,6 +1,6 @@
 import type { DbProvider } from '../../db/database-url';
 import { dialectOf } from '../../db/dialects';
-import type { Db } from '../../db/prisma';
+import type { StatementRunner } from '../../db/sqlite-bulk/statement-runner';
 import type { DeviceRow } from './device-data-writer';
 
 /** A queued row with its payload serialised (once, at flush time) and that text's UTF-8 size. */
@@ -23,16 +23,16 @@ const COLUMNS = ['endpointId', 'deviceId', 'payload', 'createdAt'] as const;
  * 45-70 ms of event-loop time per 500 rows where this spends about 10 (SQLite and MariaDB on
  * the shared test machine), time in which no frame is forwarded; see
  * scripts/device-data-interference.ts. Payloads come serialised (prepareRow: once
- * per row at flush time, never on the message path). Rejects with the driver's error (see
+ * per row at flush time, never on the message path). On a SQLite file `statements` runs it on a
+ * worker thread (sqlite-bulk/), off the event loop. Rejects with the driver's error (see
  * write-failure.ts).
  */
 export async function insertDeviceRows(
-  prisma: Db,
+  statements: StatementRunner,
   provider: DbProvider,
   rows: readonly PreparedRow[],
 ): Promise<void> {
   const values: unknown[] = [];
   for (const { row: r, json } of rows) values.push(r.endpointId, r.deviceId, json, r.createdAt);
-  const { sql, params } = dialectOf(provider).insertRows({ table: 'DeviceData', columns: COLUMNS, values });
-  await prisma.$executeRawUnsafe(sql, ...params);
+  await statements.run(dialectOf(provider).insertRows({ table: 'DeviceData', columns: COLUMNS, values }));
 }

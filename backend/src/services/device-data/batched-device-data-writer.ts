@@ -1,6 +1,7 @@
 import type { DbProvider } from '../../db/database-url';
 import { classifyWriteFailure, dialectOf, isForeignKeyViolation } from '../../db/dialects';
 import type { Db } from '../../db/prisma';
+import { prismaRunner, type StatementRunner } from '../../db/sqlite-bulk/statement-runner';
 import { logger } from '../../logger';
 import type { GaugeRegistry } from '../../monitoring/metrics';
 import { FlushScheduler } from '../../util/flush-scheduler';
@@ -18,6 +19,8 @@ export interface BatchedDeviceDataOptions {
   flushIntervalMs: number;
   batchSize: number;
   maxQueued: number;
+  /** Runs the INSERTs (a SQLite worker thread's connection); Prisma's raw API when omitted. */
+  statements?: StatementRunner;
   /** /health reports a backlog once the oldest queued reading is older than this (ms). */
   backlogMaxMs?: number;
   onFlush?: (rows: number, seconds: number, ok: boolean) => void;
@@ -44,11 +47,13 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
   private readonly scheduler: FlushScheduler;
   private flushing?: Promise<void>;
   private lastDropLog = 0;
+  private readonly statements: StatementRunner;
 
   constructor(
     private readonly prisma: Db,
     private readonly options: BatchedDeviceDataOptions,
   ) {
+    this.statements = options.statements ?? prismaRunner(prisma);
     this.scheduler = new FlushScheduler('device data', options.flushIntervalMs, {
       flush: () => this.flush(),
       pendingCount: () => this.queue.length,
@@ -184,7 +189,7 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
     refused: Refusal[],
   ): Promise<number> {
     try {
-      await insertDeviceRows(this.prisma, this.options.provider, rows);
+      await insertDeviceRows(this.statements, this.options.provider, rows);
     } catch (err) {
       if (classifyWriteFailure(dialectOf(this.options.provider), err) === 'unavailable') throw err;
       if (isForeignKeyViolation(err)) {
