@@ -29,11 +29,12 @@ const schema = z.object({
   /** SQLite: how long a statement waits for a lock before failing with SQLITE_BUSY. */
   SQLITE_BUSY_TIMEOUT_MS: int(0, 600_000).default(5000),
   /**
-   * SQLite (a file): where batched device-data INSERTs run. `thread`: a worker thread with its own
-   * connection, so a 500-row statement (about 12 ms through Prisma on the event loop here) does
-   * not hold up forwarding; `event-loop`: through Prisma on the relay's connection (the rollback).
+   * batched: where the device-data INSERTs run. `thread`: a worker thread with a database
+   * connection of its own, so building (and on SQLite running) a 500-row statement does not hold
+   * up forwarding; `prisma`: through Prisma on the event loop (the rollback). SQLite in memory
+   * always uses Prisma.
    */
-  SQLITE_BULK_WRITES: z.enum(['thread', 'event-loop']).default('thread'),
+  BULK_WRITES: z.enum(['thread', 'prisma']).default('thread'),
   /** Connection pool size for MySQL (MariaDB adapter connectionLimit). */
   DB_POOL_SIZE: int(1, 1000).default(10),
   /** Bearer key for every /api route. Unset outside production: a random one is generated and printed. */

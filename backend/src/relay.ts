@@ -62,7 +62,7 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     poolSize: config.DB_POOL_SIZE,
     sqliteJournalMode: config.SQLITE_JOURNAL_MODE,
     sqliteBusyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
-    sqliteBulkWrites: config.SQLITE_BULK_WRITES,
+    bulkWrites: config.BULK_WRITES,
     observer: {
       statement: (verb) => metrics.dbStatements.inc({ verb }),
       query: (model, operation, seconds, failed) => {

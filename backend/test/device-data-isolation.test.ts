@@ -6,11 +6,10 @@ import { classifyWriteFailure, dialectOf } from '../src/db/dialects';
 import { mysqlConnectionOptions } from '../src/db/mysql-url';
 import { migrate } from '../src/db/migrator';
 import type { Db } from '../src/db/prisma';
-import { SqliteWorkerRunner } from '../src/db/sqlite-bulk/sqlite-worker-runner';
-import { prismaRunner, type StatementRunner } from '../src/db/sqlite-bulk/statement-runner';
+import { prismaRunner, type StatementRunner } from '../src/db/bulk/statement-runner';
 import { BatchedDeviceDataWriter } from '../src/services/device-data/batched-device-data-writer';
 import type { DeviceRow } from '../src/services/device-data/device-data-writer';
-import { eachDb, requireDb, type DbTarget } from './helpers/databases';
+import { eachDb, requireDb } from './helpers/databases';
 import { startTestRelay } from './helpers/relay';
 import { connect, eventually } from './helpers/ws';
 
@@ -27,12 +26,11 @@ function recordingInserts(runner: StatementRunner, events: string[] = []) {
 }
 
 /**
- * The two ways the batches reach the database: Prisma's raw API on the relay's connection (MySQL,
- * and SQLite with SQLITE_BULK_WRITES=event-loop) and, on SQLite files, the writer thread's own
- * connection (the default). Both must isolate refused rows alike.
+ * The two ways the batches reach the database: the writer thread's own connection (BULK_WRITES=
+ * thread, the default) and Prisma's raw API on the relay's connection (BULK_WRITES=prisma). Both
+ * must isolate refused rows alike, on both databases.
  */
-const runnersOf = (db: DbTarget): ('prisma' | 'thread')[] =>
-  db.name === 'sqlite' ? ['prisma', 'thread'] : ['prisma'];
+const RUNNERS = ['thread', 'prisma'] as const;
 
 /**
  * A batch the database refuses part of: the refused rows are isolated by bisection and dropped
@@ -41,7 +39,7 @@ const runnersOf = (db: DbTarget): ('prisma' | 'thread')[] =>
  * row the database refuses that the check does not foresee.
  */
 eachDb('refused rows in a batch', (db) =>
-  describe.each(runnersOf(db))('through %s', (via) => {
+  describe.each(RUNNERS)('through %s', (via) => {
     let url = '';
     let prisma: Db;
     let endpointId = '';
@@ -53,7 +51,9 @@ eachDb('refused rows in a batch', (db) =>
       await migrate(url);
       prisma = createDb({ url }).prisma;
       statements =
-        via === 'thread' ? new SqliteWorkerRunner(url.replace(/^file:/, ''), 5000) : prismaRunner(prisma);
+        (via === 'thread' &&
+          dialectOf(db.name).openStatementRunner(url, { bulkWrites: 'thread', sqliteBusyTimeoutMs: 5000 })) ||
+        prismaRunner(prisma);
       endpointId = `iso-${randomBytes(6).toString('hex')}`;
       await prisma.endpoint.create({ data: { id: endpointId, name: endpointId, tokenHash: 'x' } });
     });

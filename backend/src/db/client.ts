@@ -2,7 +2,7 @@ import { instrumentAdapter, type DbObserver } from '../monitoring/db-instrumenta
 import { maskUrl, type DbProvider } from './database-url';
 import { dialectFor } from './dialects';
 import type { Db } from './prisma';
-import { observeRunner, prismaRunner, type StatementRunner } from './sqlite-bulk/statement-runner';
+import { observeRunner, prismaRunner, type StatementRunner } from './bulk/statement-runner';
 
 export interface DbHandle {
   prisma: Db;
@@ -20,8 +20,8 @@ export interface DbOptions {
   poolSize?: number;
   sqliteJournalMode?: 'wal' | 'delete';
   sqliteBusyTimeoutMs?: number;
-  /** SQLite file: bulk INSERTs on a worker thread (default) or through Prisma on the event loop. */
-  sqliteBulkWrites?: 'thread' | 'event-loop';
+  /** Batched writers' INSERTs on a worker thread's own connection (default) or through Prisma. */
+  bulkWrites?: 'thread' | 'prisma';
   /** Sees every Prisma operation (with its duration) and every SQL statement sent. */
   observer?: DbObserver;
 }
@@ -49,8 +49,8 @@ function withQueryTiming(prisma: Db, observer: DbObserver): Db {
 /**
  * Opens Prisma on `url` through the dialect it names (see `dialects/`). Lazy: nothing connects
  * until the first query, except that SQLite creates the file's directory and sets its journal
- * mode here. Defaults: 10 pooled connections (MySQL), WAL, a 5000 ms busy timeout and bulk
- * INSERTs on a worker thread (SQLite).
+ * mode here. Defaults: 10 pooled connections (MySQL), WAL and a 5000 ms busy timeout (SQLite),
+ * the batched writers' INSERTs on a worker thread (both; none starts before the first INSERT).
  * Throws an Error when `url` is not a `file:` or `mysql://` URL.
  */
 export function createDb({
@@ -59,7 +59,7 @@ export function createDb({
   observer,
   sqliteJournalMode = 'wal',
   sqliteBusyTimeoutMs = 5000,
-  sqliteBulkWrites = 'thread',
+  bulkWrites = 'thread',
 }: DbOptions): DbHandle {
   const dialect = dialectFor(url);
   const prisma = dialect.openPrisma(url, {
@@ -69,7 +69,7 @@ export function createDb({
     wrapAdapter: (adapter) => (observer ? instrumentAdapter(adapter, observer) : adapter),
   });
   const observed = observer ? withQueryTiming(prisma, observer) : prisma;
-  const own = dialect.openStatementRunner(url, { sqliteBusyTimeoutMs, sqliteBulkWrites });
+  const own = dialect.openStatementRunner(url, { bulkWrites, sqliteBusyTimeoutMs });
   // Prisma's runner is counted by the adapter's instrumentation; a connection of our own is not.
   const statements = own ? (observer ? observeRunner(own, observer) : own) : prismaRunner(observed);
   return {

@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import { providerOf } from '../db/database-url';
 import { dialectOf } from '../db/dialects';
 import type { Db } from '../db/prisma';
-import type { StatementRunner } from '../db/sqlite-bulk/statement-runner';
+import type { StatementRunner } from '../db/bulk/statement-runner';
 import type { RelayMetrics } from '../monitoring/metrics';
 import { AlertService } from './alert.service';
 import { createDeviceDataWriter } from './device-data/create-device-data-writer';

@@ -1,7 +1,7 @@
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DbProvider } from '../database-url';
 import type { Db } from '../prisma';
-import type { StatementRunner } from '../sqlite-bulk/statement-runner';
+import type { StatementRunner } from '../bulk/statement-runner';
 
 /** SQL text with `?` placeholders and its parameters, in placeholder order. */
 export interface Statement {
@@ -9,11 +9,11 @@ export interface Statement {
   params: unknown[];
 }
 
-/** Where the bulk statements of the batched writers run (see sqlite-bulk/statement-runner.ts). */
+/** Where the bulk statements of the batched writers run (see bulk/statement-runner.ts). */
 export interface BulkOptions {
+  /** `thread`: a worker thread's own connection; `prisma`: Prisma's, on the event loop. */
+  bulkWrites: 'thread' | 'prisma';
   sqliteBusyTimeoutMs: number;
-  /** SQLite: `thread` runs them on a worker thread's own connection; `event-loop` through Prisma. */
-  sqliteBulkWrites: 'thread' | 'event-loop';
 }
 
 export interface PrismaOptions {
@@ -71,9 +71,9 @@ export interface Dialect {
   /** Prisma client on `url` through this database's driver adapter. Creating dirs/files: SQLite only. */
   openPrisma(url: string, options: PrismaOptions): Db;
   /**
-   * A connection of its own for the batched writers' bulk statements, or null when they go
-   * through Prisma on the relay's connection (MySQL: the pool already runs them off the event
-   * loop; SQLite in memory: another connection would see another database).
+   * A worker thread with a connection of its own for the batched writers' bulk statements, or
+   * null when they go through Prisma (`bulkWrites: 'prisma'`; SQLite in memory, where another
+   * connection would see another database).
    */
   openStatementRunner(url: string, options: BulkOptions): StatementRunner | null;
   /**

@@ -4,7 +4,7 @@ import { mysql } from './mysql';
 import { sqlite } from './sqlite';
 
 export type { Dialect, InsertRows, Statement, SqlConnection, UpdateFromValues } from './dialect';
-export { classifyWriteFailure, isForeignKeyViolation, type WriteFailure } from './write-failure';
+export { classifyWriteFailure, DriverError, isForeignKeyViolation, type WriteFailure } from './write-failure';
 
 const DIALECTS: Record<DbProvider, Dialect> = { sqlite, mysql };
 

@@ -3,7 +3,8 @@ import * as mariadb from 'mariadb';
 import { PrismaClient } from '../../generated/mysql/client';
 import { mysqlConnectionOptions } from '../mysql-url';
 import type { Db } from '../prisma';
-import type { Dialect, PrismaOptions, SqlConnection, UpdateFromValues } from './dialect';
+import { WorkerRunner } from '../bulk/worker-runner';
+import type { BulkOptions, Dialect, PrismaOptions, SqlConnection, UpdateFromValues } from './dialect';
 import { insertRowsStatement } from './insert-rows';
 
 /**
@@ -20,23 +21,43 @@ const DATA_ERRORS = new Set(
   ].map(String),
 );
 
+/**
+ * A parameter as Prisma's MariaDB adapter would bind it (its mapArg): DateTime as UTC
+ * `YYYY-MM-DD HH:MM:SS[.mmm]` (no `.000`). The columns are DATETIME(3) without a zone, so a
+ * Date the driver formatted in the process's local zone would be stored hours off.
+ */
+export function mysqlParam(value: unknown): unknown {
+  if (value instanceof Date)
+    return value
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/(\.000)?Z$/, '');
+  return value;
+}
+
+/** Driver options shared by Prisma's pool and the writer thread's connection. */
+function connectionOptions(url: string) {
+  return {
+    ...mysqlConnectionOptions(url),
+    // Fail fast when the server is gone instead of queueing requests for the default 10 s.
+    acquireTimeout: 5000,
+    connectTimeout: 3000,
+  };
+}
+
 /** MySQL 8 and MariaDB, both through the MariaDB driver (which wants `mariadb://`; we take `mysql://`). */
 export const mysql: Dialect = {
   provider: 'mysql',
 
   openPrisma(url: string, { poolSize, wrapAdapter }: PrismaOptions) {
-    const adapter = new PrismaMariaDb({
-      ...mysqlConnectionOptions(url),
-      connectionLimit: poolSize,
-      // Fail fast when the server is gone instead of queueing requests for the default 10 s.
-      acquireTimeout: 5000,
-      connectTimeout: 3000,
-    });
+    const adapter = new PrismaMariaDb({ ...connectionOptions(url), connectionLimit: poolSize });
     return new PrismaClient({ adapter: wrapAdapter(adapter) }) as unknown as Db;
   },
 
-  // The pool's connections already keep statements off the event loop.
-  openStatementRunner: () => null,
+  openStatementRunner(url: string, { bulkWrites }: BulkOptions) {
+    if (bulkWrites === 'prisma') return null;
+    return new WorkerRunner({ kind: 'mysql', options: connectionOptions(url) }, mysqlParam);
+  },
 
   async openMigrationConnection(url: string): Promise<SqlConnection> {
     const conn = await mariadb.createConnection({ ...mysqlConnectionOptions(url), connectTimeout: 5000 });

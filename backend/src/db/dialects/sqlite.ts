@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaClient } from '../../generated/sqlite/client';
-import { SqliteWorkerRunner } from '../sqlite-bulk/sqlite-worker-runner';
+import { WorkerRunner } from '../bulk/worker-runner';
 import type { BulkOptions, Dialect, PrismaOptions, SqlConnection, UpdateFromValues } from './dialect';
 import { insertRowsStatement } from './insert-rows';
 
@@ -12,6 +12,17 @@ function databaseFile(url: string): string {
   const file = url.replace(/^file:/, '');
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   return file;
+}
+
+/**
+ * A parameter as Prisma's SQLite adapter would bind it (its mapArg): booleans as 0/1, DateTime
+ * as `toISOString()` with `+00:00` for `Z` (its default `iso8601` timestampFormat). Rows written
+ * around Prisma must match, or Prisma reads them back wrong and comparisons see other text.
+ */
+export function sqliteParam(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
 }
 
 /** The journal mode is stored in the database file, so setting it once before Prisma opens it holds. */
@@ -34,10 +45,10 @@ export const sqlite: Dialect = {
     return new PrismaClient({ adapter: wrapAdapter(adapter) });
   },
 
-  openStatementRunner(url: string, { sqliteBusyTimeoutMs, sqliteBulkWrites }: BulkOptions) {
+  openStatementRunner(url: string, { bulkWrites, sqliteBusyTimeoutMs }: BulkOptions) {
     const file = databaseFile(url);
-    if (file === ':memory:' || sqliteBulkWrites === 'event-loop') return null;
-    return new SqliteWorkerRunner(file, sqliteBusyTimeoutMs);
+    if (file === ':memory:' || bulkWrites === 'prisma') return null;
+    return new WorkerRunner({ kind: 'sqlite', file, busyTimeoutMs: sqliteBusyTimeoutMs }, sqliteParam);
   },
 
   async openMigrationConnection(url: string): Promise<SqlConnection> {

@@ -19,13 +19,21 @@ function driverCause(err: unknown): DriverCause | undefined {
 }
 
 /**
- * A driver's own error code where no Prisma adapter wrapped it: better-sqlite3's SqliteError
- * (SQLITE_CONSTRAINT_NOTNULL, SQLITE_BUSY...), as the SQLite writer thread passes it on.
+ * An error a driver raised outside Prisma (the database writer thread, db/bulk/). `driverCode`
+ * is what Prisma's adapters call `originalCode`: SQLite's SQLITE_* code, MySQL's errno.
  */
-function sqliteCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+export class DriverError extends Error {
+  constructor(
+    message: string,
+    readonly driverCode: string | undefined,
+  ) {
+    super(message);
+    this.name = 'DriverError';
+  }
 }
+
+/** Foreign-key refusals by driver code: SQLite's, MySQL's 1452 (no parent row). */
+const FOREIGN_KEY_CODES = new Set(['SQLITE_CONSTRAINT_FOREIGNKEY', '1452']);
 
 /** Adapter error kinds that describe the data, whatever the database. */
 const DATA_KINDS = new Set([
@@ -52,16 +60,16 @@ export function classifyWriteFailure(dialect: Dialect, err: unknown): WriteFailu
       ? 'rejected'
       : 'unavailable';
   }
-  const code = sqliteCode(err);
-  if (code) return dialect.refusesData(code) ? 'rejected' : 'unavailable';
+  if (err instanceof DriverError)
+    return err.driverCode !== undefined && dialect.refusesData(err.driverCode) ? 'rejected' : 'unavailable';
   return err instanceof RangeError || err instanceof TypeError ? 'rejected' : 'unavailable';
 }
 
-/** A foreign-key violation (the rows' endpoint was deleted), through Prisma's model or raw API or the SQLite writer thread. */
+/** A foreign-key violation (the rows' endpoint was deleted), through Prisma's model or raw API or the writer thread. */
 export function isForeignKeyViolation(err: unknown): boolean {
   return (
     (err as { code?: string }).code === 'P2003' ||
     driverCause(err)?.kind === 'ForeignKeyConstraintViolation' ||
-    sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY'
+    (err instanceof DriverError && FOREIGN_KEY_CODES.has(err.driverCode ?? ''))
   );
 }

@@ -1,6 +1,6 @@
 import type { DbProvider } from '../../db/database-url';
 import { dialectOf } from '../../db/dialects';
-import type { StatementRunner } from '../../db/sqlite-bulk/statement-runner';
+import type { StatementRunner } from '../../db/bulk/statement-runner';
 import type { DeviceRow } from './device-data-writer';
 
 /** A queued row with its payload serialised (once, at flush time) and that text's UTF-8 size. */
@@ -23,8 +23,8 @@ const COLUMNS = ['endpointId', 'deviceId', 'payload', 'createdAt'] as const;
  * 45-70 ms of event-loop time per 500 rows where this spends about 10 (SQLite and MariaDB on
  * the shared test machine), time in which no frame is forwarded; see
  * scripts/device-data-interference.ts. Payloads come serialised (prepareRow: once
- * per row at flush time, never on the message path). On a SQLite file `statements` runs it on a
- * worker thread (sqlite-bulk/), off the event loop. Rejects with the driver's error (see
+ * per row at flush time, never on the message path). `statements` runs it on a worker thread's
+ * own connection by default (db/bulk/), off the event loop. Rejects with the driver's error (see
  * write-failure.ts).
  */
 export async function insertDeviceRows(

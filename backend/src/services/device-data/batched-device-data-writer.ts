@@ -1,7 +1,7 @@
 import type { DbProvider } from '../../db/database-url';
 import { classifyWriteFailure, dialectOf, isForeignKeyViolation } from '../../db/dialects';
 import type { Db } from '../../db/prisma';
-import { prismaRunner, type StatementRunner } from '../../db/sqlite-bulk/statement-runner';
+import { prismaRunner, type StatementRunner } from '../../db/bulk/statement-runner';
 import { logger } from '../../logger';
 import type { GaugeRegistry } from '../../monitoring/metrics';
 import { FlushScheduler } from '../../util/flush-scheduler';

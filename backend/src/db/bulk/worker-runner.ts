@@ -1,0 +1,90 @@
+import type * as mariadb from 'mariadb';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Statement } from '../dialects/dialect';
+import { DriverError } from '../dialects/write-failure';
+import type { StatementRunner } from './statement-runner';
+
+/** The connection the thread opens: the relay's SQLite file, or the MySQL server (one connection). */
+export type WorkerTarget =
+  { kind: 'sqlite'; file: string; busyTimeoutMs: number } | { kind: 'mysql'; options: mariadb.PoolConfig };
+
+interface Pending {
+  resolve: (changes: number) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Runs statements on a worker thread with a database connection of its own (worker.ts), so
+ * building and (SQLite) running a 500-row INSERT does not hold the event loop that forwards
+ * frames: the main thread only copies the parameters to the thread. Statements run one at a
+ * time in the order posted. The thread starts with the first statement; if it dies, the
+ * statements it held reject (as an unavailable database: the writers keep their rows) and the
+ * next statement starts a new one. `toParam` turns each parameter into what the thread's driver
+ * must receive to store what Prisma would (the dialect's timestamp text, for one).
+ */
+export class WorkerRunner implements StatementRunner {
+  private worker?: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closing?: Promise<void>;
+
+  constructor(
+    private readonly target: WorkerTarget,
+    private readonly toParam: (value: unknown) => unknown,
+  ) {}
+
+  run({ sql, params }: Statement): Promise<number> {
+    if (this.closing) return Promise.reject(new Error('the database writer thread is closed'));
+    const worker = this.worker ?? this.start();
+    const id = this.nextId++;
+    // Referenced while it holds statements (a draining relay waits for them), not when idle.
+    if (this.pending.size === 0) worker.ref();
+    return new Promise<number>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, sql, params: params.map(this.toParam) });
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const worker = this.worker;
+      if (!worker) return;
+      // Statements already posted run first: the thread handles messages in order.
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.ref();
+      worker.postMessage('close');
+      await exited;
+    })();
+    return this.closing;
+  }
+
+  private start(): Worker {
+    // From source (tests, tsx) the thread needs a TypeScript loader too; built, it is .js.
+    const fromSource = __filename.endsWith('.ts');
+    const worker = new Worker(path.join(__dirname, `worker${path.extname(__filename)}`), {
+      workerData: this.target,
+      execArgv: fromSource ? ['--require', 'tsx/cjs'] : [],
+    });
+    worker.on(
+      'message',
+      (msg: { id: number; changes?: number; error?: { message: string; code?: string } }) => {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (this.pending.size === 0) worker.unref();
+        if (msg.error) p.reject(new DriverError(msg.error.message, msg.error.code));
+        else p.resolve(msg.changes ?? 0);
+      },
+    );
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', (err) => fail(new Error(`the database writer thread failed: ${err.message}`)));
+    worker.on('exit', (code) => fail(new Error(`the database writer thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The thread of WorkerRunner: a database connection of its own (better-sqlite3 on the relay's
+ * SQLite file, or one MariaDB-driver connection to MySQL), running the statements the main
+ * thread posts one at a time, in order. The statement's cost (the driver building it, and for
+ * SQLite running it, synchronously) is paid here, not on the relay's event loop.
+ *
+ * In:  { id, sql, params }   (params already in the driver's types) | 'close'
+ * Out: { id, changes } | { id, error: { message, code? } }   (code: SQLite's SQLITE_*, MySQL's errno)
+ */
+import Database from 'better-sqlite3';
+import * as mariadb from 'mariadb';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { WorkerTarget } from './worker-runner';
+
+interface Driver {
+  run(sql: string, params: unknown[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+function sqliteDriver(file: string, busyTimeoutMs: number): Driver {
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  // Prisma's connection enforces foreign keys; this one must refuse the same rows.
+  db.pragma('foreign_keys = ON');
+  // A batch of n rows is one SQL text per n: keep the few sizes a writer uses prepared.
+  const prepared = new Map<string, Database.Statement>();
+  return {
+    run: async (sql, params) => {
+      let stmt = prepared.get(sql);
+      if (!stmt) {
+        stmt = db.prepare(sql);
+        if (prepared.size >= 16) prepared.delete(prepared.keys().next().value as string);
+        prepared.set(sql, stmt);
+      }
+      return stmt.run(...params).changes;
+    },
+    close: async () => void db.close(),
+  };
+}
+
+function mysqlDriver(options: mariadb.PoolConfig): Driver {
+  // A pool of one: it reconnects after the server went away, which a bare connection does not.
+  const pool = mariadb.createPool({ ...options, connectionLimit: 1 });
+  return {
+    run: async (sql, params) =>
+      Number((await pool.query<{ affectedRows: number }>(sql, params)).affectedRows),
+    close: () => pool.end(),
+  };
+}
+
+const target = workerData as WorkerTarget;
+const driver =
+  target.kind === 'sqlite' ? sqliteDriver(target.file, target.busyTimeoutMs) : mysqlDriver(target.options);
+
+// Messages arrive while a statement awaits (MySQL): chain them so they run in the order posted.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (msg: { id: number; sql: string; params: unknown[] } | 'close') => {
+  queue = queue.then(async () => {
+    if (msg === 'close') {
+      await driver.close().catch(() => undefined);
+      parentPort!.close();
+      return;
+    }
+    try {
+      parentPort!.postMessage({ id: msg.id, changes: await driver.run(msg.sql, msg.params) });
+    } catch (err) {
+      const e = err as { message?: string; code?: unknown; errno?: unknown };
+      const code =
+        typeof e.errno === 'number' ? String(e.errno) : typeof e.code === 'string' ? e.code : undefined;
+      parentPort!.postMessage({ id: msg.id, error: { message: String(e.message ?? err), code } });
+    }
+  });
+});

@@ -1,0 +1,233 @@
+/**
+ * The database writer thread (BULK_WRITES=thread, the default), on both databases: rows it
+ * writes read back through Prisma exactly as Prisma's own writes do, its errors classify like
+ * Prisma's, a dead thread fails only the statements it held, close() finishes what was posted,
+ * /metrics counts its statements under Prisma's labels, and on SQLite a statement waiting for
+ * the write lock leaves the event loop free.
+ */
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import { createDb, type DbHandle } from '../src/db/client';
+import { classifyWriteFailure, dialectOf, isForeignKeyViolation } from '../src/db/dialects';
+import { WorkerRunner } from '../src/db/bulk/worker-runner';
+import type { StatementRunner } from '../src/db/bulk/statement-runner';
+import { migrate } from '../src/db/migrator';
+import { insertDeviceRows, prepareRow, type PreparedRow } from '../src/services/device-data/batch-insert';
+import type { DeviceRow } from '../src/services/device-data/device-data-writer';
+import { eachDb, requireDb } from './helpers/databases';
+
+/** A prepared row whose payload is SQL NULL: the column's NOT NULL refuses it on every database. */
+const nullPayload = (row: DeviceRow): PreparedRow => ({ row, json: null as unknown as string, bytes: 0 });
+
+const failureOf = (work: Promise<unknown>) =>
+  work.then(
+    () => {
+      throw new Error('expected the statement to fail');
+    },
+    (err: unknown) => err,
+  );
+
+eachDb('database writer thread', (db) => {
+  let url: string;
+  let handle: DbHandle;
+  const endpointId = `thr-${randomBytes(4).toString('hex')}`;
+  const dialect = dialectOf(db.name);
+  /** A fresh thread runner on the test's database, as the relay opens it. */
+  const threadRunner = () => {
+    const runner = dialect.openStatementRunner(url, { bulkWrites: 'thread', sqliteBusyTimeoutMs: 5000 });
+    if (!runner) throw new Error('no thread runner');
+    return runner;
+  };
+  /** Codes the driver gives each refusal (SQLite's names, MySQL's errno). */
+  const codes =
+    db.name === 'sqlite'
+      ? {
+          notNull: 'SQLITE_CONSTRAINT_NOTNULL',
+          foreignKey: 'SQLITE_CONSTRAINT_FOREIGNKEY',
+          noTable: 'SQLITE_ERROR',
+        }
+      : { notNull: '1048', foreignKey: '1452', noTable: '1146' };
+
+  beforeAll(async () => {
+    requireDb(db);
+    url = db.url();
+    await migrate(url);
+    handle = createDb({ url });
+    await handle.prisma.endpoint.create({ data: { id: endpointId, name: endpointId, tokenHash: 'x' } });
+  });
+  afterAll(async () => {
+    await handle?.prisma.endpoint.deleteMany({ where: { id: endpointId } });
+    await handle?.close();
+  });
+
+  const row = (deviceId: string, payload: unknown, createdAt = new Date()): DeviceRow => ({
+    endpointId,
+    deviceId,
+    payload: payload as never,
+    createdAt,
+  });
+  const insert = (runner: StatementRunner, rows: PreparedRow[]) => insertDeviceRows(runner, db.name, rows);
+
+  test('the dialect opens a thread for BULK_WRITES=thread and none for prisma (nor for SQLite in memory)', () => {
+    const opts = (bulkWrites: 'thread' | 'prisma') => ({ bulkWrites, sqliteBusyTimeoutMs: 1 });
+    expect(dialect.openStatementRunner(url, opts('thread'))).toBeInstanceOf(WorkerRunner);
+    expect(dialect.openStatementRunner(url, opts('prisma'))).toBeNull();
+    if (db.name === 'sqlite') expect(dialect.openStatementRunner('file::memory:', opts('thread'))).toBeNull();
+  });
+
+  test('rows it writes read back through Prisma like Prisma writes them: time, payload, range queries', async () => {
+    const runner = threadRunner();
+    try {
+      const t0 = new Date('2026-11-30T10:00:00.123Z');
+      const t1 = new Date('2026-11-30T10:00:01.000Z'); // whole second: Prisma's MySQL text has no .000
+      await insert(runner, [
+        prepareRow(row('thread', { v: 1, s: 'é\u{1F600}', nested: { a: [1, 2] } }, t0)),
+        prepareRow(row('thread', { v: 2 }, t1)),
+      ]);
+      await handle.prisma.deviceData.create({
+        data: { endpointId, deviceId: 'prisma', payload: { v: 3 }, createdAt: t0 },
+      });
+      const viaThread = await handle.prisma.deviceData.findMany({
+        where: { endpointId, deviceId: 'thread' },
+        orderBy: { id: 'asc' },
+      });
+      expect(viaThread.map((r) => [r.createdAt.toISOString(), r.payload])).toEqual([
+        [t0.toISOString(), { v: 1, s: 'é\u{1F600}', nested: { a: [1, 2] } }],
+        [t1.toISOString(), { v: 2 }],
+      ]);
+      // Stored as the same value as Prisma's own write of the same instant, so comparisons agree.
+      const same = await handle.prisma.deviceData.findMany({
+        where: { endpointId, createdAt: t0 },
+        orderBy: { deviceId: 'asc' },
+      });
+      expect(same.map((r) => r.deviceId)).toEqual(['prisma', 'thread']);
+      const inRange = await handle.prisma.deviceData.findMany({
+        where: { endpointId, deviceId: 'thread', createdAt: { gt: t0, lte: t1 } },
+      });
+      expect(inRange.map((r) => r.payload)).toEqual([{ v: 2 }]);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test("its errors classify like Prisma's: refused rows, a foreign key, a missing table is the database", async () => {
+    const runner = threadRunner();
+    try {
+      const notNull = await failureOf(insert(runner, [nullPayload(row('x', {}))]));
+      expect(notNull).toMatchObject({ name: 'DriverError', driverCode: codes.notNull });
+      expect(classifyWriteFailure(dialect, notNull)).toBe('rejected');
+      expect(isForeignKeyViolation(notNull)).toBe(false);
+      const orphan = await failureOf(
+        insert(runner, [prepareRow({ ...row('x', { v: 1 }), endpointId: 'gone' })]),
+      );
+      expect(orphan).toMatchObject({ driverCode: codes.foreignKey });
+      expect(classifyWriteFailure(dialect, orphan)).toBe('rejected');
+      expect(isForeignKeyViolation(orphan)).toBe(true);
+      // Not the rows' fault: the writer keeps them and retries.
+      const missing = await failureOf(runner.run({ sql: 'INSERT INTO NoSuchTable VALUES (1)', params: [] }));
+      expect(missing).toMatchObject({ driverCode: codes.noTable });
+      expect(classifyWriteFailure(dialect, missing)).toBe('unavailable');
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('a thread that dies fails the statements it held as unavailable; the next statement starts a new one', async () => {
+    const runner = threadRunner();
+    try {
+      await insert(runner, [prepareRow(row('death', { i: 0 }))]);
+      const worker = (runner as unknown as { worker: Worker }).worker;
+      const held = insert(runner, [prepareRow(row('death', { i: 1 }))]);
+      await worker.terminate();
+      const err = await held.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      // Either it ran before the kill or it failed as unavailable (never as refused rows).
+      if (err) expect(classifyWriteFailure(dialect, err)).toBe('unavailable');
+      await insert(runner, [prepareRow(row('death', { i: 2 }))]);
+      expect((runner as unknown as { worker: Worker }).worker).not.toBe(worker);
+      const stored = await handle.prisma.deviceData.findMany({
+        where: { endpointId, deviceId: 'death' },
+        orderBy: { id: 'asc' },
+      });
+      expect(stored.map((r) => (r.payload as { i: number }).i)).toEqual(err ? [0, 2] : [0, 1, 2]);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('close() lets posted statements finish in order, then refuses new ones; closing twice is fine', async () => {
+    const runner = threadRunner();
+    const posted = Array.from({ length: 5 }, (_, i) => insert(runner, [prepareRow(row('close', { i }))]));
+    const closed = runner.close();
+    await Promise.all(posted);
+    await closed;
+    await runner.close();
+    await expect(runner.run({ sql: 'SELECT 1', params: [] })).rejects.toThrow(
+      'the database writer thread is closed',
+    );
+    const stored = await handle.prisma.deviceData.findMany({
+      where: { endpointId, deviceId: 'close' },
+      orderBy: { id: 'asc' },
+    });
+    expect(stored.map((r) => (r.payload as { i: number }).i)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  test('/metrics labels: its statements count as INSERT and its time as raw $executeRawUnsafe, failures too', async () => {
+    const seen: string[] = [];
+    const observed = createDb({
+      url,
+      observer: {
+        statement: (verb) => seen.push(`statement ${verb}`),
+        query: (model, operation, _s, failed) =>
+          seen.push(`query ${model} ${operation} ${failed ? 'failed' : 'ok'}`),
+      },
+    });
+    try {
+      await insert(observed.statements, [prepareRow(row('metrics', { v: 1 }))]);
+      await insert(observed.statements, [nullPayload(row('metrics', {}))]).catch(() => undefined);
+      expect(seen).toEqual([
+        'statement INSERT',
+        'query raw $executeRawUnsafe ok',
+        'statement INSERT',
+        'query raw $executeRawUnsafe failed',
+      ]);
+    } finally {
+      await observed.close();
+    }
+  });
+
+  if (db.name === 'sqlite') {
+    test('a statement waiting for the SQLite write lock leaves the event loop free', async () => {
+      // Another connection holds the write lock. On the event loop (BULK_WRITES=prisma) the
+      // statement would spin in SQLite's busy handler there and no timer could fire meanwhile.
+      const holder = new Database(url.replace(/^file:/, ''));
+      holder.exec('BEGIN IMMEDIATE');
+      let released = false;
+      const written = insert(handle.statements, [prepareRow(row('locked', { v: 1 }))]).then(() => released);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // fires only if the loop is free
+      released = true;
+      holder.exec('COMMIT');
+      holder.close();
+      expect(await written).toBe(true); // written once the lock was released, not before
+      expect(await handle.prisma.deviceData.count({ where: { endpointId, deviceId: 'locked' } })).toBe(1);
+    });
+  } else {
+    test('an unreachable server is an unavailable database, answered within the connect timeout', async () => {
+      const down = new URL(url);
+      down.port = '1';
+      const runner = dialect.openStatementRunner(down.toString(), {
+        bulkWrites: 'thread',
+        sqliteBusyTimeoutMs: 1,
+      })!;
+      try {
+        const err = await failureOf(insert(runner, [prepareRow(row('down', { v: 1 }))]));
+        expect(classifyWriteFailure(dialect, err)).toBe('unavailable');
+      } finally {
+        await runner.close();
+      }
+    }, 20_000);
+  }
+});
