@@ -16,6 +16,7 @@ import { connect, eventually } from './helpers/ws';
 /** Records the writer's INSERT statements (as 'insert' in `events`) while running them for real. */
 function recordingInserts(runner: StatementRunner, events: string[] = []) {
   const recorded: StatementRunner = {
+    insertIds: runner.insertIds,
     run: (statement) => {
       if (statement.sql.startsWith('INSERT')) events.push('insert');
       return runner.run(statement);

@@ -10,6 +10,8 @@ interface Row {
 }
 interface AlertMsg {
   type: string;
+  id: number;
+  createdAt: string;
   ruleId: number;
   deviceId: string;
   value: number;
@@ -294,7 +296,7 @@ eachTarget('device data and alerts', (target) => {
   describe('alert rules', () => {
     const alerts = async (query = '') => {
       const res = await relay().request<
-        Array<{ id: number; ruleId: number; deviceId: string; value: number }>
+        Array<{ id: number; ruleId: number; deviceId: string; value: number; createdAt: string }>
       >('GET', `/api/endpoints/${ep.id}/alerts${query}`);
       expect(res.status).toBe(200);
       return res.body;
@@ -364,6 +366,12 @@ eachTarget('device data and alerts', (target) => {
       const listed = await alerts();
       expect(listed).toHaveLength(1);
       expect(listed[0]).toMatchObject({ ruleId, deviceId: 'dev-a', value: 31.5 });
+      // The frame names the stored row: its key and time, whichever way the alert was written.
+      const [sent] = alertsIn(sender);
+      expect({ id: listed[0].id, createdAt: listed[0].createdAt }).toEqual({
+        id: sent.id,
+        createdAt: sent.createdAt,
+      });
 
       // A second matching frame: one more alert, not two.
       await sender.send(frame('dev-a', { temperature: 40 }), false);

@@ -3,14 +3,14 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Statement } from '../dialects/dialect';
 import { DriverError } from '../dialects/write-failure';
-import type { StatementRunner } from './statement-runner';
+import type { RunResult, StatementRunner } from './statement-runner';
 
 /** The connection the thread opens: the relay's SQLite file, or the MySQL server (one connection). */
 export type WorkerTarget =
   { kind: 'sqlite'; file: string; busyTimeoutMs: number } | { kind: 'mysql'; options: mariadb.PoolConfig };
 
 interface Pending {
-  resolve: (changes: number) => void;
+  resolve: (result: RunResult) => void;
   reject: (err: Error) => void;
 }
 
@@ -20,10 +20,14 @@ interface Pending {
  * frames: the main thread only copies the parameters to the thread. Statements run one at a
  * time in the order posted. The thread starts with the first statement; if it dies, the
  * statements it held reject (as an unavailable database: the writers keep their rows) and the
- * next statement starts a new one. `toParam` turns each parameter into what the thread's driver
- * must receive to store what Prisma would (the dialect's timestamp text, for one).
+ * next statement starts a new one. A statement the thread had already sent when it died may
+ * have been committed all the same (as with any connection lost after sending): the writers
+ * then write it again, so a crashed thread can store a batch twice but never loses one.
+ * `toParam` turns each parameter into what the thread's driver must receive to store what
+ * Prisma would (the dialect's timestamp text, for one).
  */
 export class WorkerRunner implements StatementRunner {
+  readonly insertIds = true;
   private worker?: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -34,13 +38,13 @@ export class WorkerRunner implements StatementRunner {
     private readonly toParam: (value: unknown) => unknown,
   ) {}
 
-  run({ sql, params }: Statement): Promise<number> {
+  run({ sql, params }: Statement): Promise<RunResult> {
     if (this.closing) return Promise.reject(new Error('the database writer thread is closed'));
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     // Referenced while it holds statements (a draining relay waits for them), not when idle.
     if (this.pending.size === 0) worker.ref();
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<RunResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, sql, params: params.map(this.toParam) });
     });
@@ -68,13 +72,13 @@ export class WorkerRunner implements StatementRunner {
     });
     worker.on(
       'message',
-      (msg: { id: number; changes?: number; error?: { message: string; code?: string } }) => {
+      (msg: { id: number; result?: RunResult; error?: { message: string; code?: string } }) => {
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);
         if (this.pending.size === 0) worker.unref();
         if (msg.error) p.reject(new DriverError(msg.error.message, msg.error.code));
-        else p.resolve(msg.changes ?? 0);
+        else p.resolve(msg.result ?? { changes: 0 });
       },
     );
     const fail = (err: Error) => {

@@ -5,7 +5,8 @@
  * SQLite running it, synchronously) is paid here, not on the relay's event loop.
  *
  * In:  { id, sql, params }   (params already in the driver's types) | 'close'
- * Out: { id, changes } | { id, error: { message, code? } }   (code: SQLite's SQLITE_*, MySQL's errno)
+ * Out: { id, result: { changes, insertId } } | { id, error: { message, code? } }
+ *      (insertId: an inserted row's key, read for single-row inserts; code: SQLite's SQLITE_*, MySQL's errno)
  */
 import Database from 'better-sqlite3';
 import * as mariadb from 'mariadb';
@@ -13,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { WorkerTarget } from './worker-runner';
 
 interface Driver {
-  run(sql: string, params: unknown[]): Promise<number>;
+  run(sql: string, params: unknown[]): Promise<{ changes: number; insertId: number }>;
   close(): Promise<void>;
 }
 
@@ -31,7 +32,8 @@ function sqliteDriver(file: string, busyTimeoutMs: number): Driver {
         if (prepared.size >= 16) prepared.delete(prepared.keys().next().value as string);
         prepared.set(sql, stmt);
       }
-      return stmt.run(...params).changes;
+      const { changes, lastInsertRowid } = stmt.run(...params);
+      return { changes, insertId: Number(lastInsertRowid) };
     },
     close: async () => void db.close(),
   };
@@ -41,8 +43,12 @@ function mysqlDriver(options: mariadb.PoolConfig): Driver {
   // A pool of one: it reconnects after the server went away, which a bare connection does not.
   const pool = mariadb.createPool({ ...options, connectionLimit: 1 });
   return {
-    run: async (sql, params) =>
-      Number((await pool.query<{ affectedRows: number }>(sql, params)).affectedRows),
+    run: async (sql, params) => {
+      const res = await pool.query<{ affectedRows: number; insertId: bigint | number }>(sql, params);
+      // MySQL reports the first row's key of a multi-row INSERT, SQLite the last: only
+      // single-row inserts read it.
+      return { changes: Number(res.affectedRows), insertId: Number(res.insertId) };
+    },
     close: () => pool.end(),
   };
 }
@@ -61,7 +67,7 @@ parentPort!.on('message', (msg: { id: number; sql: string; params: unknown[] } |
       return;
     }
     try {
-      parentPort!.postMessage({ id: msg.id, changes: await driver.run(msg.sql, msg.params) });
+      parentPort!.postMessage({ id: msg.id, result: await driver.run(msg.sql, msg.params) });
     } catch (err) {
       const e = err as { message?: string; code?: unknown; errno?: unknown };
       const code =
