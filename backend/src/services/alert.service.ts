@@ -68,7 +68,7 @@ export const prismaAlertStore =
  * One single-row INSERT on the writer thread's connection, its key taken from the driver's
  * answer: no transaction and no read-back, and none of it on the event loop. With Prisma's
  * create on MariaDB (four round trips holding a pool connection, each step waiting its turn on
- * a busy event loop) the IoT scenarios' 50 alerts/s averaged 100-500 ms per alert
+ * a busy event loop) the IoT scenarios' 50 alerts/s averaged 102-501 ms per alert
  * (docs/performance/README.md, IoT traffic). `runner` must report insert ids (`insertIds`).
  */
 export function runnerAlertStore(runner: StatementRunner, provider: DbProvider): StoreAlert {
