@@ -28,7 +28,7 @@ export function capacityExitCode(searches: readonly (SearchResult | null)[]): nu
 export const capacity: Command<CapacityOptions> = {
   name: 'capacity',
   usage:
-    '[--endpoints 50] [--conns 10] [--slo 100] [--hold 15] [--max-rate 40000] [--resolution 250] [--no-reference] [...]',
+    '[--endpoints 50] [--conns 10] [--slo 100] [--hold 20] [--ramp 10] [--max-rate 40000] [--resolution 250] [--no-reference] [...]',
   help: `capacity: searches the highest aggregate msg/s at which p95 latency stays under the SLO
 with nothing lost and a valid generator (the knee), first for the project relay, then for the
 reference relay (runner/reference-relay.ts: the thinnest ws forwarding relay, the cost floor).
@@ -41,8 +41,8 @@ the load generator's limit, a lower bound for the relay).
   --endpoints <n>         endpoints per probe (default 50)
   --conns <n>             connections per endpoint (default 10)
   --slo <ms>              p95 latency a probe must stay under (default 100)
-  --hold <s>              send window per probe (default 15)
-  --ramp <s>              connection ramp per probe (default 5)
+  --hold <s>              send window per probe (default 20)
+  --ramp <s>              connection ramp per probe (default 10)
   --max-rate <msg/s>      highest rate probed (default 40000)
   --resolution <msg/s>    bisection stops at this bracket width (default 250)
   --no-reference          search the project relay only
@@ -95,8 +95,11 @@ the load generator's limit, a lower bound for the relay).
       endpoints: positiveInt('--endpoints', values.endpoints, 10_000) ?? 50,
       connectionsPerEndpoint: positiveInt('--conns', values.conns, 1_000) ?? 10,
       sloMs: num('--slo', values.slo, (n) => n > 0, 'a positive number of ms') ?? 100,
-      holdSeconds: num('--hold', values.hold, (n) => n > 0 && n <= 3600, 'seconds in (0, 3600]') ?? 15,
-      rampSeconds: num('--ramp', values.ramp, (n) => n > 0 && n <= 600, 'seconds in (0, 600]') ?? 5,
+      // 20 s and 10 s, not shorter: with a 10 s window and a 5 s ramp the project relay's probes
+      // read p95 45-47 ms from 2,000 msg/s on and its knee came out at 3,500; with these, p95
+      // stayed 2.7-13.6 ms up to 11,250 msg/s (docs/performance/README.md, Capacity search).
+      holdSeconds: num('--hold', values.hold, (n) => n > 0 && n <= 3600, 'seconds in (0, 3600]') ?? 20,
+      rampSeconds: num('--ramp', values.ramp, (n) => n > 0 && n <= 600, 'seconds in (0, 600]') ?? 10,
       maxRate: maxRate ?? 40_000,
       resolution: resolution ?? 250,
       db: values.db,

@@ -68,14 +68,14 @@ describe('--rate and --hold', () => {
 });
 
 describe('capacity flags', () => {
-  it('default to 50 x 10, SLO 100 ms, 15 s probes, both relays', () => {
+  it('default to 50 x 10, SLO 100 ms, 20 s probes after a 10 s ramp, both relays', () => {
     expect(parseCli(['capacity'])).toEqual({
       command: 'capacity',
       endpoints: 50,
       connectionsPerEndpoint: 10,
       sloMs: 100,
-      holdSeconds: 15,
-      rampSeconds: 5,
+      holdSeconds: 20,
+      rampSeconds: 10,
       maxRate: 40_000,
       resolution: 250,
       db: undefined,
