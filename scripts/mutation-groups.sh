@@ -9,7 +9,12 @@
 # reports/mutation/<group>.json. Extra arguments go to every run (e.g. --concurrency 1).
 #
 #   bash scripts/mutation-groups.sh                     # every group
+#   bash scripts/mutation-groups.sh --concurrency 4     # two test runners (idle 2-core machine)
 #   bash scripts/mutation-groups.sh --concurrency 1     # on a shared machine
+#
+# With the TypeScript checker, Stryker splits --concurrency between checkers (half, rounded up)
+# and test runners (half, rounded down, at least 1): --concurrency 2 and 3 still run ONE test
+# runner; two need --concurrency 4.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 groups=(
