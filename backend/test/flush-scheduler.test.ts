@@ -25,6 +25,21 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/**
+ * Awaits `work` while running the fake clock's due timers, setImmediate included: a batched
+ * writer yields one event-loop turn between statements (setImmediate), which fake timers hold
+ * until the test lets them run.
+ */
+async function withTurns<T>(work: Promise<T>): Promise<T> {
+  let done = false;
+  void work.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; !done && i < 1000; i++) await jest.advanceTimersByTimeAsync(0);
+  return work;
+}
+
 /** A target whose flushes succeed or fail as scripted; `times` holds the fake clock at each call. */
 class ScriptedTarget implements FlushTarget {
   pending = 0;
@@ -266,7 +281,7 @@ describe('early flush of a full buffer', () => {
     expect(inserts).toHaveLength(1);
     hold();
     gate.resolve();
-    await writer.flush();
+    await withTurns(writer.flush());
     expect(inserts.map((b) => b.map((r) => r.deviceId))).toEqual([
       ['d1', 'd2'],
       ['d3', 'd4'],
@@ -295,7 +310,7 @@ describe('early flush of a full buffer', () => {
     expect(done).toBe(false);
     hold();
     gate.resolve();
-    await drained;
+    await withTurns(drained);
     expect(inserts.map((b) => b.map((r) => r.deviceId))).toEqual([['d1'], ['d2']]);
     expect(writer.queued).toBe(0);
   });
