@@ -9,7 +9,7 @@ export interface DbHandle {
   provider: DbProvider;
   /** The URL with any password masked, for logs and reports. */
   displayUrl: string;
-  /** Runs the batched writers' bulk INSERTs (a worker thread on a SQLite file, Prisma otherwise). */
+  /** Runs the batched writers' INSERTs: the writer thread's own connection (BULK_WRITES=thread), else Prisma. */
   statements: StatementRunner;
   /** Closes the statement runner (after the writers' drain), then Prisma. */
   close(): Promise<void>;

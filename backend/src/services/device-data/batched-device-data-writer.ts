@@ -19,7 +19,7 @@ export interface BatchedDeviceDataOptions {
   flushIntervalMs: number;
   batchSize: number;
   maxQueued: number;
-  /** Runs the INSERTs (a SQLite worker thread's connection); Prisma's raw API when omitted. */
+  /** Runs the INSERTs (the writer thread's own connection, DbHandle.statements); Prisma's raw API when omitted. */
   statements?: StatementRunner;
   /** /health reports a backlog once the oldest queued reading is older than this (ms). */
   backlogMaxMs?: number;
@@ -136,8 +136,8 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
         this.reportRefused(refused);
       }
       this.options.onFlush?.(written, (performance.now() - started) / 1000, true);
-      // Each statement holds the event loop while Prisma and the driver build it (SQLite runs it
-      // there too): about 12 ms per 500 rows on SQLite here. A backlog (after an outage, or a
+      // Through Prisma (BULK_WRITES=prisma) each statement holds the event loop while it is built
+      // (and on SQLite run): about 12 ms per 500 rows here. A backlog (after an outage, or a
       // burst above batchSize per interval) would otherwise be written back to back, every
       // frame of every endpoint waiting behind all of it; between statements, received frames
       // are forwarded first.
