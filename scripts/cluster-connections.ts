@@ -9,8 +9,8 @@
  *    file, one Redis, own ports; the first migrates) unless `--targets` names running ones;
  *  - creates the endpoints over REST;
  *  - forks `--generators K` child processes; each owns a contiguous share of the endpoints and
- *    all C connections of each, spread over the relays round-robin (connection r of an endpoint
- *    on relay r mod N, as the pack's --cluster does), so every endpoint has clients on every
+ *    all C connections of each, spread over the relays round-robin (connection r of endpoint s
+ *    on relay (s + r) mod N, processors/lib/targets.ts processIndexOf, as the pack's --cluster does), so every endpoint has clients on every
  *    relay and most deliveries cross Redis; each child binds its sockets to
  *    `--source-addresses` loopback addresses (processors/lib/source-address.ts);
  *  - when every child holds its connections, reads relay_connections from every relay's /metrics,
@@ -24,7 +24,7 @@
  *     --connections 10 --rate 1000 --seconds 30 --generators 3 --source-addresses 4
  */
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,12 +47,19 @@ import {
   type CreatedEndpoint,
 } from '../processors/lib/rest-client';
 import { restBaseFromTarget } from '../processors/lib/settings';
-import { gaugeValue, sourceAddress } from '../processors/lib/source-address';
+import { fdLimits, gaugeValue, sourceAddress } from '../processors/lib/source-address';
+import { processIndexOf } from '../processors/lib/targets';
 import { installSignalHandlers } from '../runner/cleanup';
 import { GroupSampler, summarize as summarizeSamples } from '../runner/proc-sampler';
 import { spawnCluster, type RelayCluster } from '../runner/relay-process';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
+
+/** Descriptors a relay needs besides its client sockets: listen socket, database, Redis, logs. */
+const FD_HEADROOM = 200;
+
+/** A request this machine cannot carry out as asked (exit 2, as the runner's usage errors). */
+class UsageError extends Error {}
 
 /** What the coordinator hands a generator child. */
 interface ChildJob {
@@ -116,7 +123,7 @@ async function child(): Promise<void> {
   });
   const openStarted = nowMs();
   await mapLimit(specs, job.openConcurrency, async ({ slot, rank, ep }, n) => {
-    const target = rank % job.targets.length;
+    const target = processIndexOf(slot, rank, job.targets.length);
     const url = `${job.targets[target]}/ws/${encodeURIComponent(ep.id)}?token=${encodeURIComponent(ep.token)}`;
     const localAddress = sourceAddress(job.index * 1_000_000 + n, job.sourceAddresses);
     try {
@@ -305,6 +312,28 @@ async function coordinator(): Promise<void> {
       `relays ${cluster.pids.join(', ')} on ${targets.join(', ')} up in ${Math.round(nowMs() - t0)} ms`,
     );
   }
+  if (cluster) {
+    // A relay past its descriptor limit refuses connects as "socket hang up" and stops answering
+    // /metrics; say so before opening anything rather than after a minute of connects.
+    const planned = new Array<number>(targets.length).fill(0);
+    for (let slot = 0; slot < endpointCount; slot++)
+      for (let rank = 0; rank < perEndpoint; rank++) planned[processIndexOf(slot, rank, targets.length)]++;
+    const over = cluster.pids.flatMap((pid, i) => {
+      let limits: ReturnType<typeof fdLimits> = null;
+      try {
+        limits = fdLimits(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+      } catch {
+        return []; // not Linux: nothing to check against
+      }
+      return limits && planned[i] + FD_HEADROOM > limits.soft
+        ? [`relay ${i + 1} would hold ${planned[i]} sockets; its limit is ${limits.soft} descriptors (${FD_HEADROOM} kept for files, database and Redis)`]
+        : [];
+    });
+    if (over.length > 0) {
+      await cluster.stopAll();
+      throw new UsageError(`${over.join('; ')}: use more --relays`);
+    }
+  }
   const sampler = cluster ? new GroupSampler(cluster.pids) : undefined;
   sampler?.sample();
   const sampling = setInterval(() => sampler?.sample(), 1000);
@@ -428,5 +457,5 @@ async function coordinator(): Promise<void> {
 
 (process.argv.includes('--child') ? child() : coordinator()).catch((err: Error) => {
   console.error(err.message);
-  process.exit(1);
+  process.exit(err instanceof UsageError ? 2 : 1);
 });
