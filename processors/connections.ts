@@ -47,6 +47,7 @@ import {
   type VuContext as BaseVuContext,
   type WsArgs,
 } from './lib/vu';
+import { sharedWindowStart } from './lib/window-barrier';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
 
 /** What both Artillery's ws 7 socket and ws 8 offer and this module uses, beyond RawSocket. */
@@ -69,6 +70,8 @@ const intervalLatency = newHistogram();
 const stats = new WorkerStats(intervalLatency);
 let vuCounter = 0;
 let socketCounter = 0;
+/** VUs of this thread whose runConnections has not returned (the last one writes the latency file). */
+let vusRunning = 0;
 let firstVuAt: number | undefined;
 
 /**
@@ -141,7 +144,8 @@ const mb = (bytes: number | undefined) =>
 /** `before` hook: checks the fd limit against the plan, creates the endpoints, notes the relay's memory. */
 export function createEndpoints(context: VuContext, _events: Emitter, done: Done): void {
   const settings = readSettings(context.vars);
-  const sockets = settings.endpoints * settings.connectionsPerEndpoint;
+  // Under --generators this process opens only its slice's sockets.
+  const sockets = settings.slice.count * settings.connectionsPerEndpoint;
   try {
     const limits = fdLimits(readFileSync('/proc/self/limits', 'utf8'));
     if (limits) {
@@ -297,6 +301,19 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
   stats.attach(events);
   attachConn(events);
   stats.activeVus++;
+  vusRunning++;
+  /**
+   * Whether this VU still counts in stats.activeVus, whose stalls judge the generator. It stops
+   * counting once its last socket is drained, before the close: 19,000 sockets closing at the
+   * end stalled the thread for 2.9 s after every frame had arrived, which no frame saw and
+   * which must not make the run INVALID.
+   */
+  let measuring = true;
+  const stopMeasuring = (): void => {
+    if (!measuring) return;
+    measuring = false;
+    stats.activeVus--;
+  };
   const url = String(context.vars.__url);
   const localAddress = context.vars.__localAddress as string | undefined;
   const slot = Number(context.vars.__slot);
@@ -306,7 +323,8 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
   countConn(CONN_COUNTERS.opened);
 
   const totalConnections = settings.endpoints * settings.connectionsPerEndpoint;
-  const windowStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
+  const ownStart = (firstVuAt ?? openedAt) + settings.rampSeconds * 1000 + settings.settleMs;
+  const windowStart = await sharedWindowStart(context.vars, settings.slice, ownStart);
   const schedule = new SendSchedule(
     settings.steps,
     windowStart,
@@ -326,7 +344,7 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
 
   try {
     for (;;) {
-      const receiver = new Receiver(senderId(socketCounter++), slot);
+      const receiver = new Receiver(senderId(socketCounter++, settings.slice.index), slot);
       ledger.join(receiver);
       const socket: ClientSocket = ws;
       let onDrained: (() => void) | undefined;
@@ -420,6 +438,7 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
         stats.histogram(CONN_HISTOGRAMS.lifetime, nowMs() - openedAt);
         ledger.leave(receiver);
         if (last) {
+          stopMeasuring();
           await closeSocket(socket, false);
           return;
         }
@@ -447,9 +466,10 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
     }
   } finally {
     stats.add('due', schedule.totalDue() - notDue);
-    stats.activeVus--;
+    stopMeasuring();
+    vusRunning--;
     stats.flush();
-    if (stats.activeVus === 0) {
+    if (vusRunning === 0) {
       const dir = process.env.RELAY_PERF_HDR_DIR || context.vars.latencyDir;
       if (typeof dir === 'string') writeLatencyFile(dir, `thread-${process.pid}-${threadId}`, latency);
     }

@@ -43,7 +43,7 @@ import {
 import { SendSchedule } from './lib/schedule';
 import { SendLoop, type Sender } from './lib/send-loop';
 import { ThreadProfiler } from './lib/thread-profiler';
-import { makeWindowBarrier } from './lib/window-barrier';
+import { sharedWindowStart } from './lib/window-barrier';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
 import {
   OPEN,
@@ -70,7 +70,6 @@ const profiler = new ThreadProfiler();
 const sendLoop = new SendLoop();
 /** The readings this thread sent, per device (one per endpoint slot), for the end-of-run check. */
 const tallies = new DeviceTallies();
-let windowBarrier: ((ownStart: number) => Promise<number>) | undefined;
 let vuCounter = 0;
 let firstVuAt: number | undefined;
 /**
@@ -160,22 +159,6 @@ async function checkReadings(context: VuContext, checkMs: number): Promise<void>
       (error ? `; last error: ${error}` : ''),
   );
   for (const line of outcome?.mismatches.slice(0, 5) ?? []) console.log(`readings-check mismatch: ${line}`);
-}
-
-/**
- * The send window's start: this thread's own (first connection + ramp + settle) for one generator;
- * under --generators the latest of all processes' own starts (processors/lib/window-barrier.ts),
- * agreed through the latency directory they share, so the relay sees the aggregate rate.
- */
-function sharedWindowStart(
-  vars: Record<string, unknown>,
-  slice: ReturnType<typeof readSettings>['slice'],
-  ownStart: number,
-): Promise<number> {
-  const dir = process.env.RELAY_PERF_HDR_DIR || vars.latencyDir;
-  if (slice.generators === 1 || typeof dir !== 'string') return Promise.resolve(ownStart);
-  windowBarrier ??= makeWindowBarrier(dir, slice.index, slice.generators);
-  return windowBarrier(ownStart);
 }
 
 /** `function` step: register, send on schedule, drain, account. Resolves when the VU is done; rejects to fail it. */

@@ -74,10 +74,10 @@ export function overridesFor(
   };
 }
 
-/** The processor that can split a scenario over several generator processes (whole endpoints each). */
-const SLICEABLE_PROCESSOR = /(^|\/)processors\/relay\.ts$/;
+/** The processors that can split a scenario over several generator processes (whole endpoints each). */
+const SLICEABLE_PROCESSOR = /(^|\/)processors\/(relay|connections)\.ts$/;
 
-/** The scenario file's processor (absolute) when it is processors/relay.ts, the one that honours generatorIndex/generatorCount; else null. */
+/** The scenario file's processor (absolute) when it honours generatorIndex/generatorCount (processors/relay.ts, processors/connections.ts); else null. */
 export function sliceableProcessor(spec: ScenarioSpec): string | null {
   const file = path.join(REPO_ROOT, ARTILLERY_DIR, spec.file);
   const doc = parse(readFileSync(file, 'utf8')) as { config?: { processor?: unknown } };
@@ -192,7 +192,7 @@ export interface ScenarioRunInput {
   /**
    * Artillery processes to split the scenario over (--generators), each owning whole endpoints;
    * default 1. Capped at the scenario's endpoints; scenarios whose processor cannot be split
-   * (not processors/relay.ts) run on one, with a warning.
+   * (not processors/relay.ts or processors/connections.ts) run on one, with a warning.
    */
   generators?: number;
 }

@@ -326,7 +326,9 @@ async function coordinator(): Promise<void> {
         return []; // not Linux: nothing to check against
       }
       return limits && planned[i] + FD_HEADROOM > limits.soft
-        ? [`relay ${i + 1} would hold ${planned[i]} sockets; its limit is ${limits.soft} descriptors (${FD_HEADROOM} kept for files, database and Redis)`]
+        ? [
+            `relay ${i + 1} would hold ${planned[i]} sockets; its limit is ${limits.soft} descriptors (${FD_HEADROOM} kept for files, database and Redis)`,
+          ]
         : [];
     });
     if (over.length > 0) {

@@ -82,3 +82,24 @@ export function makeWindowBarrier(
     return agreed;
   };
 }
+
+let threadBarrier: ((candidate: number) => Promise<number>) | undefined;
+
+/**
+ * The send window's start (epoch ms) for a VU of this thread: `ownStart` (its thread's first
+ * connection + ramp + settle) with one generator process; under --generators
+ * (`slice.generators` > 1) the latest of all processes' own starts, agreed through the latency
+ * directory they share (RELAY_PERF_HDR_DIR, else `vars.latencyDir`), so the relay sees the
+ * aggregate rate. Without a directory each process keeps its own start. Rejects as
+ * makeWindowBarrier does. Used by both processors (relay.ts, connections.ts).
+ */
+export function sharedWindowStart(
+  vars: Record<string, unknown>,
+  slice: { index: number; generators: number },
+  ownStart: number,
+): Promise<number> {
+  const dir = process.env.RELAY_PERF_HDR_DIR || vars.latencyDir;
+  if (slice.generators === 1 || typeof dir !== 'string') return Promise.resolve(ownStart);
+  threadBarrier ??= makeWindowBarrier(dir, slice.index, slice.generators);
+  return threadBarrier(ownStart);
+}

@@ -1,4 +1,11 @@
-import { ID_STRIDE, processIndexOf, senderIdOf, senderTargetIndex, targetIndexOf, targetsFrom } from '../lib/targets';
+import {
+  ID_STRIDE,
+  processIndexOf,
+  senderIdOf,
+  senderTargetIndex,
+  targetIndexOf,
+  targetsFrom,
+} from '../lib/targets';
 
 /** Connections per (endpoint slot, process) when a thread's VUs 0..E*C-1 take slots round-robin, as relay.ts does. */
 function spread(endpoints: number, perEndpoint: number, targets: number): number[][] {

@@ -216,13 +216,15 @@ describe('effectiveGenerators and --generators', () => {
     });
   });
 
-  it('knows which scenario files use the splittable processor', () => {
+  it('knows which scenario files use a splittable processor: relay.ts and connections.ts', () => {
     const byName = (n: string) => SCENARIOS.find((s) => s.name === n)!;
     expect(sliceableProcessor(byName('throughput-1000'))).toBe(
       path.join(REPO_ROOT, 'processors', 'relay.ts'),
     );
-    const churn = SCENARIOS.find((s) => s.file === 'churn.yml');
-    if (churn) expect(sliceableProcessor(churn)).toBeNull();
+    for (const n of ['churn', 'reconnect-storm', 'connections-5k', 'connections-19k'])
+      expect(sliceableProcessor(byName(n))).toBe(path.join(REPO_ROOT, 'processors', 'connections.ts'));
+    // Every scenario of the pack can be split; the fallback to one process stays for other files.
+    for (const s of SCENARIOS) expect(sliceableProcessor(s)).not.toBeNull();
   });
 
   it('parses --generators: default 1, integers, auto = cores - 1 (at least 1)', () => {

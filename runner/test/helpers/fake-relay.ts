@@ -32,6 +32,8 @@ export interface FakeRelayFaults {
 
 /** What the relay did, counted at the relay. */
 export interface FakeRelayCounts {
+  /** WebSocket connections accepted. */
+  connections: number;
   /** Frames received from clients. */
   received: number;
   /** Deliveries offered: one per (frame, other peer open on its endpoint). */
@@ -81,6 +83,7 @@ export async function startFakeRelay(
     }
   >();
   const counts: FakeRelayCounts = {
+    connections: 0,
     received: 0,
     offered: 0,
     written: 0,
@@ -142,6 +145,21 @@ export async function startFakeRelay(
       });
       return;
     }
+    if (req.method === 'GET' && req.url === '/metrics') {
+      // What the connection scenarios' end-of-run check reads (METRICS_PER_ENDPOINT=1's series).
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const lines = [...endpoints].map(
+        ([id, ep]) => `relay_connections{endpoint="${id}"} ${ep.sockets.size}`,
+      );
+      res.end([...lines, `process_resident_memory_bytes ${process.memoryUsage().rss}`, ''].join('\n'));
+      return;
+    }
+    const epStats = /^\/api\/endpoints\/([^/]+)\/stats$/.exec(req.url ?? '');
+    if (req.method === 'GET' && epStats) {
+      const ep = endpoints.get(epStats[1]);
+      if (!ep) return send(404, { error: 'endpoint not found' });
+      return send(200, { currentConnections: ep.sockets.size });
+    }
     const stats = /^\/api\/endpoints\/([^/]+)\/devices\/([^/]+)\/stats$/.exec(req.url ?? '');
     if (req.method === 'GET' && stats) {
       const ep = endpoints.get(stats[1]);
@@ -196,6 +214,7 @@ export async function startFakeRelay(
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ep.sockets.add(ws);
+      counts.connections++;
       let fromThisSocket = 0;
       ws.on('close', () => ep.sockets.delete(ws));
       ws.on('message', (data, isBinary) => {
