@@ -208,7 +208,8 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
         await bus.close();
         // The database gets whatever is left of the shutdown budget, not a budget of its own.
         const unwritten = await persistence.drain(Math.max(0, until - Date.now()));
-        await db.close();
+        // A statement still on the writer thread (database down) gets only what is left too.
+        await db.close(Math.max(0, until - Date.now()));
         return unwritten;
       })()),
   };

@@ -2,17 +2,19 @@
  * The database writer thread (BULK_WRITES=thread, the default), on both databases: rows it
  * writes read back through Prisma exactly as Prisma's own writes do, its errors classify like
  * Prisma's, a dead thread fails only the statements it held, close() finishes what was posted,
- * /metrics counts its statements under Prisma's labels, and on SQLite a statement waiting for
- * the write lock leaves the event loop free.
+ * /metrics counts its statements under Prisma's labels, the batched stats flush runs on it, and
+ * on SQLite a statement waiting for the write lock leaves the event loop free.
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { createDb, type DbHandle } from '../src/db/client';
 import { classifyWriteFailure, dialectOf, isForeignKeyViolation } from '../src/db/dialects';
 import { WorkerRunner } from '../src/db/bulk/worker-runner';
 import { prismaRunner, type StatementRunner } from '../src/db/bulk/statement-runner';
 import { runnerAlertStore } from '../src/services/alert.service';
+import { BatchedStats } from '../src/services/stats/batched-stats';
 import { migrate } from '../src/db/migrator';
 import { insertDeviceRows, prepareRow, type PreparedRow } from '../src/services/device-data/batch-insert';
 import type { DeviceRow } from '../src/services/device-data/device-data-writer';
@@ -242,6 +244,43 @@ eachDb('database writer thread', (db) => {
     }
   });
 
+  test('the batched stats flush runs on it: deltas applied exactly, read back through Prisma, labelled raw.threadStatement', async () => {
+    await handle.prisma.endpointStats.upsert({ where: { endpointId }, create: { endpointId }, update: {} });
+    const before = await handle.prisma.endpointStats.findUniqueOrThrow({ where: { endpointId } });
+    const seen: string[] = [];
+    const observed = createDb({
+      url,
+      observer: {
+        statement: (verb) => seen.push(`statement ${verb}`),
+        query: (model, operation, _s, failed) =>
+          seen.push(`query ${model} ${operation} ${failed ? 'failed' : 'ok'}`),
+      },
+    });
+    const stats = new BatchedStats(observed.prisma, {
+      provider: db.name,
+      flushIntervalMs: 60_000,
+      maxPendingEndpoints: 1000,
+      statements: observed.statements,
+    });
+    try {
+      stats.recordConnect(endpointId);
+      for (let i = 0; i < 3; i++) stats.recordMessage(endpointId);
+      await stats.flush();
+      const after = await handle.prisma.endpointStats.findUniqueOrThrow({ where: { endpointId } });
+      expect([
+        after.currentConnections - before.currentConnections,
+        after.totalConnections - before.totalConnections,
+        after.totalMessages - before.totalMessages,
+      ]).toEqual([1, 1, 3]);
+      expect(after.lastMessageAt).not.toBeNull();
+      // One UPDATE on the thread's connection, none through Prisma's raw API.
+      expect(seen).toEqual(['statement UPDATE', 'query raw threadStatement ok']);
+    } finally {
+      await stats.drain(1000);
+      await observed.close();
+    }
+  });
+
   if (db.name === 'sqlite') {
     test('a statement waiting for the SQLite write lock leaves the event loop free', async () => {
       // Another connection holds the write lock. On the event loop (BULK_WRITES=prisma) the
@@ -257,6 +296,31 @@ eachDb('database writer thread', (db) => {
       expect(await written).toBe(true); // written once the lock was released, not before
       expect(await handle.prisma.deviceData.count({ where: { endpointId, deviceId: 'locked' } })).toBe(1);
     });
+
+    test('a stats flush waiting for the SQLite write lock leaves the event loop free', async () => {
+      await handle.prisma.endpointStats.upsert({ where: { endpointId }, create: { endpointId }, update: {} });
+      const stats = new BatchedStats(handle.prisma, {
+        provider: db.name,
+        flushIntervalMs: 60_000,
+        maxPendingEndpoints: 1000,
+        statements: handle.statements,
+      });
+      const holder = new Database(url.replace(/^file:/, ''));
+      holder.exec('BEGIN IMMEDIATE');
+      let released = false;
+      try {
+        stats.recordMessage(endpointId);
+        const flushed = stats.flush().then(() => released);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // fires only if the loop is free
+        released = true;
+        holder.exec('COMMIT');
+        expect(await flushed).toBe(true);
+      } finally {
+        if (!released) holder.exec('ROLLBACK');
+        holder.close();
+        await stats.drain(1000);
+      }
+    });
   } else {
     test('an unreachable server is an unavailable database, answered within the connect timeout', async () => {
       const down = new URL(url);
@@ -270,6 +334,32 @@ eachDb('database writer thread', (db) => {
         expect(classifyWriteFailure(dialect, err)).toBe('unavailable');
       } finally {
         await runner.close();
+      }
+    }, 20_000);
+
+    test('close(deadline) ends a thread stuck on a server that never answers near the deadline, failing its statement', async () => {
+      // A listener that accepts and never speaks: the driver waits for the handshake until its
+      // connect timeout (3 s), the shape of a database that hangs rather than refuses.
+      const silent = net.createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const stuck = new URL(url);
+      stuck.port = String((silent.address() as net.AddressInfo).port);
+      const runner = dialect.openStatementRunner(stuck.toString(), {
+        bulkWrites: 'thread',
+        sqliteBusyTimeoutMs: 1,
+      })!;
+      try {
+        const statement = failureOf(insert(runner, [prepareRow(row('stuck', { v: 1 }))]));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const started = Date.now();
+        await runner.close(300);
+        const took = Date.now() - started;
+        expect(took).toBeGreaterThanOrEqual(250);
+        expect(took).toBeLessThan(2500); // well before the driver's own 3 s connect timeout
+        expect(classifyWriteFailure(dialect, await statement)).toBe('unavailable');
+      } finally {
+        await runner.close();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
       }
     }, 20_000);
   }

@@ -9,10 +9,10 @@ export interface DbHandle {
   provider: DbProvider;
   /** The URL with any password masked, for logs and reports. */
   displayUrl: string;
-  /** Runs the batched writers' INSERTs: the writer thread's own connection (BULK_WRITES=thread), else Prisma. */
+  /** Runs the batched writers' statements (stats UPDATEs, device-data and alert INSERTs): the writer thread's own connection (BULK_WRITES=thread), else Prisma. */
   statements: StatementRunner;
-  /** Closes the statement runner (after the writers' drain), then Prisma. */
-  close(): Promise<void>;
+  /** Closes the statement runner (after the writers' drain: waiting at most `deadlineMs` for its statements, default no limit), then Prisma. */
+  close(deadlineMs?: number): Promise<void>;
 }
 
 export interface DbOptions {
@@ -77,8 +77,8 @@ export function createDb({
     provider: dialect.provider,
     displayUrl: maskUrl(url),
     statements,
-    close: async () => {
-      await statements.close();
+    close: async (deadlineMs) => {
+      await statements.close(deadlineMs);
       await observed.$disconnect();
     },
   };

@@ -31,7 +31,8 @@ export interface Unwritten {
 
 /**
  * Builds the stats, device-data and alert-rule services for STATS_MODE; each registers its own
- * gauges. `statements` runs the device-data batches (DbHandle.statements; Prisma when omitted).
+ * gauges. `statements` runs the stats flushes and the device-data batches (DbHandle.statements;
+ * Prisma when omitted).
  */
 export function createPersistence(
   config: Config,
@@ -44,6 +45,7 @@ export function createPersistence(
     provider,
     flushIntervalMs: config.STATS_FLUSH_INTERVAL_MS,
     maxPendingEndpoints: config.STATS_FLUSH_MAX_PENDING,
+    statements,
     onFlush: metrics.flushObserver('stats'),
   });
   const writer = createDeviceDataWriter(config.STATS_MODE, prisma, {

@@ -19,8 +19,11 @@ export interface StatementRunner {
   readonly insertIds: boolean;
   /** Runs `statement`; resolves with what it did, rejects with the driver's error. */
   run(statement: Statement): Promise<RunResult>;
-  /** Waits for statements already posted, then releases the connection. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Waits for statements already posted, then releases the connection; past `deadlineMs`
+   * (default: none) it stops waiting and fails what is left. Idempotent.
+   */
+  close(deadlineMs?: number): Promise<void>;
 }
 
 /** Runs statements through Prisma's `$executeRawUnsafe` (counted by the adapter's instrumentation). */
@@ -60,6 +63,6 @@ export function observeRunner(runner: StatementRunner, observer: DbObserver): St
         observer.query(table ?? 'raw', table ? 'threadInsert' : 'threadStatement', seconds, failed);
       }
     },
-    close: () => runner.close(),
+    close: (deadlineMs) => runner.close(deadlineMs),
   };
 }

@@ -50,15 +50,27 @@ export class WorkerRunner implements StatementRunner {
     });
   }
 
-  close(): Promise<void> {
+  /**
+   * Lets the statements already posted finish (the thread handles messages in order), then ends
+   * the thread. On MySQL, past `deadlineMs` (a shutdown's remaining budget) the thread is
+   * terminated: a statement stuck on a server that does not answer must not hold the process
+   * past its shutdown timeout; its caller is told it failed (as for a crash, it may have been
+   * committed all the same). A SQLite thread is always waited for: its statement ends by itself
+   * within the busy timeout, a thread killed inside better-sqlite3's native call aborts the whole
+   * process ("v8::ToLocalChecked Empty MaybeLocal"), and one abandoned would still write rows
+   * the shutdown had already reported as not written (both seen in shutdown-db-down.test.ts).
+   */
+  close(deadlineMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.closing ??= (async () => {
       const worker = this.worker;
       if (!worker) return;
-      // Statements already posted run first: the thread handles messages in order.
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.ref();
       worker.postMessage('close');
+      if (this.target.kind === 'sqlite' || !Number.isFinite(deadlineMs)) return exited;
+      const timer = setTimeout(() => void worker.terminate(), Math.max(0, deadlineMs));
       await exited;
+      clearTimeout(timer);
     })();
     return this.closing;
   }

@@ -1,3 +1,4 @@
+import { prismaRunner, type StatementRunner } from '../../db/bulk/statement-runner';
 import type { DbProvider } from '../../db/database-url';
 import type { Db } from '../../db/prisma';
 import type { GaugeRegistry } from '../../monitoring/metrics';
@@ -14,6 +15,13 @@ export interface BatchedStatsOptions {
   maxPendingEndpoints: number;
   /** Rows per UPDATE statement. */
   maxRowsPerStatement?: number;
+  /**
+   * Runs the UPDATEs: the writer thread's own connection (DbHandle.statements), so on SQLite,
+   * whose driver is synchronous, a flush of hundreds of endpoints does not hold the event loop
+   * (at 19,000 connections a flush of ~400 rows took 8 ms on average and up to 100 ms there).
+   * Prisma's raw API when omitted.
+   */
+  statements?: StatementRunner;
   onFlush?: (rows: number, seconds: number, ok: boolean) => void;
 }
 
@@ -33,11 +41,13 @@ export class BatchedStats implements StatsStore {
   private readonly serial = new SerialQueue();
   private readonly scheduler: FlushScheduler;
   private flushQueued = false;
+  private readonly statements: StatementRunner;
 
   constructor(
     private readonly prisma: Db,
     private readonly options: BatchedStatsOptions,
   ) {
+    this.statements = options.statements ?? prismaRunner(prisma);
     this.scheduler = new FlushScheduler('stats', options.flushIntervalMs, {
       flush: () => this.flush(),
       pendingCount: () => this.pending.size,
@@ -170,7 +180,6 @@ export class BatchedStats implements StatsStore {
   }
 
   private async writeRows(rows: [string, StatsDelta][]): Promise<void> {
-    const { sql, params } = statsFlushStatement(this.options.provider, rows, new Date());
-    await this.prisma.$executeRawUnsafe(sql, ...params);
+    await this.statements.run(statsFlushStatement(this.options.provider, rows, new Date()));
   }
 }
