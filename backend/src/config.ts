@@ -29,10 +29,10 @@ const schema = z.object({
   /** SQLite: how long a statement waits for a lock before failing with SQLITE_BUSY. */
   SQLITE_BUSY_TIMEOUT_MS: int(0, 600_000).default(5000),
   /**
-   * batched: where the device-data INSERTs run. `thread`: a worker thread with a database
-   * connection of its own, so building (and on SQLite running) a 500-row statement does not hold
-   * up forwarding; `prisma`: through Prisma on the event loop (the rollback). SQLite in memory
-   * always uses Prisma.
+   * batched: where the stats flush's UPDATEs and the device-data and alert INSERTs run.
+   * `thread`: a worker thread with a database connection of its own, so building (and on SQLite
+   * running) a 500-row statement does not hold up forwarding; `prisma`: through Prisma on the
+   * event loop (the rollback). SQLite in memory always uses Prisma.
    */
   BULK_WRITES: z.enum(['thread', 'prisma']).default('thread'),
   /** Connection pool size for MySQL (MariaDB adapter connectionLimit). */
