@@ -6,7 +6,12 @@ import { ImmediateDeviceDataWriter } from '../src/services/device-data/immediate
 import { BatchedStats } from '../src/services/stats/batched-stats';
 import { ImmediateStats } from '../src/services/stats/immediate-stats';
 import type { StatsStore } from '../src/services/stats/stats-store';
-import { FlushScheduler, type FlushTarget } from '../src/util/flush-scheduler';
+import {
+  beforeDeadline,
+  FlushScheduler,
+  settleInFlight,
+  type FlushTarget,
+} from '../src/util/flush-scheduler';
 
 /**
  * When batched writes happen: the interval, the backoff after a failure, the early flush of a
@@ -106,6 +111,10 @@ describe('FlushScheduler', () => {
     expect(errors.mock.calls.map(([, meta]) => (meta as { retryInMs: number }).retryInMs)).toEqual([
       5000, 10_000, 20_000, 30_000, 30_000, 30_000, 30_000,
     ]);
+    expect(errors.mock.calls[0]).toEqual([
+      'test flush failed; kept for retry',
+      { pending: 0, attempt: 1, retryInMs: 5000, error: 'database down' },
+    ]);
     // The eighth flush succeeded: back to the plain interval.
     await jest.advanceTimersByTimeAsync(10_000);
     const last = target.times.slice(-3);
@@ -142,7 +151,7 @@ describe('FlushScheduler', () => {
     };
     target.pendingCount = () => left;
     const scheduler = new FlushScheduler('test', 1000, target);
-    await scheduler.drain(1000);
+    await expect(scheduler.drain(1000)).resolves.toBe(true);
     expect(target.times).toHaveLength(3);
     expect(left).toBe(0);
   });
@@ -165,17 +174,43 @@ describe('FlushScheduler', () => {
     target.pending = 7;
     const scheduler = new FlushScheduler('stats', 1000, target);
     let done = false;
-    const drained = scheduler.drain(1000).then(() => (done = true));
+    const drained = scheduler.drain(1000).finally(() => (done = true));
     await jest.advanceTimersByTimeAsync(999);
     expect(done).toBe(false);
     await jest.advanceTimersByTimeAsync(1);
-    await drained;
+    expect(await drained).toBe(false);
     // 0, 100, 300, 700, then the last wait is cut to the deadline.
     expect(target.times).toEqual([0, 100, 300, 700, 1000]);
-    expect(errors).toHaveBeenCalledWith(
-      'stats lost at shutdown: database unavailable',
-      expect.objectContaining({ pending: 7 }),
-    );
+    expect(errors).toHaveBeenCalledWith('stats lost at shutdown: database unavailable', {
+      pending: 7,
+      error: 'database down',
+    });
+  });
+
+  test('drain gives up on a flush that never answers at its deadline, logging "deadline passed"', async () => {
+    const hung = deferred();
+    const target = new ScriptedTarget([hung]);
+    target.pending = 3;
+    const scheduler = new FlushScheduler('device data', 1000, target);
+    const drained = scheduler.drain(500);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(await drained).toBe(false);
+    expect(errors).toHaveBeenCalledWith('device data lost at shutdown: database unavailable', {
+      pending: 3,
+      error: 'deadline passed',
+    });
+    hung.resolve();
+  });
+
+  test('a scheduled flush that ends after drain began schedules nothing more', async () => {
+    const slow = deferred();
+    const target = new ScriptedTarget([slow]);
+    const scheduler = new FlushScheduler('test', 1000, target);
+    await jest.advanceTimersByTimeAsync(1000); // the timer's flush is in flight
+    await scheduler.drain(0);
+    slow.resolve();
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(target.times).toEqual([1000, 1000]); // the timer's flush and drain's, nothing after
   });
 
   test('drain waits for a flush already in flight when the target joins it', async () => {
@@ -196,6 +231,66 @@ describe('FlushScheduler', () => {
     await drained;
     expect(target.pending).toBe(0);
     expect(target.times).toEqual([1000]);
+  });
+});
+
+describe("settleInFlight and beforeDeadline (the immediate writers' drain)", () => {
+  /** Adds `p` to `set` until it settles, as the immediate writers track their writes. */
+  const track = (set: Set<Promise<unknown>>, p: Promise<unknown>) => {
+    const tracked: Promise<unknown> = p.then(
+      () => set.delete(tracked),
+      () => set.delete(tracked),
+    );
+    set.add(tracked);
+  };
+
+  test('nothing in flight: true at once', async () => {
+    await expect(settleInFlight(new Set(), 0)).resolves.toBe(true);
+  });
+
+  test('waits for every write, a failed one included, and for writes started while it waits', async () => {
+    const inFlight = new Set<Promise<unknown>>();
+    const first = deferred();
+    const second = deferred();
+    track(inFlight, first.promise);
+    let result: boolean | undefined;
+    const settled = settleInFlight(inFlight, 10_000).then((r) => (result = r));
+    await jest.advanceTimersByTimeAsync(50);
+    track(inFlight, second.promise); // started meanwhile: waited for too
+    first.reject(new Error('refused'));
+    await jest.advanceTimersByTimeAsync(50);
+    expect(result).toBeUndefined();
+    second.resolve();
+    await settled;
+    expect(result).toBe(true);
+    expect(Date.now()).toBe(100);
+  });
+
+  test('a write that never settles: false at the deadline, not before', async () => {
+    const inFlight = new Set<Promise<unknown>>();
+    track(inFlight, new Promise(() => undefined));
+    await jest.advanceTimersByTimeAsync(5000); // a clock far from 0, so an inverted deadline shows
+    let result: boolean | undefined;
+    const settled = settleInFlight(inFlight, 1000).then((r) => (result = r));
+    await jest.advanceTimersByTimeAsync(999);
+    expect(result).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    await settled;
+    expect(result).toBe(false);
+  });
+
+  test('beforeDeadline rejects with "deadline passed" at the deadline and clears its timer when the work ends first', async () => {
+    await jest.advanceTimersByTimeAsync(5000);
+    const late = beforeDeadline(new Promise(() => undefined), Date.now() + 1000);
+    const outcome = late.then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(await outcome).toBe('deadline passed');
+    const timers = jest.getTimerCount();
+    await beforeDeadline(Promise.resolve(), Date.now() + 60_000);
+    expect(jest.getTimerCount()).toBe(timers);
   });
 });
 
