@@ -42,3 +42,57 @@ describe('send window barrier of a --generators run', () => {
     );
   });
 });
+
+describe('sharedWindowStart: the send window of a VU, under one or several generator processes', () => {
+  /** A fresh module per test: the thread's barrier is module state, as in a generator thread. */
+  const fresh = () => {
+    let mod!: typeof import('../lib/window-barrier');
+    jest.isolateModules(() => {
+      mod = require('../lib/window-barrier') as typeof import('../lib/window-barrier');
+    });
+    return mod;
+  };
+  const saved = process.env.RELAY_PERF_HDR_DIR;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.RELAY_PERF_HDR_DIR;
+    else process.env.RELAY_PERF_HDR_DIR = saved;
+  });
+
+  it('one generator: its own start, nothing written', async () => {
+    delete process.env.RELAY_PERF_HDR_DIR;
+    const dir = mkdtempSync(path.join(tmpdir(), 'barrier-'));
+    const { sharedWindowStart } = fresh();
+    await expect(sharedWindowStart({ latencyDir: dir }, { index: 0, generators: 1 }, 1234)).resolves.toBe(
+      1234,
+    );
+    expect(readCandidates(dir).size).toBe(0);
+  });
+
+  it('several generators without a shared directory: each keeps its own start', async () => {
+    delete process.env.RELAY_PERF_HDR_DIR;
+    const { sharedWindowStart } = fresh();
+    await expect(sharedWindowStart({}, { index: 1, generators: 2 }, 777)).resolves.toBe(777);
+  });
+
+  it('several generators: the latest start of all, agreed through the latency directory; later VUs share it', async () => {
+    delete process.env.RELAY_PERF_HDR_DIR;
+    const dir = mkdtempSync(path.join(tmpdir(), 'barrier-'));
+    const { sharedWindowStart } = fresh();
+    const mine = sharedWindowStart({ latencyDir: dir }, { index: 0, generators: 2 }, 10_000);
+    const other = makeWindowBarrier(dir, 1, 2, 5000)(15_000); // the other process
+    const laterVu = sharedWindowStart({ latencyDir: dir }, { index: 0, generators: 2 }, 99_999);
+    expect(await Promise.all([mine, other, laterVu])).toEqual([15_000, 15_000, 15_000]);
+    expect(readCandidates(dir).get(0)).toBe(10_000); // one candidate per process: the first VU's
+  });
+
+  it("RELAY_PERF_HDR_DIR (the runner's directory) wins over config.variables.latencyDir", async () => {
+    const runnerDir = mkdtempSync(path.join(tmpdir(), 'barrier-'));
+    const varsDir = mkdtempSync(path.join(tmpdir(), 'barrier-'));
+    process.env.RELAY_PERF_HDR_DIR = runnerDir;
+    const { sharedWindowStart } = fresh();
+    const mine = sharedWindowStart({ latencyDir: varsDir }, { index: 0, generators: 2 }, 500);
+    await makeWindowBarrier(runnerDir, 1, 2, 5000)(400);
+    await expect(mine).resolves.toBe(500);
+    expect(readCandidates(varsDir).size).toBe(0);
+  });
+});
