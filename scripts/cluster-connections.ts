@@ -10,15 +10,17 @@
  *  - creates the endpoints over REST;
  *  - forks `--generators K` child processes; each owns a contiguous share of the endpoints and
  *    all C connections of each, spread over the relays round-robin (connection r of endpoint s
- *    on relay (s + r) mod N, processors/lib/targets.ts processIndexOf, as the pack's --cluster does), so every endpoint has clients on every
- *    relay and most deliveries cross Redis; each child binds its sockets to
+ *    on relay (s + r) mod N, processIndexOf in processors/lib/targets.ts, as the pack's
+ *    --cluster does), so every endpoint has clients on every relay and most deliveries cross
+ *    Redis; before opening anything it checks each relay's share against the relay's
+ *    descriptor limit (exit 2 when it would not fit); each child binds its sockets to
  *    `--source-addresses` loopback addresses (processors/lib/source-address.ts);
  *  - when every child holds its connections, reads relay_connections from every relay's /metrics,
  *    then all children send their share of R msg/s open-loop for `--seconds` and count what
  *    arrives: expected = frames x (C - 1), latency from the due time for every delivery, split
  *    into same-relay and across-Redis deliveries.
  * Prints one JSON object (and writes it to --json). Exits 1 when a connection failed, was
- * closed by a relay, or a delivery was lost.
+ * closed by a relay, or a delivery was lost; 2 when a relay it starts could not hold its share.
  *
  *   pnpm build && npx tsx scripts/cluster-connections.ts --relays 3 --endpoints 5000 \
  *     --connections 10 --rate 1000 --seconds 30 --generators 3 --source-addresses 4

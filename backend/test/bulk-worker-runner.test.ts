@@ -71,6 +71,19 @@ eachDb('database writer thread', (db) => {
     createdAt,
   });
   const insert = (runner: StatementRunner, rows: PreparedRow[]) => insertDeviceRows(runner, db.name, rows);
+  /** A DbHandle whose /metrics observer records what it saw, one line per statement and per timed operation. */
+  const observedDb = () => {
+    const seen: string[] = [];
+    const observed = createDb({
+      url,
+      observer: {
+        statement: (verb) => seen.push(`statement ${verb}`),
+        query: (model, operation, _s, failed) =>
+          seen.push(`query ${model} ${operation} ${failed ? 'failed' : 'ok'}`),
+      },
+    });
+    return { seen, observed };
+  };
 
   test('the dialect opens a thread for BULK_WRITES=thread and none for prisma (nor for SQLite in memory)', () => {
     const opts = (bulkWrites: 'thread' | 'prisma') => ({ bulkWrites, sqliteBusyTimeoutMs: 1 });
@@ -221,15 +234,7 @@ eachDb('database writer thread', (db) => {
   });
 
   test('/metrics labels: its statements count as INSERT and its time as <table>.threadInsert, failures too', async () => {
-    const seen: string[] = [];
-    const observed = createDb({
-      url,
-      observer: {
-        statement: (verb) => seen.push(`statement ${verb}`),
-        query: (model, operation, _s, failed) =>
-          seen.push(`query ${model} ${operation} ${failed ? 'failed' : 'ok'}`),
-      },
-    });
+    const { seen, observed } = observedDb();
     try {
       await insert(observed.statements, [prepareRow(row('metrics', { v: 1 }))]);
       await insert(observed.statements, [nullPayload(row('metrics', {}))]).catch(() => undefined);
@@ -247,15 +252,7 @@ eachDb('database writer thread', (db) => {
   test('the batched stats flush runs on it: deltas applied exactly, read back through Prisma, labelled raw.threadStatement', async () => {
     await handle.prisma.endpointStats.upsert({ where: { endpointId }, create: { endpointId }, update: {} });
     const before = await handle.prisma.endpointStats.findUniqueOrThrow({ where: { endpointId } });
-    const seen: string[] = [];
-    const observed = createDb({
-      url,
-      observer: {
-        statement: (verb) => seen.push(`statement ${verb}`),
-        query: (model, operation, _s, failed) =>
-          seen.push(`query ${model} ${operation} ${failed ? 'failed' : 'ok'}`),
-      },
-    });
+    const { seen, observed } = observedDb();
     const stats = new BatchedStats(observed.prisma, {
       provider: db.name,
       flushIntervalMs: 60_000,
