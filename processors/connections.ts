@@ -33,7 +33,7 @@ import { HISTOGRAMS } from './lib/metric-names';
 import { deleteEndpoint, mapLimit, type CreatedEndpoint } from './lib/rest-client';
 import { SendSchedule } from './lib/schedule';
 import { readSettings, resolveTarget, restBaseFromTarget } from './lib/settings';
-import { fdLimits, gaugeValue, sourceAddress, sumSeries } from './lib/source-address';
+import { FD_HEADROOM, fdLimits, gaugeValue, sourceAddress, sumSeries } from './lib/source-address';
 import {
   CLOSED,
   OPEN,
@@ -153,7 +153,7 @@ export function createEndpoints(context: VuContext, _events: Emitter, done: Done
       console.log(
         `generator fd limit: soft ${limits.soft}, hard ${limits.hard}${ceiling}; planned sockets ${sockets}`,
       );
-      if (sockets + 200 > limits.soft)
+      if (sockets + FD_HEADROOM > limits.soft)
         console.log(
           `warning: ${sockets} sockets need more descriptors than the soft limit ${limits.soft}; raise it (ulimit -n ${limits.hard})`,
         );

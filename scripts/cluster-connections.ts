@@ -49,16 +49,13 @@ import {
   type CreatedEndpoint,
 } from '../processors/lib/rest-client';
 import { restBaseFromTarget } from '../processors/lib/settings';
-import { fdLimits, gaugeValue, sourceAddress } from '../processors/lib/source-address';
+import { FD_HEADROOM, fdLimits, gaugeValue, sourceAddress } from '../processors/lib/source-address';
 import { processIndexOf } from '../processors/lib/targets';
 import { installSignalHandlers } from '../runner/cleanup';
 import { GroupSampler, summarize as summarizeSamples } from '../runner/proc-sampler';
 import { spawnCluster, type RelayCluster } from '../runner/relay-process';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
-
-/** Descriptors a relay needs besides its client sockets: listen socket, database, Redis, logs. */
-const FD_HEADROOM = 200;
 
 /** A request this machine cannot carry out as asked (exit 2, as the runner's usage errors). */
 class UsageError extends Error {}

@@ -16,6 +16,9 @@ export function sourceAddress(n: number, count: number): string | undefined {
   return `127.${(host >> 16) & 255}.${(host >> 8) & 255}.${host & 255}`;
 }
 
+/** Descriptors a process needs besides its client sockets (listen socket, database, Redis, logs, module files). */
+export const FD_HEADROOM = 200;
+
 /** The soft and hard open-file limits of this process from /proc/self/limits; null where unreadable. */
 export function fdLimits(limitsText: string): { soft: number; hard: number } | null {
   const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limitsText);

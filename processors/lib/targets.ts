@@ -8,9 +8,10 @@
  * and every frame is delivered both on its sender's process and across Redis, and the
  * processes' totals differ by less than N even when N does not divide the connections per
  * endpoint. (Starting every endpoint at process 0 put 4 of 10 on process 0 over 3 processes:
- * 20,000 of 50,000 connections on one process, which is its whole file-descriptor limit here.) The assignment is a pure function of
- * the VU's index in its generator thread, which the frame header already carries (the sender
- * id), so a receiver can tell a local delivery from a cross-process one without a wire field.
+ * 20,000 of 50,000 connections on one process, which is its whole file-descriptor limit here.)
+ * The assignment is a pure function of the VU's index in its generator thread, which the frame
+ * header already carries (the sender id), so a receiver can tell a local delivery from a
+ * cross-process one without a wire field.
  */
 
 /** Sender ids are unique across generator threads: the thread id in the high digits, the thread's VU index below. */
