@@ -61,6 +61,11 @@ type VuContext = BaseVuContext<ClientSocket>;
 type Mode = 'hold' | 'churn' | 'storm';
 
 const OPEN_ATTEMPTS = 12;
+/**
+ * How long past its own drain limit a drained VU waits for the thread's other VUs before it
+ * closes anyway (ms): they end by the window's end + drainMs, plus a reconnect under churn.
+ */
+const CLOSE_WAIT_SLACK_MS = 5000;
 
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
@@ -312,7 +317,7 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
   const stopMeasuring = (): void => {
     if (!measuring) return;
     measuring = false;
-    stats.activeVus--;
+    stats.vuStopped();
   };
   const url = String(context.vars.__url);
   const localAddress = context.vars.__localAddress as string | undefined;
@@ -439,6 +444,8 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
         ledger.leave(receiver);
         if (last) {
           stopMeasuring();
+          // Closed only once every VU of this thread has drained: see WorkerStats.whenNoneActive.
+          await stats.whenNoneActive(settings.drainMs + CLOSE_WAIT_SLACK_MS);
           await closeSocket(socket, false);
           return;
         }

@@ -290,7 +290,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     ledger.leave(receiver);
     stats.add('due', schedule.totalDue());
     stats.add('lost', Math.max(0, receiver.outstanding()));
-    stats.activeVus--;
+    stats.vuStopped();
     if (stats.activeVus === 0) await (readingsChecked ??= checkReadings(context, readings.checkMs));
     stats.flush();
     if (stats.activeVus === 0) {

@@ -46,7 +46,9 @@ export class WorkerStats {
   private lastProbe = 0;
   private probeTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** VUs of this thread whose stalls judge the generator (incremented by the processor, decremented with vuStopped). */
   activeVus = 0;
+  private idleWaiters: Array<() => void> = [];
 
   /**
    * @param interval latency histogram the processor records into; written to each progress line and reset
@@ -67,6 +69,34 @@ export class WorkerStats {
     // unref: these timers must never keep Artillery's worker alive after the last VU.
     this.probeTimer = setInterval(() => this.probe(), LOOP_PROBE_MS).unref();
     this.flushTimer = setInterval(() => this.flush(), 1000).unref();
+  }
+
+  /** A VU of this thread stopped measuring; the last one releases every VU waiting in whenNoneActive. */
+  vuStopped(): void {
+    this.activeVus--;
+    if (this.activeVus > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const release of waiters) release();
+  }
+
+  /**
+   * Resolves once no VU of this thread is measuring (at once when none is), or after
+   * `maxWaitMs` (ms) whatever the count, so a VU that never stops cannot hold the others.
+   * Why: closing thousands of sockets stalls the thread for hundreds of ms, and a VU still
+   * draining on that thread would count the stall against the generator and see its last
+   * frames late. A VU that has drained waits here before it closes.
+   */
+  whenNoneActive(maxWaitMs: number): Promise<void> {
+    if (this.activeVus <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const release = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(release, maxWaitMs);
+      this.idleWaiters.push(release);
+    });
   }
 
   add(key: CounterKey, n = 1): void {

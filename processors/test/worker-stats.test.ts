@@ -167,6 +167,44 @@ describe('WorkerStats', () => {
     expect(em.events).toEqual([]);
   });
 
+  it('whenNoneActive releases every waiter when the last VU stops, not before', async () => {
+    const s = stats(undefined, undefined);
+    s.activeVus = 3;
+    const released: string[] = [];
+    // Two VUs drained and wait to close; the third is still draining.
+    s.vuStopped();
+    void s.whenNoneActive(60_000).then(() => released.push('a'));
+    s.vuStopped();
+    void s.whenNoneActive(60_000).then(() => released.push('b'));
+    await Promise.resolve();
+    expect(released).toEqual([]);
+    expect(s.activeVus).toBe(1);
+    s.vuStopped();
+    await Promise.resolve();
+    expect(released.sort()).toEqual(['a', 'b']);
+    expect(s.activeVus).toBe(0);
+    // Released waiters' timers are cleared: nothing else is pending.
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('whenNoneActive resolves at once with no active VU, and after maxWaitMs when one never stops', async () => {
+    const s = stats(undefined, undefined);
+    let early = false;
+    await s.whenNoneActive(60_000).then(() => (early = true));
+    expect(early).toBe(true);
+    s.activeVus = 2;
+    s.vuStopped();
+    let late = false;
+    void s.whenNoneActive(5000).then(() => (late = true));
+    jest.advanceTimersByTime(4999);
+    await Promise.resolve();
+    expect(late).toBe(false);
+    jest.advanceTimersByTime(1);
+    await Promise.resolve();
+    expect(late).toBe(true);
+    expect(s.activeVus).toBe(1);
+  });
+
   it('writes one progress line per busy flush with the interval histogram, and resets it', () => {
     const file = path.join(dir, 'progress.jsonl');
     const interval = newHistogram();
