@@ -65,6 +65,8 @@ export interface RelayFigures {
   eventLoop: { p99Ms: number | null; maxMs: number | null };
   flushes: { kind: string; count: number; avgMs: number | null; rows: number; failed: number }[];
   heartbeatTerminations: number;
+  /** Heartbeat slots the relay ran with (gauge relay_heartbeat_slots); null from relays before the gauge. */
+  heartbeatSlots: number | null;
   deviceDataDropped: number;
   /** V8 heap in use at the scrape before and after the scenario (after: its connections are closed). */
   heapUsedMb: { before: number | null; after: number | null };
@@ -162,6 +164,7 @@ export function relayFigures(beforeText: string, afterText: string): RelayFigure
     },
     flushes,
     heartbeatTerminations: delta(before, after, 'relay_heartbeat_terminations_total'),
+    heartbeatSlots: gauge(after, 'relay_heartbeat_slots') ?? gauge(before, 'relay_heartbeat_slots'),
     deviceDataDropped: delta(before, after, 'relay_device_data_dropped_total'),
     heapUsedMb: {
       before: mb(gauge(before, 'nodejs_heap_size_used_bytes')),

@@ -11,6 +11,7 @@
 #   bash scripts/mutation-groups.sh                     # every group
 #   bash scripts/mutation-groups.sh --concurrency 4     # two test runners (idle 2-core machine)
 #   bash scripts/mutation-groups.sh --concurrency 1     # on a shared machine
+#   MUTATION_GROUPS="services-stats util" bash scripts/mutation-groups.sh   # these groups, in this order
 #
 # With the TypeScript checker, Stryker splits --concurrency between checkers (half, rounded up)
 # and test runners (half, rounded down, at least 1): --concurrency 2 and 3 still run ONE test
@@ -27,6 +28,15 @@ groups=(
   "services-device-data=backend/src/services/device-data/**/*.ts"
   "services=backend/src/services/*.ts"
 )
+if [[ -n "${MUTATION_GROUPS:-}" ]]; then
+  chosen=()
+  for want in $MUTATION_GROUPS; do
+    found=
+    for entry in "${groups[@]}"; do [[ ${entry%%=*} == "$want" ]] && chosen+=("$entry") && found=1; done
+    [[ -n $found ]] || { echo "unknown group '$want'; groups: ${groups[*]%%=*}" >&2; exit 2; }
+  done
+  groups=("${chosen[@]}")
+fi
 status=0
 for entry in "${groups[@]}"; do
   name=${entry%%=*}

@@ -66,8 +66,10 @@ const schema = z.object({
   /**
    * Pings are spread over the interval in this many groups, one visited every
    * HEARTBEAT_INTERVAL_MS / HEARTBEAT_SLOTS (at least 10 ms apart); 1 pings every socket at once.
+   * 300 (one slot every 100 ms at 30 s): at 19,000 sockets a slot holds the event loop about
+   * 5 ms against 22 ms with 30 slots (scripts/heartbeat-burst.ts, docs/performance/bottleneck-analysis.md).
    */
-  HEARTBEAT_SLOTS: int(1, 10_000).default(30),
+  HEARTBEAT_SLOTS: int(1, 10_000).default(300),
   /**
    * Endpoints whose verified token hash is kept in memory, so reconnects do not ask the
    * database; a delete forgets its entry at once. 0 disables the cache.

@@ -167,6 +167,11 @@ export async function startRelay({ config, apiKey }: RelayOptions): Promise<Rela
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     heartbeatSlots: config.HEARTBEAT_SLOTS,
   });
+  metrics.gauge(
+    'relay_heartbeat_slots',
+    'Groups the heartbeat spreads its pings over (HEARTBEAT_SLOTS, fewer if a slot would be under 10 ms)',
+    () => ws.heartbeat.slotCount,
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

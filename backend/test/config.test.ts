@@ -20,6 +20,7 @@ describe('config', () => {
       PORT: 8080,
       DATABASE_URL: 'file:./data/relay.db',
       HEARTBEAT_INTERVAL_MS: 30000,
+      HEARTBEAT_SLOTS: 300,
       WS_MAX_PAYLOAD_BYTES: 64 * 1024,
       NODE_ENV: 'development',
     });

@@ -27,6 +27,10 @@ eachTarget('heartbeat', (target) => {
     return c;
   };
 
+  it('publishes the slots it runs with: the default 300 cut to one slot per 10 ms of the interval', async () => {
+    expect(await relay().metric('relay_heartbeat_slots')).toBe(INTERVAL / 10);
+  });
+
   it('terminates a client that stops answering pings after one unanswered ping, counts it, and cleans it up everywhere', async () => {
     const t = relay();
     const { ep, alive } = await setup(t, 1);

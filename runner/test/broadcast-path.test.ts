@@ -83,6 +83,7 @@ const metrics = (deliveries: number, loopMaxMs = 5): ScenarioResult['relayMetric
   eventLoop: { p99Ms: 2, maxMs: loopMaxMs },
   flushes: [],
   heartbeatTerminations: 0,
+  heartbeatSlots: null,
   deviceDataDropped: 0,
   heapUsedMb: { before: 20, after: 22 },
 });
@@ -211,6 +212,23 @@ describe('the broadcast-path section', () => {
     expect(broadcastPathView([connectionsRun(18_990, 19_000, 0)]).connections[0].held).toBe(false);
     expect(broadcastPathView([connectionsRun(19_002, 19_000, 0)]).connections[0].held).toBe(true);
     expect(broadcastPathView([connectionsRun(19_000, 19_000, 3)]).connections[0].held).toBe(false);
+  });
+
+  test("heartbeat slots: the relay's gauge first, then HEARTBEAT_SLOTS from the run's settings, else the old default 30", () => {
+    const gauged = connectionsRun(19_000, 19_000, 0);
+    gauged.scenarios[0].relayMetrics!.heartbeatSlots = 300;
+    expect(broadcastPathView([gauged]).connections[0].heartbeat).toMatchObject({
+      slots: 300,
+      slotMs: 100,
+      pingsPerSlot: 64,
+    });
+    const old = connectionsRun(19_000, 19_000, 0);
+    old.meta.relaySettings = {};
+    expect(broadcastPathView([old]).connections[0].heartbeat).toMatchObject({
+      slots: 30,
+      slotMs: 1000,
+      pingsPerSlot: 634,
+    });
   });
 
   test('an event-loop window with no samples (max 0 after the processor polled /metrics) is not measured, not 0', () => {

@@ -43,6 +43,7 @@ relay_flush_duration_seconds_count{kind="stats",outcome="failed"} 1
 relay_flush_rows_total{kind="stats",outcome="ok"} 200
 nodejs_eventloop_lag_p99_seconds 0.0123
 nodejs_eventloop_lag_max_seconds 0.05
+relay_heartbeat_slots 300
 `;
 
 test('parsePrometheus reads names, labels (with escapes) and +Inf', () => {
@@ -89,6 +90,11 @@ describe('relayFigures', () => {
   test('flushes, event loop', () => {
     expect(f.flushes).toEqual([{ kind: 'stats', count: 4, avgMs: 2, rows: 200, failed: 1 }]);
     expect(f.eventLoop).toEqual({ p99Ms: 12.3, maxMs: 50 });
+  });
+
+  test('heartbeat slots from the gauge; null from a relay without it', () => {
+    expect(f.heartbeatSlots).toBe(300);
+    expect(relayFigures(before, before).heartbeatSlots).toBeNull();
   });
 
   test('no frames: no per-frame ratio', () => {

@@ -11,6 +11,9 @@ import { loadPasses, type RunFile } from '../load';
 export const PLANNED_CONNECTIONS = 50_000;
 /** The issue's memory aim for PLANNED_CONNECTIONS, MB. */
 export const PLANNED_RSS_AIM_MB = 1536;
+/** HEARTBEAT_SLOTS's default until the relay published relay_heartbeat_slots (then 300). */
+const SLOTS_BEFORE_GAUGE = 30;
+
 /**
  * Ephemeral ports per (source address, destination) pair: Linux's default
  * net.ipv4.ip_local_port_range, 32768-60999 (`cat /proc/sys/net/ipv4/ip_local_port_range`).
@@ -111,7 +114,11 @@ function connectionsRow(run: RunFile, s: ScenarioResult) {
     rssStartMb !== null && rssPeakMb !== null && conns > 0
       ? round(((rssPeakMb - rssStartMb) * 1024) / conns)
       : null;
-  const slots = cfg.HEARTBEAT_SLOTS;
+  // The relay publishes the slots it ran with; runs of relays before that gauge ran with
+  // HEARTBEAT_SLOTS from their environment or the default of that time.
+  const slots =
+    s.relayMetrics?.heartbeatSlots ??
+    (run.meta.relaySettings?.HEARTBEAT_SLOTS !== undefined ? cfg.HEARTBEAT_SLOTS : SLOTS_BEFORE_GAUGE);
   const loop = s.relayMetrics?.eventLoop;
   const projectedRssMb =
     kbPerConn !== null && rssStartMb !== null ? rssStartMb + (kbPerConn * PLANNED_CONNECTIONS) / 1024 : null;
