@@ -207,7 +207,6 @@ describe('the broadcast-path section', () => {
     expect(held.plan.withinAim).toBe(true);
     expect(held.plan.sourceAddresses).toBe(Math.ceil(50_000 / EPHEMERAL_PORTS));
     expect(held.plan.pingsPerSlot).toBe(500);
-    expect(held.plan.eventLoopMaxMs).toBe(Math.round((38 * 50_000) / 19_000));
 
     expect(broadcastPathView([connectionsRun(18_990, 19_000, 0)]).connections[0].held).toBe(false);
     expect(broadcastPathView([connectionsRun(19_002, 19_000, 0)]).connections[0].held).toBe(true);
@@ -235,7 +234,7 @@ describe('the broadcast-path section', () => {
     const run = connectionsRun(19_000, 19_000, 0);
     run.scenarios[0].relayMetrics!.eventLoop = { p99Ms: 0, maxMs: 0 };
     const [row] = broadcastPathView([run]).connections;
-    expect([row.eventLoopMaxMs, row.eventLoopP99Ms, row.plan.eventLoopMaxMs]).toEqual([null, null, null]);
+    expect([row.eventLoopMaxMs, row.eventLoopP99Ms]).toEqual([null, null]);
     expect(row.kbPerConn).toBe(20); // the rest still stands
   });
 

@@ -161,9 +161,6 @@ function connectionsRow(run: RunFile, s: ScenarioResult) {
       rssAimMb: PLANNED_RSS_AIM_MB,
       withinAim: projectedRssMb !== null ? projectedRssMb <= PLANNED_RSS_AIM_MB : null,
       pingsPerSlot: Math.ceil(PLANNED_CONNECTIONS / slots),
-      // Linear in the sockets one slot pings: a projection from this run, not a measurement.
-      eventLoopMaxMs:
-        loopMs(loop?.maxMs) && conns > 0 ? round((loop!.maxMs! * PLANNED_CONNECTIONS) / conns, 0) : null,
     },
   };
 }
@@ -190,6 +187,9 @@ export function broadcastPathView(runs: RunFile[], generatedAt = new Date().toIS
     profiles,
     relays: perRelay(profiles),
     connections,
+    // One plan, from the last run given in which every connection held: the runs differ in
+    // settings and load, and a plan per run repeated the same table.
+    planFrom: connections.filter((c) => c.held).at(-1) ?? null,
     plannedConnections: PLANNED_CONNECTIONS,
   };
 }
