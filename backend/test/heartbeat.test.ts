@@ -27,7 +27,7 @@ eachTarget('heartbeat', (target) => {
     return c;
   };
 
-  it('publishes the slots it runs with: the default 300 cut to one slot per 10 ms of the interval', async () => {
+  it('publishes the slots it runs with: HEARTBEAT_SLOTS cut to one slot per 10 ms of the interval', async () => {
     expect(await relay().metric('relay_heartbeat_slots')).toBe(INTERVAL / 10);
   });
 
