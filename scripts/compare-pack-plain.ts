@@ -14,6 +14,9 @@
  * every process's HDR files, delivered counts summed.
  *
  *   npx tsx scripts/compare-pack-plain.ts --rates 1000,5000,8000 --seconds 20 --reps 2 --out /tmp/cmp.json
+ *
+ * `--driver-order random` (default) or `endpoint-major` picks the driver's send order (see
+ * scripts/plain-ws-driver.ts: only random matches the pack's traffic).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +41,8 @@ const { values: a } = parseArgs({
     scenario: { type: 'string', default: 'artillery/throughput-1000.yml' },
     out: { type: 'string', default: path.join(tmpdir(), 'pack-vs-plain.json') },
     generators: { type: 'string', default: '1' },
+    // the driver's send order (scripts/plain-ws-driver.ts --order); random matches the pack's traffic
+    'driver-order': { type: 'string', default: 'random' },
   },
 });
 const GENERATORS = generatorsOf(a.generators);
@@ -192,6 +197,8 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
       String(rate),
       '--seconds',
       String(seconds),
+      '--order',
+      a['driver-order']!,
     ],
     process.env,
   );
