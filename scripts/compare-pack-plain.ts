@@ -15,8 +15,9 @@
  *
  *   npx tsx scripts/compare-pack-plain.ts --rates 1000,5000,8000 --seconds 20 --reps 2 --out /tmp/cmp.json
  *
- * `--driver-order random` (default) or `endpoint-major` picks the driver's send order (see
- * scripts/plain-ws-driver.ts: only random matches the pack's traffic).
+ * `--driver-schedule phases` (default), `shuffled` or `endpoint-major` picks the driver's
+ * schedule (scripts/plain-ws-driver.ts --schedule; phases is the pack's own model, and
+ * endpoint-major flatters the relay).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,8 +42,8 @@ const { values: a } = parseArgs({
     scenario: { type: 'string', default: 'artillery/throughput-1000.yml' },
     out: { type: 'string', default: path.join(tmpdir(), 'pack-vs-plain.json') },
     generators: { type: 'string', default: '1' },
-    // the driver's send order (scripts/plain-ws-driver.ts --order); random matches the pack's traffic
-    'driver-order': { type: 'string', default: 'random' },
+    // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
+    'driver-schedule': { type: 'string', default: 'phases' },
   },
 });
 const GENERATORS = generatorsOf(a.generators);
@@ -60,6 +61,8 @@ interface Row {
   /** CPU seconds the relay used during this run, and the tool's process (Artillery's start-up included) */
   relayCpuSec: number | null;
   toolCpuSec: number | null;
+  /** plain rows: the driver's --schedule */
+  driverSchedule?: string;
 }
 
 /** CPU seconds (user + system, all threads) a live process has used so far; null once it is gone. */
@@ -197,8 +200,8 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
       String(rate),
       '--seconds',
       String(seconds),
-      '--order',
-      a['driver-order']!,
+      '--schedule',
+      a['driver-schedule']!,
     ],
     process.env,
   );
@@ -251,6 +254,7 @@ async function main(): Promise<void> {
             ...r,
             loadavg1: Math.round(loadavg()[0] * 100) / 100,
             relayCpuSec,
+            ...(tool === 'plain' ? { driverSchedule: a['driver-schedule'] } : {}),
           };
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
@@ -279,7 +283,9 @@ async function main(): Promise<void> {
       `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${ratio} |`,
     );
   }
-  console.log(`\npack generators: ${GENERATORS}; figures: ${a.out}`);
+  console.log(
+    `\npack generators: ${GENERATORS}; driver schedule: ${a['driver-schedule']}; figures: ${a.out}`,
+  );
 }
 
 main().catch((err: Error) => {

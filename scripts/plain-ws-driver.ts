@@ -8,21 +8,23 @@
  * coordinated omission) and from its actual send, in HDR histograms. Frames use
  * the pack's wire format (processors/lib/frame.ts) so both carry the same bytes.
  *
- * The send order decides what the relay sees, so it must match the pack's traffic:
- * `--order random` (default) is a random permutation of the connections, repeated, so
- * consecutive frames come from unrelated endpoints, as with the pack's independent
- * senders (each with its own random phase, processors/lib/schedule.ts). `--order
- * endpoint-major` sends from the connections endpoint by endpoint (all C of one endpoint,
- * then the next): the C frames of an endpoint leave back to back, a recipient gets
- * several in one relay turn and the relay writes them with one syscall (its write
- * coalescer). On 2026-11-30 at 5,000 msg/s in that order halved the relay's CPU (about
- * 2.5 deliveries per write syscall against 1), so it flatters the relay and is kept only
- * to show that.
+ * The schedule decides what the relay sees, so it must match the pack's traffic:
+ * - `--schedule phases` (default): the pack's model (processors/lib/schedule.ts). Every
+ *   connection sends every E*C/rate seconds from its own random phase, so frames of
+ *   unrelated endpoints interleave and clump by chance as independent senders do.
+ * - `--schedule shuffled`: frames exactly 1/rate apart, from a random permutation of the
+ *   connections, repeated: the same interleaving, without the clumps.
+ * - `--schedule endpoint-major`: frames 1/rate apart from the connections endpoint by
+ *   endpoint (all C of one endpoint, then the next; the driver's only order before
+ *   2026-11-30). An endpoint's C frames leave back to back, a recipient gets several in one
+ *   relay turn and the relay writes them with one syscall (its write coalescer): at 5,000
+ *   msg/s in that halved the relay's CPU (2.5 deliveries per write syscall against 1, perf
+ *   stat on the relay), so it flatters the relay and is kept only to show that.
  *
  * Usage:
  *   npx tsx scripts/plain-ws-driver.ts --target ws://127.0.0.1:8080 --api-key KEY \
  *     [--rate 5000] [--seconds 20] [--endpoints 50] [--connections 10] [--payload 128]
- *     [--order random|endpoint-major] [--json out.json]
+ *     [--schedule phases|shuffled|endpoint-major] [--json out.json]
  * Prints one JSON object (also written to --json): rate, counts, both latencies (ms), send lag, CPU.
  * Exits 1 when a connection fails or the relay closes one during the run.
  */
@@ -51,12 +53,14 @@ const { values: a } = parseArgs({
     payload: { type: 'string', default: '128' },
     'settle-ms': { type: 'string', default: '1000' },
     'drain-ms': { type: 'string', default: '3000' },
-    order: { type: 'string', default: 'random' },
+    schedule: { type: 'string', default: 'phases' },
     json: { type: 'string' },
   },
 });
-if (a.order !== 'random' && a.order !== 'endpoint-major') {
-  console.error(`--order must be random or endpoint-major, not "${a.order}"`);
+const SCHEDULES = ['phases', 'shuffled', 'endpoint-major'] as const;
+type ScheduleKind = (typeof SCHEDULES)[number];
+if (!(SCHEDULES as readonly string[]).includes(a.schedule!)) {
+  console.error(`--schedule must be one of ${SCHEDULES.join(', ')}, not "${a.schedule}"`);
   process.exit(2);
 }
 
@@ -81,15 +85,44 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
-/** The connections in send order: shuffled (Fisher-Yates) or as opened, endpoint by endpoint. */
-function sendOrder(conns: readonly Conn[], shuffle: boolean): Conn[] {
-  const order = [...conns];
-  if (!shuffle) return order;
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
+/**
+ * The run's timetable, sorted by due time: frame i is due at `at[i]` (ms after the start) from
+ * connection `conn[i]`. `n` connections, aggregate `rate` msg/s, `seconds` long.
+ */
+function timetable(
+  kind: ScheduleKind,
+  n: number,
+  rate: number,
+  seconds: number,
+): { at: Float64Array; conn: Int32Array } {
+  const endMs = seconds * 1000;
+  if (kind === 'phases') {
+    // Connection c's frame j (1-based) is due at (j - phase_c) * period, as in SendSchedule.
+    const period = (1000 * n) / rate;
+    const times: number[] = [];
+    const owners: number[] = [];
+    for (let c = 0; c < n; c++) {
+      const phase = Math.random();
+      for (let t = (1 - phase) * period; t <= endMs; t += period) {
+        times.push(t);
+        owners.push(c);
+      }
+    }
+    const idx = Array.from(times.keys()).sort((x, y) => times[x] - times[y]);
+    return { at: Float64Array.from(idx, (i) => times[i]), conn: Int32Array.from(idx, (i) => owners[i]) };
   }
-  return order;
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (kind === 'shuffled') {
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+  }
+  const total = Math.round(rate * seconds);
+  return {
+    at: Float64Array.from({ length: total }, (_, k) => (k * 1000) / rate),
+    conn: Int32Array.from({ length: total }, (_, k) => order[k % n]),
+  };
 }
 
 async function main(): Promise<void> {
@@ -129,18 +162,18 @@ async function main(): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, Number(a['settle-ms'])));
 
-  const order = sendOrder(conns, a.order === 'random');
+  const plan = timetable(a.schedule as ScheduleKind, conns.length, rate, seconds);
+  const total = plan.at.length;
   const padding = makePadding(Number(a.payload));
-  const total = Math.round(rate * seconds);
-  const intervalMs = 1000 / rate;
   const cpuBefore = process.cpuUsage();
   const start = nowMs() + 10;
   let k = 0;
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = nowMs();
-      for (let due = start + k * intervalMs; k < total && due <= now; due = start + k * intervalMs) {
-        const c = order[k % order.length];
+      for (; k < total && start + plan.at[k] <= now; k++) {
+        const due = start + plan.at[k];
+        const c = conns[plan.conn[k]];
         c.seq++;
         const sentAt = nowMs();
         c.ws.send(
@@ -150,10 +183,9 @@ async function main(): Promise<void> {
           ),
         );
         recordMs(latency.sendLag, sentAt - due);
-        k++;
       }
       if (k >= total) return resolve();
-      setTimeout(tick, Math.max(0, start + k * intervalMs - nowMs()));
+      setTimeout(tick, Math.max(0, start + plan.at[k] - nowMs()));
     };
     tick();
   });
@@ -172,7 +204,7 @@ async function main(): Promise<void> {
     ratePerSec: rate,
     seconds,
     connections: conns.length,
-    order: a.order,
+    schedule: a.schedule,
     sent: total,
     expectedDeliveries: expected,
     delivered,
