@@ -294,6 +294,30 @@ eachDb('database writer thread', (db) => {
       expect(await handle.prisma.deviceData.count({ where: { endpointId, deviceId: 'locked' } })).toBe(1);
     });
 
+    test('a lock held past the busy timeout fails the statement as SQLITE_BUSY (unavailable); the thread then writes again', async () => {
+      // The thread keeps the busy timeout itself (SQLite's own is 0, see worker.ts): it must still
+      // give up after it, with SQLite's error, and not before.
+      const runner = dialect.openStatementRunner(url, { bulkWrites: 'thread', sqliteBusyTimeoutMs: 150 })!;
+      const holder = new Database(url.replace(/^file:/, ''));
+      holder.exec('BEGIN EXCLUSIVE');
+      try {
+        const started = performance.now();
+        const err = await failureOf(insert(runner, [prepareRow(row('busy', { v: 1 }))]));
+        const waited = performance.now() - started;
+        expect(err).toMatchObject({ name: 'DriverError', driverCode: 'SQLITE_BUSY' });
+        expect(classifyWriteFailure(dialect, err)).toBe('unavailable');
+        expect(waited).toBeGreaterThanOrEqual(145);
+        holder.exec('ROLLBACK');
+        await insert(runner, [prepareRow(row('busy', { v: 2 }))]);
+        const rows = await handle.prisma.deviceData.findMany({ where: { endpointId, deviceId: 'busy' } });
+        expect(rows.map((r) => (r.payload as { v: number }).v)).toEqual([2]);
+      } finally {
+        if (holder.inTransaction) holder.exec('ROLLBACK');
+        holder.close();
+        await runner.close();
+      }
+    });
+
     test('a stats flush waiting for the SQLite write lock leaves the event loop free', async () => {
       await handle.prisma.endpointStats.upsert({ where: { endpointId }, create: { endpointId }, update: {} });
       const stats = new BatchedStats(handle.prisma, {

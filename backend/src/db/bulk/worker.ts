@@ -18,22 +18,54 @@ interface Driver {
   close(): Promise<void>;
 }
 
+/** Longest single sleep between attempts on a locked SQLite database, ms. */
+const BUSY_SLICE_MS = 5;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}
+
+/**
+ * The busy timeout is kept here, in JavaScript, and SQLite's own is 0: SQLite's busy handler
+ * sleeps inside better-sqlite3's native call, and a thread stopped there (process.exit joins and
+ * terminates worker threads, as at the shutdown deadline) aborted the whole process when the call
+ * returned (SIGABRT, "v8::ToLocalChecked Empty MaybeLocal"; shutdown-db-down.test.ts). Here the
+ * thread waits between attempts in Atomics.wait, where a termination ends it cleanly, and spends
+ * only the attempt itself (microseconds on a locked file) inside the addon. A statement that is
+ * refused for busyTimeoutMs fails with SQLite's SQLITE_BUSY, as before.
+ */
 function sqliteDriver(file: string, busyTimeoutMs: number): Driver {
-  const db = new Database(file, { timeout: busyTimeoutMs });
+  const db = new Database(file, { timeout: 0 });
   // Prisma's connection enforces foreign keys; this one must refuse the same rows.
   db.pragma('foreign_keys = ON');
   // A batch of n rows is one SQL text per n: keep the few sizes a writer uses prepared.
   const prepared = new Map<string, Database.Statement>();
+  const attempt = (sql: string, params: unknown[]) => {
+    // Preparing reads the schema, which a lock holder can refuse too: inside the retry.
+    let stmt = prepared.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      if (prepared.size >= 16) prepared.delete(prepared.keys().next().value as string);
+      prepared.set(sql, stmt);
+    }
+    const { changes, lastInsertRowid } = stmt.run(...params);
+    return { changes, insertId: Number(lastInsertRowid) };
+  };
   return {
     run: async (sql, params) => {
-      let stmt = prepared.get(sql);
-      if (!stmt) {
-        stmt = db.prepare(sql);
-        if (prepared.size >= 16) prepared.delete(prepared.keys().next().value as string);
-        prepared.set(sql, stmt);
+      const deadline = performance.now() + busyTimeoutMs;
+      for (;;) {
+        try {
+          return attempt(sql, params);
+        } catch (err) {
+          // An autocommit statement refused with SQLITE_BUSY changed nothing: trying it again is safe.
+          const left = deadline - performance.now();
+          if (!isBusy(err) || left <= 0) throw err;
+          Atomics.wait(sleepCell, 0, 0, Math.min(BUSY_SLICE_MS, left));
+        }
       }
-      const { changes, lastInsertRowid } = stmt.run(...params);
-      return { changes, insertId: Number(lastInsertRowid) };
     },
     close: async () => void db.close(),
   };
