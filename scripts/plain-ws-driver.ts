@@ -2,8 +2,8 @@
  * Independent open-loop driver: the yardstick for the Artillery pack's latency figures.
  *
  * Plain `ws` 8 in one Node process, no Artillery: creates E endpoints over REST,
- * opens C connections to each, then sends at a fixed aggregate rate from a
- * schedule (frame k is due at start + k/rate, from connection order[k mod E*C]) and
+ * opens C connections to each, then sends at a fixed aggregate rate from one
+ * timetable for the run (--schedule, below: which connection sends when) and
  * records, for every delivery, the latency from the frame's due time (no
  * coordinated omission) and from its actual send, in HDR histograms. Frames use
  * the pack's wire format (processors/lib/frame.ts) so both carry the same bytes.
