@@ -12,7 +12,9 @@ import type { EventEmitter } from 'node:events';
 const fromArtillery = createRequire(require.resolve('artillery/package.json'));
 const fromCore = createRequire(path.join(path.dirname(fromArtillery.resolve('arrivals')), 'x.js'));
 const arrivals = fromCore('arrivals') as {
-  uniform: { process(intervalMs: number, durationMs: number): EventEmitter & { start(): void; stop(): void } };
+  uniform: {
+    process(intervalMs: number, durationMs: number): EventEmitter & { start(): void; stop(): void };
+  };
   poisson: { process(meanMs: number, durationMs: number): EventEmitter & { start(): void; stop(): void } };
 };
 
