@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ConnectionManager } from '../src/websocket/connection-manager';
-import { FRAME_ONCE_SUPPORTED, prebuildFrame } from '../src/websocket/prebuilt-frame';
+import { FRAME_ONCE_SUPPORTED, prebuildFrame, sendPrebuilt } from '../src/websocket/prebuilt-frame';
 import { eachTarget } from './helpers/databases';
 import { useRelay } from './helpers/relay';
 import { closeAll, connect, eventually, type Client } from './helpers/ws';
@@ -116,6 +116,31 @@ describe('frame once per broadcast (ConnectionManager on a bare ws server)', () 
     expect(FRAME_ONCE_SUPPORTED).toBe(true);
     const frame = prebuildFrame(Buffer.from('abc'), false);
     expect(Buffer.concat(frame.wire!)).toEqual(rfcFrame(Buffer.from('abc'), false));
+  });
+
+  test('payloads up to 16 KiB go out as one buffer (header + copy); larger ones keep the payload uncopied', () => {
+    for (const size of [0, 1, 125, 126, 16 * 1024]) {
+      const p = payloadOf(size, true, size);
+      const frame = prebuildFrame(p, true);
+      expect(frame.wire).toHaveLength(1);
+      expect(frame.wire![0].equals(rfcFrame(p, true))).toBe(true);
+    }
+    for (const size of [16 * 1024 + 1, 65_536]) {
+      const p = payloadOf(size, false, size);
+      const frame = prebuildFrame(p, false);
+      expect(frame.wire).toHaveLength(2);
+      expect(frame.wire![1]).toBe(p);
+      expect(Buffer.concat(frame.wire!).equals(rfcFrame(p, false))).toBe(true);
+    }
+  });
+
+  test('an idle recipient gets the prebuilt bytes through its Sender, without ws.send', async () => {
+    await join(2);
+    const spies = s.serverSockets.map((ws) => jest.spyOn(ws, 'send'));
+    expect(s.manager.broadcast('ep', null, Buffer.from('once'), false)).toBe(2);
+    for (const c of clients) await c.waitForCount(1);
+    for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    expect(clients.map((c) => c.frames[0].data.toString())).toEqual(['once', 'once']);
   });
 
   test('writes the exact RFC 6455 bytes around every length boundary, text and binary', async () => {
@@ -339,5 +364,48 @@ eachTarget('frame once through the relay', (target) => {
     // No echo: each sender saw only the other's frames, of the other's type.
     expect(a.frames.every((f) => !f.isBinary)).toBe(true);
     expect(b.frames.every((f) => f.isBinary)).toBe(true);
+  });
+});
+
+describe('sendPrebuilt falls back to ws.send whenever the Sender is not idle', () => {
+  const frame = prebuildFrame(Buffer.from('x'), false);
+  const idle = () => ({
+    _state: 0,
+    _queue: [] as unknown[],
+    _firstFragment: true,
+    _extensions: {} as Record<string, unknown>,
+    sendFrame: jest.fn(),
+  });
+  const socketWith = (sender: ReturnType<typeof idle>) =>
+    ({ _sender: sender, send: jest.fn() }) as unknown as WebSocket & { send: jest.Mock };
+
+  type Arrange = (s: ReturnType<typeof idle>) => void;
+  test.each<[string, 'sendFrame' | 'send', Arrange]>([
+    ['idle', 'sendFrame', () => undefined],
+    ['busy state (deflate or blob read)', 'send', (s) => void (s._state = 1)],
+    ['frames queued', 'send', (s) => void s._queue.push({})],
+    ['inside a fragmented message', 'send', (s) => void (s._firstFragment = false)],
+    ['permessage-deflate negotiated', 'send', (s) => void (s._extensions['permessage-deflate'] = {})],
+  ])('%s: %s', (_name, expected, arrange) => {
+    const sender = idle();
+    arrange(sender);
+    const ws = socketWith(sender);
+    sendPrebuilt(ws, frame);
+    if (expected === 'sendFrame') {
+      expect(sender.sendFrame).toHaveBeenCalledWith(frame.wire);
+      expect(ws.send).not.toHaveBeenCalled();
+    } else {
+      expect(sender.sendFrame).not.toHaveBeenCalled();
+      expect(ws.send).toHaveBeenCalledWith(frame.payload, { binary: false });
+    }
+  });
+
+  test('a frame built without ws internals (wire null) is sent with ws.send, binary kept', () => {
+    const sender = idle();
+    const ws = socketWith(sender);
+    const bare = { payload: Buffer.from([1, 2]), isBinary: true, wire: null };
+    sendPrebuilt(ws, bare);
+    expect(sender.sendFrame).not.toHaveBeenCalled();
+    expect(ws.send).toHaveBeenCalledWith(bare.payload, { binary: true });
   });
 });
