@@ -108,7 +108,7 @@ describe('MessageRouter', () => {
     const t = setup({ delivered: 1, broadcastMs: 3 });
     t.route('a');
     t.route('b');
-    const values = (await t.metrics.registry.getSingleMetric('relay_forward_duration_seconds')!.get()).values;
+    const values = (await t.metrics.forwardSeconds.get()).values;
     const count = values.find((v) => v.metricName === 'relay_forward_duration_seconds_count')!.value;
     const sum = values.find((v) => v.metricName === 'relay_forward_duration_seconds_sum')!.value;
     expect(count).toBe(2);
