@@ -18,8 +18,12 @@
  * `--driver-schedule phases` (default), `shuffled` or `endpoint-major` picks the driver's
  * schedule (scripts/plain-ws-driver.ts --schedule; phases is the pack's own model, and
  * endpoint-major flatters the relay).
+ *
+ * `--pin` gives the relay (every thread) CPU 0 and each tool (every pack process, the driver)
+ * CPU 1, with `taskset`, so neither side's work lands on the other's core; without it the
+ * kernel places both on the two cores as it likes.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,8 +48,22 @@ const { values: a } = parseArgs({
     generators: { type: 'string', default: '1' },
     // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
     'driver-schedule': { type: 'string', default: 'phases' },
+    pin: { type: 'boolean', default: false },
   },
 });
+const RELAY_CPU = '0';
+const TOOL_CPU = '1';
+
+/** The command line for a tool: under `taskset -c 1` with --pin (taskset execs it, same pid). */
+function toolCommand(args: string[]): [string, string[]] {
+  return a.pin ? ['taskset', ['-c', TOOL_CPU, process.execPath, ...args]] : [process.execPath, args];
+}
+
+/** Moves every thread of a running process to `cpu`; throws when taskset refuses. */
+function pinProcess(pid: number, cpu: string): void {
+  const r = spawnSync('taskset', ['-a', '-pc', cpu, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset -a -pc ${cpu} ${pid} failed: ${r.stderr || r.error?.message}`);
+}
 const GENERATORS = generatorsOf(a.generators);
 
 interface Row {
@@ -135,8 +153,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
   const runs = await Promise.all(
     parts.map((overrides, i) =>
       run(
-        process.execPath,
-        [
+        ...toolCommand([
           path.join(ROOT, 'node_modules/artillery/bin/run'),
           'run',
           '--config',
@@ -146,7 +163,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
           '--output',
           report(i),
           a.scenario!,
-        ],
+        ]),
         {
           ...process.env,
           TARGET: target,
@@ -187,8 +204,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
 
 async function plain(target: string, apiKey: string, rate: number, seconds: number) {
   const r = await run(
-    process.execPath,
-    [
+    ...toolCommand([
       '--import',
       'tsx',
       'scripts/plain-ws-driver.ts',
@@ -202,7 +218,7 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
       String(seconds),
       '--schedule',
       a['driver-schedule']!,
-    ],
+    ]),
     process.env,
   );
   const start = r.out.indexOf('{');
@@ -230,6 +246,7 @@ async function main(): Promise<void> {
     statsMode: a['stats-mode']!,
     logFile: path.join(work, 'relay.log'),
   });
+  if (a.pin) pinProcess(relay.pid, RELAY_CPU);
   const rows: Row[] = [];
   try {
     const seconds = Number(a.seconds);
@@ -284,7 +301,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `\npack generators: ${GENERATORS}; driver schedule: ${a['driver-schedule']}; figures: ${a.out}`,
+    `\npack generators: ${GENERATORS}; driver schedule: ${a['driver-schedule']}; ${a.pin ? `relay on CPU ${RELAY_CPU}, tools on CPU ${TOOL_CPU}` : 'not pinned'}; figures: ${a.out}`,
   );
 }
 
