@@ -65,6 +65,8 @@ describe('ConnectionManager', () => {
     m.add('ep', over.ws);
     expect(m.broadcast('ep', null, Buffer.from('x'), false)).toBe(1);
     expect(atCap.terminate).not.toHaveBeenCalled();
+    // At the cap it is not even released early: its frames stay corked with the rest of the turn's.
+    expect(atCap.corked).toBe(true);
     expect(over.terminate).toHaveBeenCalledTimes(1);
     expect(drops).toEqual([['ep', 'slow_consumer', 101]]);
     expect(m.count('ep')).toBe(1);
