@@ -88,3 +88,30 @@ describe('parseDeviceFrame', () => {
     expect(parseDeviceFrame(json(frame))).toEqual({ frame });
   });
 });
+
+describe('parseDeviceFrame answers', () => {
+  test('invalid JSON that declares device_data with spaces around the colon is answered', () => {
+    const r = parseDeviceFrame(buf('{ "type" : "device_data", "deviceId": "d", "data": {"t": NaN} }'));
+    expect(r).toEqual({ error: expect.stringMatching(/^invalid device_data: not valid JSON \(/) });
+  });
+
+  test('invalid JSON that only mentions device_data elsewhere is not device data', () => {
+    expect(parseDeviceFrame(buf('{"note":"device_data", oops'))).toBeNull();
+    expect(parseDeviceFrame(buf('x"type":"device_data" oops'))).toBeNull();
+  });
+
+  test('a shape error names the field and the reason', () => {
+    expect(parseDeviceFrame(json({ type: 'device_data', deviceId: '', data: {} }))).toEqual({
+      error: expect.stringMatching(/^invalid device_data: deviceId: .+/),
+    });
+    expect(parseDeviceFrame(json({ type: 'device_data', deviceId: 'd', data: 5 }))).toEqual({
+      error: expect.stringMatching(/^invalid device_data: data: .+/),
+    });
+  });
+
+  test('JSON that is not an object of type device_data is not device data', () => {
+    for (const v of [null, 5, 'device_data', ['device_data'], { type: 'other', note: 'device_data' }]) {
+      expect(parseDeviceFrame(json(v))).toBeNull();
+    }
+  });
+});

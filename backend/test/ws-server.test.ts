@@ -154,6 +154,7 @@ describe('RelayWsServer', () => {
   test.each([
     ['/elsewhere', 404, 'unknown path; connect to /ws/<endpointId>'],
     ['/ws/ep1/extra', 404, 'unknown path; connect to /ws/<endpointId>'],
+    ['/x/ws/ep1?token=' + TOKEN, 404, 'unknown path; connect to /ws/<endpointId>'],
     ['/ws/%E0%A4%A', 400, 'malformed endpoint id'],
     ['/ws/nope?token=' + TOKEN, 404, 'endpoint not found'],
     ['/ws/ep1', 401, 'missing or invalid token'],
