@@ -246,9 +246,9 @@ async function main(): Promise<void> {
     statsMode: a['stats-mode']!,
     logFile: path.join(work, 'relay.log'),
   });
-  if (a.pin) pinProcess(relay.pid, RELAY_CPU);
   const rows: Row[] = [];
   try {
+    if (a.pin) pinProcess(relay.pid, RELAY_CPU);
     const seconds = Number(a.seconds);
     for (const rate of a.rates!.split(',').map(Number)) {
       for (let rep = 1; rep <= Number(a.reps); rep++) {
