@@ -96,21 +96,18 @@ async function harness(opts: { heartbeatIntervalMs?: number } = {}): Promise<Har
   };
 }
 
+/** A WebSocket upgrade request for `path`, as a client writes it on the TCP socket. */
+function upgradeRequest(path: string): string {
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+    'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
+  );
+}
+
 /** Raw upgrade request; resolves with everything the server wrote before closing, as text. */
-function rawUpgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<string> {
+function rawUpgrade(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      const lines = [
-        `GET ${path} HTTP/1.1`,
-        'Host: relay',
-        'Connection: Upgrade',
-        'Upgrade: websocket',
-        'Sec-WebSocket-Version: 13',
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-      ];
-      socket.write(lines.join('\r\n') + '\r\n\r\n');
-    });
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(upgradeRequest(path)));
     let out = '';
     socket.on('data', (b) => (out += b.toString('latin1')));
     socket.on('end', () => resolve(out));
@@ -123,12 +120,7 @@ function mutePeer(
   port: number,
   path = `/ws/ep1?token=${TOKEN}`,
 ): { socket: net.Socket; closed: Promise<void> } {
-  const socket = net.connect(port, '127.0.0.1', () =>
-    socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    ),
-  );
+  const socket = net.connect(port, '127.0.0.1', () => socket.write(upgradeRequest(path)));
   socket.on('error', () => undefined);
   // Reading (and dropping) what arrives, so the server's FIN is seen and 'close' fires.
   socket.resume();
@@ -225,19 +217,11 @@ describe('RelayWsServer', () => {
   });
 
   test('the upgrade response names the process that accepted the socket', async () => {
-    const text = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(h.port, '127.0.0.1', () =>
-        socket.write(
-          `GET /ws/ep1?token=${TOKEN} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-        ),
-      );
-      socket.once('data', (b) => {
-        resolve(b.toString('latin1'));
-        socket.destroy();
-      });
-      socket.on('error', reject);
-    });
+    const { socket } = mutePeer(h.port);
+    const text = await new Promise<string>((resolve) =>
+      socket.once('data', (b: Buffer) => resolve(b.toString('latin1'))),
+    );
+    socket.destroy();
     expect(text.startsWith('HTTP/1.1 101 Switching Protocols\r\n')).toBe(true);
     expect(text).toContain('\r\nX-Relay-Node: node-test\r\n');
   });
@@ -258,12 +242,7 @@ describe('RelayWsServer', () => {
 
   test('a client gone while the bus subscribes is never pooled, and the join is matched by a leave', async () => {
     h.bus.joinDelayMs = 200;
-    const socket = net.connect(h.port, '127.0.0.1', () =>
-      socket.write(
-        `GET /ws/ep1?token=${TOKEN} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-      ),
-    );
+    const { socket } = mutePeer(h.port);
     await eventually(
       async () => h.bus.joins.length,
       (n) => n === 1,
