@@ -41,7 +41,10 @@ export async function dbOutage(db: DbTarget): Promise<DbOutage> {
     return {
       url,
       // A WAL database lets readers through a writer's lock; the rollback journal does not.
-      env: { SQLITE_JOURNAL_MODE: 'delete', SQLITE_BUSY_TIMEOUT_MS: '20' },
+      // The busy wait is short so the outage is felt quickly, but not shorter than the relay's
+      // own writes take on a loaded CI machine: at 20 ms a read that met a flush in progress
+      // (outside any outage) failed with SQLITE_BUSY and the API answered 500.
+      env: { SQLITE_JOURNAL_MODE: 'delete', SQLITE_BUSY_TIMEOUT_MS: '250' },
       begin: async () => {
         if (holder) return;
         holder = new Database(url.replace(/^file:/, ''), { timeout: 5000 });
