@@ -146,6 +146,25 @@ describe('heartbeat spread over the interval', () => {
     );
   });
 
+  test('stop(): no ping after it, so a mute socket is left alone', async () => {
+    s = await heartbeatServer(1);
+    const mute = await connect(s.url, { autoPong: false }, 'mute');
+    clients.push(mute);
+    await eventually(
+      async () => s.serverSockets.length,
+      (n) => n === 1,
+      { what: 'accepted' },
+    );
+    s.heartbeat.start();
+    await mute.waitFor(() => mute.pings === 1, INTERVAL * 20, 'first ping');
+    s.heartbeat.stop();
+    // Unstopped, the next tick (one interval later) would terminate the mute socket.
+    await new Promise((r) => setTimeout(r, INTERVAL * 3));
+    expect(mute.pings).toBe(1);
+    expect(mute.isOpen).toBe(true);
+    expect(s.counters.heartbeatTerminations).toBe(0);
+  });
+
   test('a closing socket is not pinged nor counted as a missed heartbeat', async () => {
     s = await heartbeatServer(1);
     const c = await connect(s.url, { autoPong: false }, 'closing');

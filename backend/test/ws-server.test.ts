@@ -44,6 +44,11 @@ async function harness(opts: { heartbeatIntervalMs?: number } = {}): Promise<Har
   const endpoints = {
     checkToken: async (id: string, token: string | undefined) => {
       if (id === 'db-down') throw new Error('connect ECONNREFUSED');
+      // A token check that takes a while: the client can leave before it is answered.
+      if (id === 'slow') {
+        await new Promise((r) => setTimeout(r, 100));
+        return 'unknown-endpoint';
+      }
       if (!id.startsWith('ep')) return 'unknown-endpoint';
       return token === TOKEN ? 'ok' : 'bad-token';
     },
@@ -301,6 +306,43 @@ describe('RelayWsServer', () => {
     await peer.closed;
     expect(h.counters.disconnects.server_shutdown).toBe(1);
     expect(h.connections.count('ep1')).toBe(0);
+  });
+
+  test('the first reason to end a socket is the one counted: a frame over the limit during the drain stays server_shutdown', async () => {
+    const peer = mutePeer(h.port);
+    await eventually(
+      async () => h.connections.count('ep1'),
+      (n) => n === 1,
+      { what: 'mute peer pooled' },
+    );
+    const drained = h.ws.closeAll(1001, 'bye', 2_000);
+    // The peer ignores the close frame and sends a masked binary frame announcing 200 bytes,
+    // over the 64-byte limit: ws refuses it (1009) on the header, a second reason to end it.
+    peer.socket.write(Buffer.from([0x82, 0x80 | 126, 0, 200, 1, 2, 3, 4]));
+    await drained;
+    await peer.closed;
+    expect(h.counters.disconnects.server_shutdown).toBe(1);
+    expect(h.counters.disconnects.protocol_error).toBe(0);
+    expect(h.stats.disconnects).toEqual(['ep1']);
+  });
+
+  test('a client that resets before its refusal is answered: counted, nothing thrown, the next upgrade served', async () => {
+    const socket = net.connect(h.port, '127.0.0.1', () => socket.write(upgradeRequest('/ws/slow')));
+    socket.on('error', () => undefined);
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    // Reset while the token check (100 ms) is still running: the refusal meets a dead socket.
+    await new Promise((r) => setTimeout(r, 20));
+    socket.resetAndDestroy();
+    await eventually(
+      async () => h.counters.connectionsRefused,
+      (n) => n === 1,
+      { what: 'refusal counted' },
+    );
+    const res = await expectRefused(`${h.url}/ws/slow`);
+    expect(res).toEqual({ status: 404, body: JSON.stringify({ error: 'endpoint not found' }) });
+    clients.push(await connect(`${h.url}/ws/ep1?token=${TOKEN}`));
+    expect(h.counters.connectionsRefused).toBe(2);
+    expect(h.counters.connectionsOpened).toBe(1);
   });
 
   test('a socket authorised while the drain waits for peers is closed with 1001 and counted as refused', async () => {

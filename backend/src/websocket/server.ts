@@ -29,12 +29,12 @@ export interface WsServerDeps {
 
 const WS_PATH = /^\/ws\/([^/?#]+)\/?$/;
 
-/** Refuses an upgrade with a plain HTTP response; the client never gets a WebSocket. */
+/**
+ * Refuses an upgrade with a plain HTTP response; the client never gets a WebSocket. On a socket
+ * the client has already reset, end() writes nothing and its error goes to the upgrade's
+ * listener (still attached whenever this runs), so no check for a dead socket is needed.
+ */
 function refuse(socket: Duplex, status: number, message: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
   const body = JSON.stringify({ error: message });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
