@@ -22,6 +22,11 @@
  * `--pin` gives the relay (every thread) CPU 0 and each tool (every pack process, the driver)
  * CPU 1, with `taskset`, so neither side's work lands on the other's core; without it the
  * kernel places both on the two cores as it likes.
+ *
+ * `--pack-node-options "<flags>"` runs every pack process with NODE_OPTIONS set to them (e.g.
+ * `--trace-gc`, whose lines come from every isolate, worker threads included; read them with
+ * scripts/gc-pauses.ts). Each pack process's output is kept as artillery-<i>.log in the run's
+ * directory (printed per run).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +54,7 @@ const { values: a } = parseArgs({
     // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
     'driver-schedule': { type: 'string', default: 'phases' },
     pin: { type: 'boolean', default: false },
+    'pack-node-options': { type: 'string' },
   },
 });
 const RELAY_CPU = '0';
@@ -79,6 +85,8 @@ interface Row {
   /** CPU seconds the relay used during this run, and the tool's process (Artillery's start-up included) */
   relayCpuSec: number | null;
   toolCpuSec: number | null;
+  /** the pack run's directory (artillery-<i>.log, latency files); pack rows only */
+  dir?: string;
   /** plain rows: the driver's --schedule */
   driverSchedule?: string;
 }
@@ -170,6 +178,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
           API_KEY: apiKey,
           ARTILLERY_DISABLE_TELEMETRY: 'true',
           RELAY_PERF_HDR_DIR: path.join(dir, 'latency'),
+          ...(a['pack-node-options'] ? { NODE_OPTIONS: a['pack-node-options'] } : {}),
         },
       ),
     ),
@@ -177,6 +186,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
   const merged = mergeLatencyDir(path.join(dir, 'latency'));
   let delivered: number | null = 0;
   for (const [i, r] of runs.entries()) {
+    writeFileSync(path.join(dir, `artillery-${i}.log`), r.out);
     try {
       const json = JSON.parse(readFileSync(report(i), 'utf8')) as {
         aggregate: { counters: Record<string, number> };
@@ -185,11 +195,11 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
       delivered = delivered === null || d === undefined ? null : delivered + d;
     } catch {
       delivered = null;
-      writeFileSync(path.join(dir, `artillery-${i}.log`), r.out);
     }
   }
   const codes = runs.map((r) => r.code);
   return {
+    dir,
     intended: merged && summarize(merged.set.intended),
     sent: merged && summarize(merged.set.sent),
     sendLag: merged && summarize(merged.set.sendLag),
@@ -276,7 +286,7 @@ async function main(): Promise<void> {
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
           console.error(
-            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec}`,
+            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec}${'dir' in r ? ` | logs ${r.dir}` : ''}`,
           );
         }
       }
