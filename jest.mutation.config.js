@@ -5,11 +5,14 @@
  * cannot kill a mutant; those suites would only add minutes to every run that has to
  * execute all tests (the dry run, and mutants reached at module load).
  */
+const path = require('node:path');
 const base = require('./jest.config.js');
 
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
+  // Stryker wraps this environment; it fixes Stryker's coverage attribution after a skipped test.
+  testEnvironment: path.join(__dirname, 'jest.mutation.environment.js'),
   testPathIgnorePatterns: [
     '/node_modules/',
     // `pnpm test:performance` through a child process: relay and Artillery both out of process.

@@ -23,10 +23,10 @@
  * CPU 1, with `taskset`, so neither side's work lands on the other's core; without it the
  * kernel places both on the two cores as it likes.
  *
- * `--pack-node-options "<flags>"` runs every pack process with NODE_OPTIONS set to them (e.g.
- * `--trace-gc`, whose lines come from every isolate, worker threads included; read them with
- * scripts/gc-pauses.ts). Each pack process's output is kept as artillery-<i>.log in the run's
- * directory (printed per run).
+ * `--pack-node-args "<flags>"` puts Node flags on every pack process's command line (e.g.
+ * `--trace-gc`, which NODE_OPTIONS does not accept; its lines come from every isolate, worker
+ * threads included: read them with scripts/gc-pauses.ts). Each pack process's output is kept
+ * as artillery-<i>.log in the run's directory (printed per run).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,7 +54,7 @@ const { values: a } = parseArgs({
     // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
     'driver-schedule': { type: 'string', default: 'phases' },
     pin: { type: 'boolean', default: false },
-    'pack-node-options': { type: 'string' },
+    'pack-node-args': { type: 'string', default: '' },
   },
 });
 const RELAY_CPU = '0';
@@ -162,6 +162,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     parts.map((overrides, i) =>
       run(
         ...toolCommand([
+          ...a['pack-node-args']!.split(/\s+/).filter(Boolean),
           path.join(ROOT, 'node_modules/artillery/bin/run'),
           'run',
           '--config',
@@ -178,7 +179,6 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
           API_KEY: apiKey,
           ARTILLERY_DISABLE_TELEMETRY: 'true',
           RELAY_PERF_HDR_DIR: path.join(dir, 'latency'),
-          ...(a['pack-node-options'] ? { NODE_OPTIONS: a['pack-node-options'] } : {}),
         },
       ),
     ),

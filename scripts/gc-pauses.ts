@@ -1,6 +1,6 @@
 /**
  * Garbage-collection pauses per V8 isolate, read from `node --trace-gc` output (a pack run's
- * artillery-<i>.log from scripts/compare-pack-plain.ts --pack-node-options=--trace-gc, or any
+ * artillery-<i>.log from scripts/compare-pack-plain.ts --pack-node-args=--trace-gc, or any
  * log holding such lines). Every isolate, the main thread and each worker thread, has its own
  * heap and its own pauses; they are told apart by the isolate address in the line's prefix.
  *
