@@ -23,9 +23,10 @@
  * CPU 1, with `taskset`, so neither side's work lands on the other's core; without it the
  * kernel places both on the two cores as it likes.
  *
- * `--pack-node-args "<flags>"` puts Node flags on every pack process's command line (e.g.
- * `--trace-gc`, which NODE_OPTIONS does not accept; its lines come from every isolate, worker
- * threads included: read them with scripts/gc-pauses.ts). Each pack process's output is kept
+ * `--pack-node-args="<flags>"` (with `=`: the value starts with a dash) puts Node flags on
+ * every pack process's command line, e.g. `--pack-node-args="--trace-gc --max-semi-space-size=64"`;
+ * `--trace-gc` cannot go through NODE_OPTIONS. Its lines come from every isolate, worker
+ * threads included: read them with scripts/gc-pauses.ts. Each pack process's output is kept
  * as artillery-<i>.log in the run's directory (printed per run).
  */
 import { spawn, spawnSync } from 'node:child_process';
