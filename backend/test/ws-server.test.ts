@@ -31,6 +31,8 @@ interface Harness {
   routed: { endpointId: string; data: string; isBinary: boolean }[];
   stats: { connects: string[]; disconnects: string[] };
   bus: { joins: string[]; leaves: string[]; joinDelayMs: number };
+  /** endpoint ids whose token check has started, in order */
+  tokenChecks: string[];
   close(): Promise<void>;
 }
 
@@ -41,12 +43,14 @@ async function harness(opts: { heartbeatIntervalMs?: number } = {}): Promise<Har
   const routed: Harness['routed'] = [];
   const statsLog = { connects: [] as string[], disconnects: [] as string[] };
   const busLog = { joins: [] as string[], leaves: [] as string[], joinDelayMs: 0 };
+  const tokenChecks: string[] = [];
   const endpoints = {
     checkToken: async (id: string, token: string | undefined) => {
+      tokenChecks.push(id);
       if (id === 'db-down') throw new Error('connect ECONNREFUSED');
       // A token check that takes a while: the client can leave before it is answered.
       if (id === 'slow') {
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 300));
         return 'unknown-endpoint';
       }
       if (!id.startsWith('ep')) return 'unknown-endpoint';
@@ -91,6 +95,7 @@ async function harness(opts: { heartbeatIntervalMs?: number } = {}): Promise<Har
     routed,
     stats: statsLog,
     bus: busLog,
+    tokenChecks,
     async close() {
       ws.heartbeat.stop();
       for (const s of connections.sockets()) s.terminate();
@@ -329,9 +334,12 @@ describe('RelayWsServer', () => {
   test('a client that resets before its refusal is answered: counted, nothing thrown, the next upgrade served', async () => {
     const socket = net.connect(h.port, '127.0.0.1', () => socket.write(upgradeRequest('/ws/slow')));
     socket.on('error', () => undefined);
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    // Reset while the token check (100 ms) is still running: the refusal meets a dead socket.
-    await new Promise((r) => setTimeout(r, 20));
+    // Reset while the token check (300 ms) is still running: the refusal meets a dead socket.
+    await eventually(
+      async () => h.tokenChecks,
+      (ids) => ids.includes('slow'),
+      { what: 'token check started' },
+    );
     socket.resetAndDestroy();
     await eventually(
       async () => h.counters.connectionsRefused,
