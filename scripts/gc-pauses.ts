@@ -79,8 +79,8 @@ function main(): void {
   const isolates = [...new Set(pauses.map((p) => p.isolate))];
   for (const isolate of isolates) {
     const mine = pauses.filter((p) => p.isolate === isolate);
-    const span = mine.length ? `${mine[0].atMs}-${mine[mine.length - 1].atMs} ms` : '';
-    console.log(`isolate ${isolate} (${span}, heap after last ${mine[mine.length - 1].afterMb} MB)`);
+    const last = mine[mine.length - 1];
+    console.log(`isolate ${isolate} (${mine[0].atMs}-${last.atMs} ms, heap after last ${last.afterMb} MB)`);
     for (const kind of [...new Set(mine.map((p) => p.kind))]) {
       const k = mine.filter((p) => p.kind === kind);
       const total = k.reduce((s, p) => s + p.pauseMs, 0);

@@ -32,6 +32,13 @@ async function heartbeatServer(slots: number) {
     counters,
     serverSockets,
     url,
+    /** Resolves once the server has accepted `n` sockets in all. */
+    accepted: (n: number) =>
+      eventually(
+        async () => serverSockets.length,
+        (count) => count === n,
+        { what: `${n} accepted` },
+      ),
     async close() {
       heartbeat.stop();
       for (const ws of serverSockets) ws.terminate();
@@ -69,11 +76,7 @@ describe('heartbeat spread over the interval', () => {
   test('deals sockets evenly over the slots and pings each once per interval, at different ticks', async () => {
     s = await heartbeatServer(SLOTS);
     for (let i = 0; i < 2 * SLOTS; i++) clients.push(await connect(s.url, {}, `c${i}`));
-    await eventually(
-      async () => s.serverSockets.length,
-      (n) => n === 2 * SLOTS,
-      { what: 'all accepted' },
-    );
+    await s.accepted(2 * SLOTS);
     const times = clients.map(pingTimes);
     const started = performance.now();
     s.heartbeat.start();
@@ -104,11 +107,7 @@ describe('heartbeat spread over the interval', () => {
     const alive = await connect(s.url, {}, 'alive');
     const mute = await connect(s.url, { autoPong: false }, 'mute');
     clients.push(alive, mute);
-    await eventually(
-      async () => s.serverSockets.length,
-      (n) => n === 2,
-      { what: 'both accepted' },
-    );
+    await s.accepted(2);
     s.heartbeat.start();
     const closed = await mute.waitClosed(INTERVAL * 20);
     expect(closed.code).toBe(1006);
@@ -124,11 +123,7 @@ describe('heartbeat spread over the interval', () => {
     const a = await connect(s.url, {}, 'a');
     const b = await connect(s.url, {}, 'b');
     clients.push(a, b);
-    await eventually(
-      async () => s.serverSockets.length,
-      (n) => n === 2,
-      { what: 'both accepted' },
-    );
+    await s.accepted(2);
     const slots = (s.heartbeat as unknown as { slots: Set<WebSocket>[] }).slots;
     expect(slots.map((x) => x.size)).toEqual([1, 1]);
     await a.close();
@@ -150,11 +145,7 @@ describe('heartbeat spread over the interval', () => {
     s = await heartbeatServer(1);
     const mute = await connect(s.url, { autoPong: false }, 'mute');
     clients.push(mute);
-    await eventually(
-      async () => s.serverSockets.length,
-      (n) => n === 1,
-      { what: 'accepted' },
-    );
+    await s.accepted(1);
     s.heartbeat.start();
     await mute.waitFor(() => mute.pings === 1, INTERVAL * 20, 'first ping');
     s.heartbeat.stop();
@@ -169,11 +160,7 @@ describe('heartbeat spread over the interval', () => {
     s = await heartbeatServer(1);
     const c = await connect(s.url, { autoPong: false }, 'closing');
     clients.push(c);
-    await eventually(
-      async () => s.serverSockets.length,
-      (n) => n === 1,
-      { what: 'accepted' },
-    );
+    await s.accepted(1);
     // The client ignores the close frame too (it is paused), so the server socket stays CLOSING.
     c.ws.pause();
     s.serverSockets[0].close(1000, 'bye');

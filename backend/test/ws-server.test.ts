@@ -138,6 +138,17 @@ function mutePeer(
   return { socket, closed };
 }
 
+/** A mute peer on ep1 (mutePeer), once the relay has pooled it. */
+async function pooledMutePeer(h: Harness): Promise<ReturnType<typeof mutePeer>> {
+  const peer = mutePeer(h.port);
+  await eventually(
+    async () => h.connections.count('ep1'),
+    (n) => n === 1,
+    { what: 'mute peer pooled' },
+  );
+  return peer;
+}
+
 describe('RelayWsServer', () => {
   let h: Harness;
   let clients: Client[] = [];
@@ -299,12 +310,7 @@ describe('RelayWsServer', () => {
   });
 
   test('closeAll terminates a peer that never answers the close handshake once the timeout passes', async () => {
-    const peer = mutePeer(h.port);
-    await eventually(
-      async () => h.connections.count('ep1'),
-      (n) => n === 1,
-      { what: 'mute peer pooled' },
-    );
+    const peer = await pooledMutePeer(h);
     const started = Date.now();
     await h.ws.closeAll(1001, 'bye', 300);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
@@ -314,12 +320,7 @@ describe('RelayWsServer', () => {
   });
 
   test('the first reason to end a socket is the one counted: a frame over the limit during the drain stays server_shutdown', async () => {
-    const peer = mutePeer(h.port);
-    await eventually(
-      async () => h.connections.count('ep1'),
-      (n) => n === 1,
-      { what: 'mute peer pooled' },
-    );
+    const peer = await pooledMutePeer(h);
     const drained = h.ws.closeAll(1001, 'bye', 2_000);
     // The peer ignores the close frame and sends a masked binary frame announcing 200 bytes,
     // over the 64-byte limit: ws refuses it (1009) on the header, a second reason to end it.
@@ -354,12 +355,7 @@ describe('RelayWsServer', () => {
   });
 
   test('a socket authorised while the drain waits for peers is closed with 1001 and counted as refused', async () => {
-    const peer = mutePeer(h.port);
-    await eventually(
-      async () => h.connections.count('ep1'),
-      (n) => n === 1,
-      { what: 'mute peer pooled' },
-    );
+    const peer = await pooledMutePeer(h);
     h.bus.joinDelayMs = 150;
     const pending = connect(`${h.url}/ws/ep2?token=${TOKEN}`);
     await eventually(
