@@ -117,15 +117,23 @@ describe('BatchedStats cuts a flush at maxRowsPerStatement', () => {
 
   test('a failed second statement keeps only the rows not yet written, and the next flush writes them', async () => {
     const { db, calls } = recordingDb(2);
-    const stats = new BatchedStats(db, { ...options, maxRowsPerStatement: 2 });
+    const flushes: { written: number; failed: number }[] = [];
+    const stats = new BatchedStats(db, {
+      ...options,
+      maxRowsPerStatement: 2,
+      onFlush: ({ written, failed }) => flushes.push({ written, failed }),
+    });
     for (const id of ['a', 'b', 'c', 'd', 'e']) stats.recordMessage(id);
     await expect(stats.flush()).rejects.toThrow('database refused');
     expect(stats.pendingEndpoints).toBe(3);
+    // the first statement's two rows were written: they count as written, not as failed
+    expect(flushes).toEqual([{ written: 2, failed: 3 }]);
     await stats.flush();
     expect(calls.slice(2).map((c) => c.params.filter((p) => typeof p === 'string'))).toEqual([
       ['c', 'd'],
       ['e'],
     ]);
+    expect(flushes[1]).toEqual({ written: 3, failed: 0 });
     await stats.drain();
   });
 });

@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import type { BusCounters } from '../bus/bus';
 import { REJECT_REASONS, type RejectReason } from '../services/device-data/reading-check';
+import type { FlushObserver } from '../util/flush-scheduler';
 import { PlainHistogram } from './plain-histogram';
 
 /**
@@ -197,7 +198,7 @@ export class RelayMetrics implements GaugeRegistry {
     });
     this.flushRows = new client.Counter({
       name: 'relay_flush_rows_total',
-      help: 'Rows in batched writes (endpoints for stats, readings for device data), by kind and outcome',
+      help: 'Rows in batched writes (endpoints for stats, readings for device data), by kind and outcome: ok written, failed left queued by a failed flush (again on each retry)',
       labelNames: ['kind', 'outcome'],
       registers: [registry],
     });
@@ -289,11 +290,15 @@ export class RelayMetrics implements GaugeRegistry {
   }
 
   /** Hooks a batching writer reports each flush through. */
-  flushObserver(kind: 'stats' | 'device_data') {
-    return (rows: number, seconds: number, ok: boolean) => {
-      const outcome = ok ? 'ok' : 'failed';
-      this.flushSeconds.observe({ kind, outcome }, seconds);
-      this.flushRows.inc({ kind, outcome }, rows);
+  /**
+   * The onFlush callback of a batched writer of `kind`: one duration observation per flush,
+   * labelled `failed` when the flush left rows queued; the rows it wrote count as `ok` either way.
+   */
+  flushObserver(kind: 'stats' | 'device_data'): FlushObserver {
+    return ({ written, failed, seconds }) => {
+      this.flushSeconds.observe({ kind, outcome: failed > 0 ? 'failed' : 'ok' }, seconds);
+      if (written > 0) this.flushRows.inc({ kind, outcome: 'ok' }, written);
+      if (failed > 0) this.flushRows.inc({ kind, outcome: 'failed' }, failed);
     };
   }
 

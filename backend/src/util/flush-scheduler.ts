@@ -9,6 +9,21 @@ export interface FlushTarget {
   pendingCount(): number;
 }
 
+/**
+ * What one flush did, for /metrics (relay_flush_rows_total, relay_flush_duration_seconds).
+ * `written`: rows (endpoints for stats, readings for device data) the database took, also when
+ * the flush failed part-way; `failed`: rows the flush tried and left queued because the database
+ * was unavailable (counted again by each retry); 0 when it succeeded. `seconds`: the flush's
+ * wall time. Rows the database refused and that were dropped are neither (counted on their own).
+ */
+export interface FlushOutcome {
+  written: number;
+  failed: number;
+  seconds: number;
+}
+
+export type FlushObserver = (outcome: FlushOutcome) => void;
+
 const RETRY_MAX_MS = 30_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,7 @@ import type { Db } from '../../db/prisma';
 import { prismaRunner, type StatementRunner } from '../../db/bulk/statement-runner';
 import { logger } from '../../logger';
 import type { GaugeRegistry } from '../../monitoring/metrics';
-import { FlushScheduler } from '../../util/flush-scheduler';
+import { FlushScheduler, type FlushObserver } from '../../util/flush-scheduler';
 import { insertDeviceRows, prepareRow, type PreparedRow } from './batch-insert';
 import type { RejectReason } from './reading-check';
 import {
@@ -23,7 +23,7 @@ export interface BatchedDeviceDataOptions {
   statements?: StatementRunner;
   /** /health reports a backlog once the oldest queued reading is older than this (ms). */
   backlogMaxMs?: number;
-  onFlush?: (rows: number, seconds: number, ok: boolean) => void;
+  onFlush?: FlushObserver;
   onDrop?: () => void;
   /** Queued readings discarded because their endpoint was deleted (through the API or elsewhere). */
   onOrphaned?: (rows: number) => void;
@@ -124,18 +124,27 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
       const settled = new Set<DeviceRow>();
       const refused: Refusal[] = [];
       const batch = this.nextBatch(settled, refused);
-      let written = 0;
+      // Counted as statements succeed, so rows written before an outage are reported as written.
+      const tally = { written: 0 };
       try {
-        if (batch.length) written = await this.writeIsolating(batch, settled, refused);
+        if (batch.length) await this.writeIsolating(batch, settled, refused, tally);
       } catch (err) {
-        this.options.onFlush?.(batch.length - written, (performance.now() - started) / 1000, false);
+        this.options.onFlush?.({
+          written: tally.written,
+          failed: batch.filter(({ row }) => !settled.has(row)).length,
+          seconds: (performance.now() - started) / 1000,
+        });
         throw err; // the database is unavailable: what is not settled stays queued, in order
       } finally {
         // By identity: forget() may have filtered the queue while the batch was being written.
         if (settled.size) this.queue = this.queue.filter((row) => !settled.has(row));
         this.reportRefused(refused);
       }
-      this.options.onFlush?.(written, (performance.now() - started) / 1000, true);
+      this.options.onFlush?.({
+        written: tally.written,
+        failed: 0,
+        seconds: (performance.now() - started) / 1000,
+      });
       // Through Prisma (BULK_WRITES=prisma) each statement holds the event loop while it is built
       // (and on SQLite run): about 12 ms per 500 rows here. A backlog (after an outage, or a
       // burst above batchSize per interval) would otherwise be written back to back, every
@@ -179,15 +188,16 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
 
   /**
    * Inserts `rows` in order; rows whose data the database refuses are isolated by bisection
-   * and recorded in `refused`. Every row written or given up is added to `settled`. Returns
-   * how many were written. Rejects when the database is unavailable (rows written before
-   * that are in `settled`).
+   * and recorded in `refused`. Every row written or given up is added to `settled`, every row
+   * written counted in `tally.written`. Rejects when the database is unavailable (rows written
+   * before that are in `settled` and `tally`).
    */
   private async writeIsolating(
     rows: PreparedRow[],
     settled: Set<DeviceRow>,
     refused: Refusal[],
-  ): Promise<number> {
+    tally: { written: number },
+  ): Promise<void> {
     try {
       await insertDeviceRows(this.statements, this.options.provider, rows);
     } catch (err) {
@@ -198,20 +208,22 @@ export class BatchedDeviceDataWriter implements DeviceDataWriter {
         if (dead.size) {
           for (const { row } of rows) if (dead.has(row.endpointId)) settled.add(row);
           const alive = rows.filter(({ row }) => !dead.has(row.endpointId));
-          return alive.length ? this.writeIsolating(alive, settled, refused) : 0;
+          if (alive.length) await this.writeIsolating(alive, settled, refused, tally);
+          return;
         }
       }
       if (rows.length === 1) {
         settled.add(rows[0].row);
         refused.push({ row: rows[0].row, reason: 'refused', error: err as Error });
-        return 0;
+        return;
       }
       const half = rows.length >> 1;
-      const first = await this.writeIsolating(rows.slice(0, half), settled, refused);
-      return first + (await this.writeIsolating(rows.slice(half), settled, refused));
+      await this.writeIsolating(rows.slice(0, half), settled, refused, tally);
+      await this.writeIsolating(rows.slice(half), settled, refused, tally);
+      return;
     }
     for (const { row } of rows) settled.add(row);
-    return rows.length;
+    tally.written += rows.length;
   }
 
   /** One log line per batch, however many rows it refused. */

@@ -2,7 +2,7 @@ import { prismaRunner, type StatementRunner } from '../../db/bulk/statement-runn
 import type { DbProvider } from '../../db/database-url';
 import type { Db } from '../../db/prisma';
 import type { GaugeRegistry } from '../../monitoring/metrics';
-import { FlushScheduler } from '../../util/flush-scheduler';
+import { FlushScheduler, type FlushObserver } from '../../util/flush-scheduler';
 import { SerialQueue } from '../../util/serial-queue';
 import { statsFlushStatement, type StatsDelta } from './flush-statement';
 import type { StatsStore, StatsView } from './stats-store';
@@ -22,7 +22,7 @@ export interface BatchedStatsOptions {
    * Prisma's raw API when omitted.
    */
   statements?: StatementRunner;
-  onFlush?: (rows: number, seconds: number, ok: boolean) => void;
+  onFlush?: FlushObserver;
 }
 
 /**
@@ -155,11 +155,19 @@ export class BatchedStats implements StatsStore {
       for (; written < entries.length; written += chunk) {
         await this.writeRows(entries.slice(written, written + chunk));
       }
-      this.options.onFlush?.(entries.length, (performance.now() - started) / 1000, true);
+      this.options.onFlush?.({
+        written: entries.length,
+        failed: 0,
+        seconds: (performance.now() - started) / 1000,
+      });
     } catch (err) {
       // Put back what was not written, merged with anything recorded meanwhile.
       for (const [id, d] of entries.slice(written)) this.mergeBack(id, d);
-      this.options.onFlush?.(entries.length - written, (performance.now() - started) / 1000, false);
+      this.options.onFlush?.({
+        written,
+        failed: entries.length - written,
+        seconds: (performance.now() - started) / 1000,
+      });
       throw err;
     } finally {
       this.writing = undefined;
