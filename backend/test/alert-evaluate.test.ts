@@ -6,7 +6,15 @@
  * the relay on real databases; here each case is exact and takes milliseconds.
  */
 import type { Db } from '../src/db/prisma';
-import { AlertService, readNumber, type AlertRow, type StoreAlert } from '../src/services/alert.service';
+import type { StatementRunner } from '../src/db/bulk/statement-runner';
+import type { Statement } from '../src/db/dialects/dialect';
+import {
+  AlertService,
+  readNumber,
+  runnerAlertStore,
+  type AlertRow,
+  type StoreAlert,
+} from '../src/services/alert.service';
 
 interface FakeRule {
   id: number;
@@ -195,5 +203,38 @@ describe('AlertService rule changes', () => {
     const none = setup([], { deleted: 0 });
     expect(await none.service.deleteRule('ep', 5)).toBe(false);
     expect(none.changed).toEqual([]);
+  });
+});
+
+describe('AlertService reads and the runner alert store', () => {
+  test('listRules asks for every rule of the endpoint, enabled or not, in id order', async () => {
+    const t = setup([rule(1, '>', 1)]);
+    await t.service.listRules('ep');
+    // without orderBy the order is whatever the database's plan gives; the API promises id order
+    expect(t.calls).toEqual([
+      { op: 'findMany', args: { where: { endpointId: 'ep' }, orderBy: { id: 'asc' } } },
+    ]);
+  });
+
+  test("runnerAlertStore: one INSERT of the alert's columns, the key from the driver; no key is an error", async () => {
+    const statements: Statement[] = [];
+    const runner = (insertId: number | undefined): StatementRunner => ({
+      insertIds: true,
+      run: async (statement) => {
+        statements.push(statement);
+        return { changes: 1, insertId };
+      },
+      close: async () => undefined,
+    });
+    const row = { ruleId: 3, endpointId: 'ep', deviceId: 'd1', value: 42 };
+    const stored = await runnerAlertStore(runner(17), 'sqlite')(row);
+    expect(stored.id).toBe(17);
+    expect(statements[0].sql).toBe(
+      'INSERT INTO `Alert` (`ruleId`, `endpointId`, `deviceId`, `value`, `createdAt`) VALUES (?, ?, ?, ?, ?)',
+    );
+    expect(statements[0].params).toEqual([3, 'ep', 'd1', 42, stored.createdAt]);
+    await expect(runnerAlertStore(runner(undefined), 'sqlite')(row)).rejects.toThrow(
+      'the database reported no key for the alert',
+    );
   });
 });
