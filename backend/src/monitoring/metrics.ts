@@ -289,7 +289,6 @@ export class RelayMetrics implements GaugeRegistry {
     this.gauge('relay_bus_connected', '1 while connected to the bus (Redis), else 0', () => bus.connected);
   }
 
-  /** Hooks a batching writer reports each flush through. */
   /**
    * The onFlush callback of a batched writer of `kind`: one duration observation per flush,
    * labelled `failed` when the flush left rows queued; the rows it wrote count as `ok` either way.
