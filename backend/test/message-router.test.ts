@@ -10,6 +10,7 @@ import {
 import type { StatsStore } from '../src/services/stats/stats-store';
 import type { Broadcaster } from '../src/websocket/broadcaster';
 import { MessageRouter } from '../src/websocket/message-router';
+import { deferred } from './helpers/deferred';
 
 /*
  * The router on its own, with recording fakes around it: what it counts, when it forwards
@@ -71,12 +72,6 @@ function setup(
 
 /** Lets promise callbacks (several hops deep) run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 const reading = (deviceId = 'd1') => JSON.stringify({ type: 'device_data', deviceId, data: { t: 21.5 } });
 
