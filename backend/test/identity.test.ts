@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { isEndpointId } from '../src/services/endpoint.service';
 import { eachTarget } from './helpers/databases';
 import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, expectRefused, sleep, type Client } from './helpers/ws';
@@ -30,6 +32,40 @@ async function accentableEndpoint(t: TestRelay, label: string): Promise<CreatedE
 
 const rawWsUrl = (t: TestRelay, id: string, token: string) =>
   `ws://127.0.0.1:${t.port}/ws/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`;
+
+describe('isEndpointId: only the form create issues names an endpoint', () => {
+  const id = '0f8e2c3a-4b5d-4e6f-8a9b-0c1d2e3f4a5b';
+
+  it('accepts lower-case UUIDs, as create issues them', () => {
+    expect(isEndpointId(id)).toBe(true);
+    for (let i = 0; i < 20; i++) expect(isEndpointId(randomUUID())).toBe(true);
+  });
+
+  // Every case differs from a canonical id in one way, so each part of the pattern (anchors,
+  // hex class, group lengths, hyphens) is what refuses it.
+  it.each([
+    ['empty', ''],
+    ['upper case', id.toUpperCase()],
+    ['one upper-case digit', id.replace('f', 'F')],
+    ['non-hex digit', id.replace('f', 'g')],
+    ['leading space', ` ${id}`],
+    ['trailing space', `${id} `],
+    ['trailing newline', `${id}\n`],
+    ['prefix', `x${id}`],
+    ['suffix', `${id}0`],
+    ['braces', `{${id}}`],
+    ['no hyphens', id.replace(/-/g, '')],
+    ...[8, 13, 18, 23].map((at) => [`hyphen ${at} missing`, id.slice(0, at) + id.slice(at + 1)]),
+    ['hyphen moved', '0f8e2c3-a4b5d-4e6f-8a9b-0c1d2e3f4a5b'],
+    ['first group short', id.slice(1)],
+    ['last group short', id.slice(0, -1)],
+    ['middle group long', '0f8e2c3a-4b5d0-4e6f-8a9b-0c1d2e3f4a5'],
+    ['accent', id.replace('e', '\u00e9')],
+    ['two ids', `${id}${id}`],
+  ])('refuses %s', (_label, variant) => {
+    expect(isEndpointId(variant)).toBe(false);
+  });
+});
 
 eachTarget('identifiers compare exactly', (target) => {
   const relay = useRelay(target);
