@@ -29,7 +29,6 @@ import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { decodeFrame, encodeFrame, makePadding, nowMs } from '../processors/lib/frame';
 import {
@@ -53,7 +52,9 @@ import { FD_HEADROOM, fdLimits, gaugeValue, sourceAddress } from '../processors/
 import { processIndexOf } from '../processors/lib/targets';
 import { installSignalHandlers } from '../runner/cleanup';
 import { GroupSampler, summarize as summarizeSamples } from '../runner/proc-sampler';
+import { num } from '../runner/options';
 import { spawnCluster, type RelayCluster } from '../runner/relay-process';
+import { scriptArgs } from './script-args';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -262,43 +263,62 @@ async function createWithRetry(base: string, apiKey: string, name: string): Prom
 }
 
 async function coordinator(): Promise<void> {
+  const count = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
+  const a = scriptArgs(
+    __filename,
+    {
+      options: {
+        relays: { type: 'string', default: '3' },
+        targets: { type: 'string' },
+        'api-key': { type: 'string', default: process.env.API_KEY },
+        redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+        endpoints: { type: 'string', default: '5000' },
+        connections: { type: 'string', default: '10' },
+        rate: { type: 'string', default: '1000' },
+        seconds: { type: 'string', default: '30' },
+        generators: { type: 'string', default: '3' },
+        'source-addresses': { type: 'string', default: '4' },
+        'open-concurrency': { type: 'string', default: '100' },
+        payload: { type: 'string', default: '128' },
+        'drain-ms': { type: 'string', default: '5000' },
+        json: { type: 'string' },
+      },
+    },
+    ({ values: v }) => ({
+      relays: num('--relays', v.relays, count(1), 'an integer >= 1')!,
+      targets: v.targets,
+      apiKey: v['api-key'],
+      redis: v.redis!,
+      endpoints: num('--endpoints', v.endpoints, count(1), 'an integer >= 1')!,
+      // One connection alone has nobody to deliver to.
+      connections: num('--connections', v.connections, count(2), 'an integer >= 2')!,
+      rate: num('--rate', v.rate, (n) => n > 0, 'a positive number (msg/s)')!,
+      seconds: num('--seconds', v.seconds, (n) => n > 0, 'a positive number of seconds')!,
+      generators: num('--generators', v.generators, count(1), 'an integer >= 1')!,
+      sourceAddresses: num('--source-addresses', v['source-addresses'], count(1), 'an integer >= 1')!,
+      openConcurrency: num('--open-concurrency', v['open-concurrency'], count(1), 'an integer >= 1')!,
+      payload: num('--payload', v.payload, count(0), 'an integer number of bytes >= 0')!,
+      drainMs: num('--drain-ms', v['drain-ms'], count(0), 'an integer number of ms >= 0')!,
+      json: v.json,
+    }),
+  );
   // Ctrl-C / SIGTERM stop the relays this script started (spawnRelay registers them).
   installSignalHandlers();
-  const { values: a } = parseArgs({
-    options: {
-      relays: { type: 'string', default: '3' },
-      targets: { type: 'string' },
-      'api-key': { type: 'string', default: process.env.API_KEY },
-      redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
-      endpoints: { type: 'string', default: '5000' },
-      connections: { type: 'string', default: '10' },
-      rate: { type: 'string', default: '1000' },
-      seconds: { type: 'string', default: '30' },
-      generators: { type: 'string', default: '3' },
-      'source-addresses': { type: 'string', default: '4' },
-      'open-concurrency': { type: 'string', default: '100' },
-      payload: { type: 'string', default: '128' },
-      'drain-ms': { type: 'string', default: '5000' },
-      json: { type: 'string' },
-    },
-  });
-  const endpointCount = Number(a.endpoints);
-  const perEndpoint = Number(a.connections);
-  const generators = Number(a.generators);
-  const rate = Number(a.rate);
-  const seconds = Number(a.seconds);
+  const endpointCount = a.endpoints;
+  const perEndpoint = a.connections;
+  const { generators, rate, seconds } = a;
 
   let cluster: RelayCluster | undefined;
   let targets: string[];
   let apiKey: string;
   if (a.targets) {
     targets = a.targets.split(',').map((t) => t.trim().replace(/\/+$/, ''));
-    apiKey = a['api-key'] ?? '';
+    apiKey = a.apiKey ?? '';
   } else {
     const t0 = nowMs();
     cluster = await spawnCluster({
-      size: Number(a.relays),
-      redisUrl: a.redis!,
+      size: a.relays,
+      redisUrl: a.redis,
       redisPrefixBase: process.env.REDIS_PREFIX || 'relay-conns:',
       repoRoot: REPO_ROOT,
       entry: 'dist/backend/src/main.js',
@@ -377,9 +397,9 @@ async function coordinator(): Promise<void> {
           endpoints: endpoints.slice(g * share, (g + 1) * share),
           firstSlot: g * share,
           perEndpoint,
-          sourceAddresses: Number(a['source-addresses']),
-          openConcurrency: Number(a['open-concurrency']),
-          payload: Number(a.payload),
+          sourceAddresses: a.sourceAddresses,
+          openConcurrency: a.openConcurrency,
+          payload: a.payload,
         };
         c.send({ type: 'job', job } satisfies ParentMessage);
       }
@@ -394,7 +414,7 @@ async function coordinator(): Promise<void> {
         startAt,
         rate: rate / generators,
         seconds,
-        drainMs: Number(a['drain-ms']),
+        drainMs: a.drainMs,
       } satisfies ParentMessage);
     await Promise.all(exited);
     clearInterval(sampling);

@@ -33,31 +33,52 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { mergeLatencyDir, summarize, type LatencySummary } from '../processors/lib/latency';
 import { spawnRelay } from '../runner/relay-process';
 import { parse } from 'yaml';
 import { endpointSlices } from '../processors/lib/generator-slice';
 import { readSettings } from '../processors/lib/settings';
-import { generatorsOf } from '../runner/options';
+import { generatorsOf, num, oneOf } from '../runner/options';
+import { scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
-const { values: a } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '1000,5000,8000' },
-    seconds: { type: 'string', default: '20' },
-    reps: { type: 'string', default: '2' },
-    'stats-mode': { type: 'string', default: 'batched' },
-    scenario: { type: 'string', default: 'artillery/throughput-1000.yml' },
-    out: { type: 'string', default: path.join(tmpdir(), 'pack-vs-plain.json') },
-    generators: { type: 'string', default: '1' },
-    // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
-    'driver-schedule': { type: 'string', default: 'phases' },
-    pin: { type: 'boolean', default: false },
-    'pack-node-args': { type: 'string', default: '' },
+const positive = (n: number) => n > 0;
+const a = scriptArgs(
+  __filename,
+  {
+    options: {
+      rates: { type: 'string', default: '1000,5000,8000' },
+      seconds: { type: 'string', default: '20' },
+      reps: { type: 'string', default: '2' },
+      'stats-mode': { type: 'string', default: 'batched' },
+      scenario: { type: 'string', default: 'artillery/throughput-1000.yml' },
+      out: { type: 'string', default: path.join(tmpdir(), 'pack-vs-plain.json') },
+      generators: { type: 'string', default: '1' },
+      // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
+      'driver-schedule': { type: 'string', default: 'phases' },
+      pin: { type: 'boolean', default: false },
+      'pack-node-args': { type: 'string', default: '' },
+    },
   },
-});
+  ({ values: v }) => ({
+    rates: v.rates!.split(',').map((r) => num('--rates', r, positive, 'positive msg/s, comma-separated')!),
+    seconds: num('--seconds', v.seconds, positive, 'a positive number of seconds')!,
+    reps: num('--reps', v.reps, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1')!,
+    statsMode: oneOf('--stats-mode', v['stats-mode'], ['batched', 'immediate'], 'batched'),
+    scenario: v.scenario!,
+    out: v.out!,
+    generators: generatorsOf(v.generators),
+    driverSchedule: oneOf(
+      '--driver-schedule',
+      v['driver-schedule'],
+      ['phases', 'shuffled', 'endpoint-major'],
+      'phases',
+    ),
+    pin: v.pin!,
+    packNodeArgs: v['pack-node-args']!.split(/\s+/).filter(Boolean),
+  }),
+);
 const RELAY_CPU = '0';
 const TOOL_CPU = '1';
 
@@ -71,7 +92,7 @@ function pinProcess(pid: number, cpu: string): void {
   const r = spawnSync('taskset', ['-a', '-pc', cpu, String(pid)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`taskset -a -pc ${cpu} ${pid} failed: ${r.stderr || r.error?.message}`);
 }
-const GENERATORS = generatorsOf(a.generators);
+const GENERATORS = a.generators;
 
 interface Row {
   rate: number;
@@ -130,7 +151,7 @@ function run(
 function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
   const variables = { ratePlan: String(rate), holdSeconds: seconds };
   if (GENERATORS === 1) return [{ config: { variables } }];
-  const file = path.join(ROOT, a.scenario!);
+  const file = path.join(ROOT, a.scenario);
   const doc = parse(readFileSync(file, 'utf8')) as {
     config: { processor: string; phases: { duration: number }[]; variables?: Record<string, unknown> };
   };
@@ -163,7 +184,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     parts.map((overrides, i) =>
       run(
         ...toolCommand([
-          ...a['pack-node-args']!.split(/\s+/).filter(Boolean),
+          ...a.packNodeArgs,
           path.join(ROOT, 'node_modules/artillery/bin/run'),
           'run',
           '--config',
@@ -172,7 +193,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
           JSON.stringify(overrides),
           '--output',
           report(i),
-          a.scenario!,
+          a.scenario,
         ]),
         {
           ...process.env,
@@ -228,7 +249,7 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
       '--seconds',
       String(seconds),
       '--schedule',
-      a['driver-schedule']!,
+      a.driverSchedule,
     ]),
     process.env,
   );
@@ -254,15 +275,15 @@ async function main(): Promise<void> {
   const relay = await spawnRelay({
     repoRoot: ROOT,
     entry: 'dist/backend/src/main.js',
-    statsMode: a['stats-mode']!,
+    statsMode: a.statsMode,
     logFile: path.join(work, 'relay.log'),
   });
   const rows: Row[] = [];
   try {
     if (a.pin) pinProcess(relay.pid, RELAY_CPU);
-    const seconds = Number(a.seconds);
-    for (const rate of a.rates!.split(',').map(Number)) {
-      for (let rep = 1; rep <= Number(a.reps); rep++) {
+    const seconds = a.seconds;
+    for (const rate of a.rates) {
+      for (let rep = 1; rep <= a.reps; rep++) {
         const order: Row['tool'][] = rep % 2 === 1 ? ['pack', 'plain'] : ['plain', 'pack'];
         for (const tool of order) {
           const relayBefore = cpuSeconds(relay.pid);
@@ -282,7 +303,7 @@ async function main(): Promise<void> {
             ...r,
             loadavg1: Math.round(loadavg()[0] * 100) / 100,
             relayCpuSec,
-            ...(tool === 'plain' ? { driverSchedule: a['driver-schedule'] } : {}),
+            ...(tool === 'plain' ? { driverSchedule: a.driverSchedule } : {}),
           };
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
@@ -295,7 +316,7 @@ async function main(): Promise<void> {
   } finally {
     await relay.stop();
   }
-  writeFileSync(a.out!, JSON.stringify(rows, null, 1));
+  writeFileSync(a.out, JSON.stringify(rows, null, 1));
   const cell = (s: LatencySummary | null | undefined) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
   console.log(
     '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | pack p95 / plain p95 |',
@@ -312,7 +333,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `\npack generators: ${GENERATORS}; driver schedule: ${a['driver-schedule']}; ${a.pin ? `relay on CPU ${RELAY_CPU}, tools on CPU ${TOOL_CPU}` : 'not pinned'}; figures: ${a.out}`,
+    `\npack generators: ${GENERATORS}; driver schedule: ${a.driverSchedule}; ${a.pin ? `relay on CPU ${RELAY_CPU}, tools on CPU ${TOOL_CPU}` : 'not pinned'}; figures: ${a.out}`,
   );
 }
 

@@ -14,7 +14,8 @@
  * isolate clock lies in the window. Exits 1 when the log holds no --trace-gc line.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { num } from '../runner/options';
+import { scriptArgs } from './script-args';
 
 /** One collection as --trace-gc prints it. */
 export interface GcPause {
@@ -55,24 +56,32 @@ export function parseGcTrace(text: string): GcPause[] {
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      'from-ms': { type: 'string', default: '0' },
-      'to-ms': { type: 'string', default: 'Infinity' },
-      'over-ms': { type: 'string', default: '10' },
+  const a = scriptArgs(
+    __filename,
+    {
+      allowPositionals: true,
+      options: {
+        'from-ms': { type: 'string', default: '0' },
+        'to-ms': { type: 'string', default: 'Infinity' },
+        'over-ms': { type: 'string', default: '10' },
+      },
     },
-  });
-  if (positionals.length !== 1) {
-    console.error('usage: npx tsx scripts/gc-pauses.ts <log> [--from-ms t] [--to-ms t] [--over-ms ms]');
-    process.exit(2);
-  }
-  const from = Number(values['from-ms']);
-  const to = Number(values['to-ms']);
-  const over = Number(values['over-ms']);
-  const all = parseGcTrace(readFileSync(positionals[0], 'utf8'));
+    ({ values, positionals }) => {
+      if (positionals.length !== 1) throw new Error(`expects one --trace-gc log, got ${positionals.length}`);
+      const ms = (flag: string, raw: string | undefined) =>
+        raw === 'Infinity' ? Infinity : num(flag, raw, (n) => n >= 0, 'a number of ms >= 0')!;
+      return {
+        log: positionals[0],
+        from: ms('--from-ms', values['from-ms']),
+        to: ms('--to-ms', values['to-ms']),
+        over: ms('--over-ms', values['over-ms']),
+      };
+    },
+  );
+  const { from, to, over } = a;
+  const all = parseGcTrace(readFileSync(a.log, 'utf8'));
   if (all.length === 0) {
-    console.error(`${positionals[0]}: no --trace-gc lines`);
+    console.error(`${a.log}: no --trace-gc lines`);
     process.exit(1);
   }
   const pauses = all.filter((p) => p.atMs >= from && p.atMs <= to);

@@ -30,7 +30,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { decodeFrame, encodeFrame, makePadding, nowMs } from '../processors/lib/frame';
 import { newLatencySet, recordMs, summarize } from '../processors/lib/latency';
@@ -41,34 +40,49 @@ import {
   type CreatedEndpoint,
 } from '../processors/lib/rest-client';
 import { restBaseFromTarget } from '../processors/lib/settings';
+import { num, oneOf } from '../runner/options';
+import { scriptArgs } from './script-args';
 
-const { values: a } = parseArgs({
-  options: {
-    target: { type: 'string', default: process.env.TARGET ?? 'ws://127.0.0.1:8080' },
-    'api-key': { type: 'string', default: process.env.API_KEY },
-    rate: { type: 'string', default: '5000' },
-    seconds: { type: 'string', default: '20' },
-    endpoints: { type: 'string', default: '50' },
-    connections: { type: 'string', default: '10' },
-    payload: { type: 'string', default: '128' },
-    'settle-ms': { type: 'string', default: '1000' },
-    'drain-ms': { type: 'string', default: '3000' },
-    schedule: { type: 'string', default: 'phases' },
-    json: { type: 'string' },
-  },
-});
 const SCHEDULES = ['phases', 'shuffled', 'endpoint-major'] as const;
 type ScheduleKind = (typeof SCHEDULES)[number];
-if (!(SCHEDULES as readonly string[]).includes(a.schedule!)) {
-  console.error(`--schedule must be one of ${SCHEDULES.join(', ')}, not "${a.schedule}"`);
-  process.exit(2);
-}
+const positive = (n: number) => n > 0;
+const count = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
 
-const rate = Number(a.rate);
-const seconds = Number(a.seconds);
-const endpointCount = Number(a.endpoints);
-const perEndpoint = Number(a.connections);
-const target = a.target!.replace(/\/+$/, '');
+const cli = scriptArgs(
+  __filename,
+  {
+    options: {
+      target: { type: 'string', default: process.env.TARGET ?? 'ws://127.0.0.1:8080' },
+      'api-key': { type: 'string', default: process.env.API_KEY },
+      rate: { type: 'string', default: '5000' },
+      seconds: { type: 'string', default: '20' },
+      endpoints: { type: 'string', default: '50' },
+      connections: { type: 'string', default: '10' },
+      payload: { type: 'string', default: '128' },
+      'settle-ms': { type: 'string', default: '1000' },
+      'drain-ms': { type: 'string', default: '3000' },
+      schedule: { type: 'string', default: 'phases' },
+      json: { type: 'string' },
+    },
+  },
+  ({ values: a }) => ({
+    target: a.target!.replace(/\/+$/, ''),
+    apiKey: a['api-key'],
+    rate: num('--rate', a.rate, positive, 'a positive number (msg/s)')!,
+    seconds: num('--seconds', a.seconds, positive, 'a positive number of seconds')!,
+    endpoints: num('--endpoints', a.endpoints, count(1), 'an integer >= 1')!,
+    // One connection alone has nobody to deliver to.
+    connections: num('--connections', a.connections, count(2), 'an integer >= 2')!,
+    payload: num('--payload', a.payload, count(0), 'an integer number of bytes >= 0')!,
+    settleMs: num('--settle-ms', a['settle-ms'], count(0), 'an integer number of ms >= 0')!,
+    drainMs: num('--drain-ms', a['drain-ms'], count(0), 'an integer number of ms >= 0')!,
+    schedule: oneOf('--schedule', a.schedule, SCHEDULES, 'phases'),
+    json: a.json,
+  }),
+);
+const { rate, seconds, target } = cli;
+const endpointCount = cli.endpoints;
+const perEndpoint = cli.connections;
 
 interface Conn {
   ws: WebSocket;
@@ -129,7 +143,7 @@ async function main(): Promise<void> {
   const base = restBaseFromTarget(target);
   const tag = `plain-${process.pid}`;
   const endpoints: CreatedEndpoint[] = await mapLimit(Array.from({ length: endpointCount }), 10, (_x, i) =>
-    createEndpoint(base, a['api-key'], `${tag}-${i}`),
+    createEndpoint(base, cli.apiKey, `${tag}-${i}`),
   );
   const latency = newLatencySet();
   let delivered = 0;
@@ -160,11 +174,11 @@ async function main(): Promise<void> {
       if (running) failure ??= `relay closed connection ${c.id}`;
     });
   }
-  await new Promise((r) => setTimeout(r, Number(a['settle-ms'])));
+  await new Promise((r) => setTimeout(r, cli.settleMs));
 
-  const plan = timetable(a.schedule as ScheduleKind, conns.length, rate, seconds);
+  const plan = timetable(cli.schedule, conns.length, rate, seconds);
   const total = plan.at.length;
-  const padding = makePadding(Number(a.payload));
+  const padding = makePadding(cli.payload);
   const cpuBefore = process.cpuUsage();
   const start = nowMs() + 10;
   let k = 0;
@@ -190,13 +204,13 @@ async function main(): Promise<void> {
     tick();
   });
   const expected = total * (perEndpoint - 1);
-  const drainUntil = nowMs() + Number(a['drain-ms']);
+  const drainUntil = nowMs() + cli.drainMs;
   while (delivered < expected && nowMs() < drainUntil) await new Promise((r) => setTimeout(r, 20));
   const cpu = process.cpuUsage(cpuBefore);
   const elapsedMs = nowMs() - start;
   running = false;
   for (const c of conns) c.ws.close();
-  await mapLimit(endpoints, 10, (ep) => deleteEndpoint(base, a['api-key'], ep.id)).catch(() => undefined);
+  await mapLimit(endpoints, 10, (ep) => deleteEndpoint(base, cli.apiKey, ep.id)).catch(() => undefined);
 
   const result = {
     driver: 'scripts/plain-ws-driver.ts (ws 8, one process, open loop)',
@@ -204,7 +218,7 @@ async function main(): Promise<void> {
     ratePerSec: rate,
     seconds,
     connections: conns.length,
-    schedule: a.schedule,
+    schedule: cli.schedule,
     sent: total,
     expectedDeliveries: expected,
     delivered,
@@ -217,7 +231,7 @@ async function main(): Promise<void> {
     failure,
   };
   const text = JSON.stringify(result, null, 1);
-  if (a.json) writeFileSync(a.json, text);
+  if (cli.json) writeFileSync(cli.json, text);
   console.log(text);
   process.exit(failure ? 1 : 0);
 }

@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { num } from '../options';
+import { parseScriptArgs, usageOf } from '../../scripts/script-args';
+
+const ROOT = path.resolve(__dirname, '../..');
+const dir = mkdtempSync(path.join(tmpdir(), 'script-args-'));
+
+function scriptFile(text: string): string {
+  const file = path.join(dir, `s-${Math.random().toString(36).slice(2)}.ts`);
+  writeFileSync(file, text);
+  return file;
+}
+
+const HEADED = scriptFile(
+  [
+    '/**',
+    ' * Does a thing.',
+    ' *',
+    ' *   npx tsx x.ts --rate <n>',
+    ' */',
+    "import x from 'y';",
+    '/** not this */',
+  ].join('\n'),
+);
+
+const CONFIG = { options: { rate: { type: 'string', default: '10' }, pin: { type: 'boolean' } } } as const;
+const settings = ({ values }: { values: { rate?: string; pin?: boolean } }) => ({
+  rate: num('--rate', values.rate, (n) => n > 0, 'a positive number')!,
+  pin: values.pin ?? false,
+});
+
+describe('usageOf', () => {
+  test("is the file's first doc comment, margins removed, inner indentation kept", () => {
+    expect(usageOf(HEADED)).toBe('Does a thing.\n\n  npx tsx x.ts --rate <n>');
+  });
+
+  test('a file without a leading doc comment points at the file', () => {
+    const bare = scriptFile("import x from 'y';\n/** later */\n");
+    expect(usageOf(bare)).toBe(`usage: see ${bare}`);
+  });
+});
+
+describe('parseScriptArgs', () => {
+  test('valid flags and defaults become settings', () => {
+    expect(parseScriptArgs(HEADED, CONFIG, settings, ['--rate', '2.5', '--pin'])).toEqual({
+      settings: { rate: 2.5, pin: true },
+    });
+    expect(parseScriptArgs(HEADED, CONFIG, settings, [])).toEqual({ settings: { rate: 10, pin: false } });
+  });
+
+  test.each([[['--help']], [['-h']], [['--bogus', '--help']], [['--rate', 'x', '-h']]])(
+    '%j prints the usage and exits 0, whatever else is on the line',
+    (argv) => {
+      expect(parseScriptArgs(HEADED, CONFIG, settings, argv)).toEqual({ exitCode: 0, text: usageOf(HEADED) });
+    },
+  );
+
+  test.each([
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--rate'], "Option '--rate <value>' argument missing"],
+    [['--rate', 'abc'], '--rate expects a positive number, got "abc"'],
+    [['--rate', '0'], '--rate expects a positive number, got "0"'],
+    [['--rate', ''], '--rate expects a positive number, got ""'],
+    [['stray'], "Unexpected argument 'stray'"],
+  ])('%j exits 2 with one line naming the problem', (argv, message) => {
+    const outcome = parseScriptArgs(HEADED, CONFIG, settings, argv);
+    expect(outcome).toEqual({ exitCode: 2, text: expect.stringContaining(message) });
+    expect((outcome as { text: string }).text.split('\n')).toEqual([
+      expect.stringContaining(message),
+      '(--help for usage)',
+    ]);
+  });
+
+  test('a non-Error thrown by settings is reported as text', () => {
+    const outcome = parseScriptArgs(
+      HEADED,
+      CONFIG,
+      () => {
+        throw 'plain string';
+      },
+      [],
+    );
+    expect(outcome).toEqual({ exitCode: 2, text: 'plain string\n(--help for usage)' });
+  });
+});
+
+/** Runs a script as a user does (tsx), with a bounded wait. */
+function run(script: string, args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+// The scripts themselves: each answers --help with its header and refuses a bad value before it
+// starts anything (no relay, no endpoint, no socket), exit 2.
+describe.each([
+  ['scripts/plain-ws-driver.ts', ['--rate', 'abc'], '--rate expects'],
+  ['scripts/compare-pack-plain.ts', ['--rates', '1000,x'], '--rates expects'],
+  ['scripts/cluster-connections.ts', ['--connections', '1'], '--connections expects an integer >= 2'],
+  ['scripts/gc-pauses.ts', [], 'expects one --trace-gc log, got 0'],
+])('%s', (script, bad, message) => {
+  test('--help prints its header comment and exits 0', () => {
+    const r = run(script, ['--help']);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.trim()).toBe(usageOf(path.join(ROOT, script)));
+  });
+
+  test(`${bad.join(' ') || 'no arguments'}: exit 2, the reason on stderr, nothing on stdout`, () => {
+    const r = run(script, bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe('');
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Command-line parsing for the scripts in this folder: node:util's parseArgs plus what a user
+ * of a tool expects. `--help` / `-h` prints the script's own header comment (its usage) and
+ * exits 0; an unknown option, a missing value or a value the script's `settings` refuses prints
+ * one line naming the problem and exits 2, instead of a stack trace or a run on NaN.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
+
+/** What a script does with its command line: go on with settings, or print and exit. */
+export type ArgsOutcome<R> = { settings: R } | { exitCode: 0 | 2; text: string };
+
+/**
+ * The header comment of a script file (its first `/** ... *\/` block, `*` margins removed),
+ * or a one-line pointer to the file when it has none.
+ */
+export function usageOf(file: string): string {
+  const m = /^\s*\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, 'utf8'));
+  if (!m) return `usage: see ${file}`;
+  return m[1]
+    .split('\n')
+    .map((line) => line.replace(/^\s*\* ?/, ''))
+    .join('\n')
+    .trim();
+}
+
+/**
+ * Parses `argv` with `config` and turns the values into settings with `settings`, which throws
+ * an Error whose message names the flag for a value it refuses (runner/options.ts `num`,
+ * `oneOf`). Never throws: every outcome is returned, for `scriptArgs` to act on.
+ *
+ * @param file the script's own path (`__filename`): the source of `--help`'s text
+ */
+export function parseScriptArgs<T extends ParseArgsConfig, R>(
+  file: string,
+  config: T,
+  settings: (parsed: Parsed<T>) => R,
+  argv: string[] = process.argv.slice(2),
+): ArgsOutcome<R> {
+  // Before parsing, so `--help` works beside an option that would be refused.
+  if (argv.includes('--help') || argv.includes('-h')) return { exitCode: 0, text: usageOf(file) };
+  try {
+    return { settings: settings(parseArgs({ ...config, args: argv }) as Parsed<T>) };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { exitCode: 2, text: `${message}\n(--help for usage)` };
+  }
+}
+
+/**
+ * parseScriptArgs on this process's command line: returns the settings, or prints the help
+ * (stdout, exit 0) or the refusal (stderr, exit 2) and ends the process.
+ */
+export function scriptArgs<T extends ParseArgsConfig, R>(
+  file: string,
+  config: T,
+  settings: (parsed: Parsed<T>) => R,
+): R {
+  const outcome = parseScriptArgs(file, config, settings);
+  if ('settings' in outcome) return outcome.settings;
+  if (outcome.exitCode === 0) console.log(outcome.text);
+  else console.error(outcome.text);
+  process.exit(outcome.exitCode);
+}
