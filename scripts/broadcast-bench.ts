@@ -16,11 +16,20 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ConnectionManager } from '../backend/src/websocket/connection-manager';
+import { positionalNumbers, scriptArgs } from './script-args';
 
-const [recipients = 50, frames = 20_000, bytes = 64, rounds = 3, burst = 50] = process.argv
-  .slice(2)
-  .filter((a) => !a.startsWith('--'))
-  .map(Number);
+const [recipients, frames, bytes, rounds, burst] = scriptArgs(
+  __filename,
+  { allowPositionals: true, options: {} },
+  ({ positionals }) =>
+    positionalNumbers(positionals, [
+      { name: 'recipients', fallback: 50 },
+      { name: 'frames', fallback: 20_000 },
+      { name: 'bytes', fallback: 64, min: 0 },
+      { name: 'rounds', fallback: 3 },
+      { name: 'burst', fallback: 50 },
+    ]),
+);
 /** Frames sent per macrotask; the pause lets the kernel drain sockets as a live relay would. */
 const BURST = burst;
 

@@ -17,10 +17,22 @@ import os from 'node:os';
 import path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
+import { oneOf } from '../runner/options';
+import { positionalNumbers, scriptArgs } from './script-args';
 
-const mode = process.argv[2];
-if (mode !== 'device' && mode !== 'plain') throw new Error('first argument: device or plain');
-const [seconds = 20, rateA = 1000, rateB = 200] = process.argv.slice(3).map(Number);
+const { mode, numbers } = scriptArgs(
+  __filename,
+  { allowPositionals: true, options: {} },
+  ({ positionals: [first, ...rest] }) => ({
+    mode: oneOf('mode (first argument)', first ?? '', ['device', 'plain'], 'device'),
+    numbers: positionalNumbers(rest, [
+      { name: 'seconds', fallback: 20, real: true },
+      { name: 'rateA', fallback: 1000, real: true },
+      { name: 'rateB', fallback: 200, real: true },
+    ]),
+  }),
+);
+const [seconds, rateA, rateB] = numbers;
 const root = path.resolve(process.env.RELAY_ROOT ?? path.join(__dirname, '..'));
 const apiKey = 'measure-key-0123456789abcdef';
 const WARMUP_MS = 3000;

@@ -15,8 +15,19 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
 import { RelayCounters } from '../backend/src/monitoring/metrics';
 import { Heartbeat } from '../backend/src/websocket/heartbeat';
+import { positionalNumbers, scriptArgs } from './script-args';
 
-const [sockets = 9000, intervalMs = 3000, slots = 30, rounds = 2] = process.argv.slice(2).map(Number);
+const [sockets, intervalMs, slots, rounds] = scriptArgs(
+  __filename,
+  { allowPositionals: true, options: {} },
+  ({ positionals }) =>
+    positionalNumbers(positionals, [
+      { name: 'sockets', fallback: 9000 },
+      { name: 'intervalMs', fallback: 3000 },
+      { name: 'slots', fallback: 30 },
+      { name: 'rounds', fallback: 2 },
+    ]),
+);
 
 async function clients(): Promise<void> {
   const url = process.env.BENCH_URL!;

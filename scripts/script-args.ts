@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { num } from '../runner/options';
 
 export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
 
@@ -63,4 +64,36 @@ export function scriptArgs<T extends ParseArgsConfig, R>(
   if (outcome.exitCode === 0) console.log(outcome.text);
   else console.error(outcome.text);
   process.exit(outcome.exitCode);
+}
+
+/** One positional number of a script's command line: `[name=fallback]` in its usage. */
+export interface PositionalNumber {
+  name: string;
+  fallback: number;
+  /** Integer at least this (default 1), unless `real` */
+  min?: number;
+  /** Any finite number > 0 instead of an integer */
+  real?: boolean;
+}
+
+/**
+ * The script's positional numbers in order, a missing one as its fallback. Throws "<name>
+ * expects ..., got ..." for a value that is not a number of its kind, and for more values than
+ * `specs` names. For `scriptArgs`' settings callback.
+ */
+export function positionalNumbers(raw: string[], specs: PositionalNumber[]): number[] {
+  if (raw.length > specs.length)
+    throw new Error(
+      `expects at most ${specs.length} arguments (${specs.map((s) => s.name).join(', ')}), got ${raw.length}`,
+    );
+  return specs.map(({ name, fallback, min = 1, real }, i) =>
+    i < raw.length
+      ? num(
+          name,
+          raw[i],
+          real ? (n) => n > 0 : (n) => Number.isInteger(n) && n >= min,
+          real ? 'a positive number' : `an integer >= ${min}`,
+        )!
+      : fallback,
+  );
 }

@@ -14,8 +14,18 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { positionalNumbers, scriptArgs } from './script-args';
 
-const [seconds = 20, rate = 100, size = 65536] = process.argv.slice(2).map(Number);
+const [seconds, rate, size] = scriptArgs(
+  __filename,
+  { allowPositionals: true, options: {} },
+  ({ positionals }) =>
+    positionalNumbers(positionals, [
+      { name: 'seconds', fallback: 20, real: true },
+      { name: 'rate', fallback: 100, real: true },
+      { name: 'size', fallback: 65536 },
+    ]),
+);
 const root = path.resolve(__dirname, '..');
 const apiKey = 'measure-key-0123456789abcdef';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { num } from '../options';
-import { parseScriptArgs, usageOf } from '../../scripts/script-args';
+import { parseScriptArgs, positionalNumbers, usageOf } from '../../scripts/script-args';
 
 const ROOT = path.resolve(__dirname, '../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'script-args-'));
@@ -87,6 +87,32 @@ describe('parseScriptArgs', () => {
   });
 });
 
+describe('positionalNumbers', () => {
+  const specs = [
+    { name: 'count', fallback: 50 },
+    { name: 'bytes', fallback: 64, min: 0 },
+    { name: 'seconds', fallback: 20, real: true },
+  ];
+
+  test('given values in order, the rest their fallbacks', () => {
+    expect(positionalNumbers([], specs)).toEqual([50, 64, 20]);
+    expect(positionalNumbers(['7'], specs)).toEqual([7, 64, 20]);
+    expect(positionalNumbers(['7', '0', '0.5'], specs)).toEqual([7, 0, 0.5]);
+  });
+
+  test.each([
+    [['0'], 'count expects an integer >= 1, got "0"'],
+    [['1.5'], 'count expects an integer >= 1, got "1.5"'],
+    [['x'], 'count expects an integer >= 1, got "x"'],
+    [['1', '-1'], 'bytes expects an integer >= 0, got "-1"'],
+    [['1', '0', '0'], 'seconds expects a positive number, got "0"'],
+    [['1', '0', 'Infinity'], 'seconds expects a positive number, got "Infinity"'],
+    [['1', '2', '3', '4'], 'expects at most 3 arguments (count, bytes, seconds), got 4'],
+  ])('%j is refused: %s', (raw, message) => {
+    expect(() => positionalNumbers(raw, specs)).toThrow(new Error(message));
+  });
+});
+
 /** Runs a script as a user does (tsx), with a bounded wait. */
 function run(script: string, args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
@@ -103,6 +129,10 @@ describe.each([
   ['scripts/compare-pack-plain.ts', ['--rates', '1000,x'], '--rates expects'],
   ['scripts/cluster-connections.ts', ['--connections', '1'], '--connections expects an integer >= 2'],
   ['scripts/gc-pauses.ts', [], 'expects one --trace-gc log, got 0'],
+  ['scripts/broadcast-bench.ts', ['50', 'x'], 'frames expects an integer >= 1, got "x"'],
+  ['scripts/heartbeat-burst.ts', ['0'], 'sockets expects an integer >= 1, got "0"'],
+  ['scripts/slow-consumer-rss.ts', ['20', '100', '1', '2'], 'expects at most 3 arguments'],
+  ['scripts/device-data-interference.ts', ['fast'], 'must be one of device|plain, got "fast"'],
 ])('%s', (script, bad, message) => {
   test('--help prints its header comment and exits 0', () => {
     const r = run(script, ['--help']);
