@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createEndpoint, deleteEndpoint, mapLimit } from '../lib/rest-client';
+import { createAlertRule, createEndpoint, deleteEndpoint, deviceCounts, mapLimit } from '../lib/rest-client';
 
 interface Seen {
   method: string | undefined;
@@ -13,20 +13,28 @@ interface Seen {
 function stubServer() {
   const seen: Seen[] = [];
   let reply: { status: number; body: string } = { status: 200, body: '' };
+  /** Per-URL answers (path and query as received); `reply`'s answer for any other URL. */
+  let routes = new Map<string, { status: number; body: string }>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
-      res.writeHead(reply.status, { 'content-type': 'application/json' });
-      res.end(reply.body);
+      const answer = routes.get(req.url ?? '') ?? reply;
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(answer.body);
     });
   });
   return {
     seen,
     reply: (status: number, body: unknown = '') => {
       reply = { status, body: typeof body === 'string' ? body : JSON.stringify(body) };
+      routes = new Map();
+    },
+    /** Answers `url` with status and body (JSON unless a string) until the next `reply`. */
+    route: (url: string, status: number, body: unknown) => {
+      routes.set(url, { status, body: typeof body === 'string' ? body : JSON.stringify(body) });
     },
     start: () =>
       new Promise<string>((resolve) =>
@@ -138,6 +146,141 @@ describe('rest-client (the hooks’ REST calls)', () => {
       await expect(deleteEndpoint(base, 'k', 'ep-9')).rejects.toThrow(
         `DELETE /api/endpoints/ep-9 -> ${status}`,
       );
+    });
+  });
+
+  describe('createAlertRule', () => {
+    const rule = { field: 'temperature', operator: '>=' as const, threshold: 30.5 };
+
+    it("POSTs the rule as JSON to the endpoint's URL-encoded alert-rules path with the bearer token", async () => {
+      stub.reply(201, { id: 1 });
+      await expect(createAlertRule(base, 'k3y', 'a/b', rule)).resolves.toBeUndefined();
+      expect(stub.seen).toHaveLength(1);
+      const [req] = stub.seen;
+      expect([req.method, req.url]).toEqual(['POST', '/api/endpoints/a%2Fb/alert-rules']);
+      expect(req.headers.authorization).toBe('Bearer k3y');
+      expect(req.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(req.body)).toEqual(rule);
+    });
+
+    it.each([200, 400, 404, 500])(
+      'fails on %i with the URL, the status and the start of the body',
+      async (status) => {
+        stub.reply(status, 'q'.repeat(300));
+        const err = (await createAlertRule(base, 'k', 'ep', rule).catch((e: unknown) => e)) as Error;
+        expect(err.message).toBe(`POST ${base}/api/endpoints/ep/alert-rules -> ${status} ${'q'.repeat(200)}`);
+      },
+    );
+  });
+
+  describe('deviceCounts', () => {
+    const dev = '/api/endpoints/e%201/devices/d%2F1';
+
+    it("reads the device's stats route when the relay has it: one request, encoded ids, bearer token", async () => {
+      stub.reply(404, { error: 'unexpected' });
+      stub.route(`${dev}/stats`, 200, { readings: 7, alerts: 2, other: 1 });
+      await expect(deviceCounts(base, 'k3y', 'e 1', 'd/1')).resolves.toEqual({ readings: 7, alerts: 2 });
+      expect(stub.seen.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
+        ['GET', `${dev}/stats`, 'Bearer k3y'],
+      ]);
+    });
+
+    it.each([[{ readings: 7 }], [{ alerts: 1 }], [{ readings: '7', alerts: 1 }], [[]]])(
+      'refuses a stats answer without numeric counts: %j',
+      async (body) => {
+        stub.reply(404, {});
+        stub.route(`${dev}/stats`, 200, body);
+        await expect(deviceCounts(base, 'k', 'e 1', 'd/1')).rejects.toThrow(
+          `GET ${base}${dev}/stats: no readings/alerts counts in ${JSON.stringify(body)}`,
+        );
+      },
+    );
+
+    it.each([
+      [500, 'database down', '"database down"'],
+      [404, { error: 'endpoint not found' }, '{"error":"endpoint not found"}'],
+      [401, { error: 'unauthorized' }, '{"error":"unauthorized"}'],
+    ])(
+      'a stats answer %i that is not "no route" is an error, not a fallback',
+      async (status, body, shown) => {
+        stub.reply(200, []);
+        stub.route(`${dev}/stats`, status, body);
+        await expect(deviceCounts(base, 'k', 'e 1', 'd/1')).rejects.toThrow(
+          `GET ${base}${dev}/stats -> ${status} ${shown}`,
+        );
+        expect(stub.seen).toHaveLength(1);
+      },
+    );
+
+    it("without the stats route, counts the device's rows and only its alerts from the lists", async () => {
+      stub.reply(500, 'unexpected');
+      stub.route(`${dev}/stats`, 404, { error: 'no route' });
+      stub.route(`${dev}/data?limit=1000`, 200, [{ id: 1 }, { id: 2 }, { id: 3 }]);
+      stub.route('/api/endpoints/e%201/alerts?limit=1000', 200, [
+        { deviceId: 'd/1' },
+        { deviceId: 'other' },
+        { deviceId: 'd/1' },
+        {},
+      ]);
+      await expect(deviceCounts(base, 'k3y', 'e 1', 'd/1')).resolves.toEqual({ readings: 3, alerts: 2 });
+      expect(stub.seen.map((r) => r.url).sort()).toEqual(
+        [`${dev}/stats`, `${dev}/data?limit=1000`, '/api/endpoints/e%201/alerts?limit=1000'].sort(),
+      );
+      expect(stub.seen.every((r) => r.headers.authorization === 'Bearer k3y')).toBe(true);
+    });
+
+    it.each([
+      ['data', 999, 0, { readings: 999, alerts: 0 }],
+      [
+        'data',
+        1000,
+        0,
+        'data of d/1: 1000 rows or more and the relay has no count route; cannot count exactly',
+      ],
+      [
+        'alerts',
+        0,
+        1000,
+        'alerts of d/1: 1000 rows or more and the relay has no count route; cannot count exactly',
+      ],
+    ])(
+      'the lists are exact only below their page limit (%s: %i rows, %i alerts)',
+      async (_what, rows, alerts, expected) => {
+        stub.reply(500, 'unexpected');
+        stub.route(`${dev}/stats`, 404, { error: 'no route' });
+        stub.route(
+          `${dev}/data?limit=1000`,
+          200,
+          Array.from({ length: rows }, (_, i) => ({ id: i })),
+        );
+        stub.route(
+          '/api/endpoints/e%201/alerts?limit=1000',
+          200,
+          Array.from({ length: alerts }, () => ({ deviceId: 'other' })),
+        );
+        const outcome = deviceCounts(base, 'k', 'e 1', 'd/1');
+        if (typeof expected === 'string') await expect(outcome).rejects.toThrow(expected);
+        else await expect(outcome).resolves.toEqual(expected);
+      },
+    );
+
+    it.each([
+      ['data', 503, 'busy', 'GET data of d/1 -> 503 "busy"'],
+      ['data', 200, { rows: [] }, 'GET data of d/1 -> 200 {"rows":[]}'],
+      ['alerts', 500, 'x', 'GET alerts of d/1 -> 500 "x"'],
+      // a list is not enough: an error status with a list body is still an error
+      ['alerts', 500, [], 'GET alerts of d/1 -> 500 []'],
+    ])('a failed or non-list %s answer is an error naming it', async (what, status, body, message) => {
+      stub.reply(500, 'unexpected');
+      stub.route(`${dev}/stats`, 404, { error: 'no route' });
+      stub.route(`${dev}/data?limit=1000`, 200, []);
+      stub.route('/api/endpoints/e%201/alerts?limit=1000', 200, []);
+      stub.route(
+        what === 'data' ? `${dev}/data?limit=1000` : '/api/endpoints/e%201/alerts?limit=1000',
+        status,
+        body,
+      );
+      await expect(deviceCounts(base, 'k', 'e 1', 'd/1')).rejects.toThrow(message);
     });
   });
 
