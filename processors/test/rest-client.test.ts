@@ -1,50 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createAlertRule, createEndpoint, deleteEndpoint, deviceCounts, mapLimit } from '../lib/rest-client';
-
-interface Seen {
-  method: string | undefined;
-  url: string | undefined;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-/** A tiny HTTP server that records each request and answers with whatever the test set last. */
-function stubServer() {
-  const seen: Seen[] = [];
-  let reply: { status: number; body: string } = { status: 200, body: '' };
-  /** Per-URL answers (path and query as received); `reply`'s answer for any other URL. */
-  let routes = new Map<string, { status: number; body: string }>();
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      seen.push({ method: req.method, url: req.url, headers: req.headers, body });
-      const answer = routes.get(req.url ?? '') ?? reply;
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(answer.body);
-    });
-  });
-  return {
-    seen,
-    reply: (status: number, body: unknown = '') => {
-      reply = { status, body: typeof body === 'string' ? body : JSON.stringify(body) };
-      routes = new Map();
-    },
-    /** Answers `url` with status and body (JSON unless a string) until the next `reply`. */
-    route: (url: string, status: number, body: unknown) => {
-      routes.set(url, { status, body: typeof body === 'string' ? body : JSON.stringify(body) });
-    },
-    start: () =>
-      new Promise<string>((resolve) =>
-        server.listen(0, '127.0.0.1', () =>
-          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-        ),
-      ),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+import { stubServer } from './helpers/stub-server';
 
 describe('rest-client (the hooks’ REST calls)', () => {
   const stub = stubServer();
