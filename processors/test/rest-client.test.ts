@@ -1,14 +1,10 @@
 import { createAlertRule, createEndpoint, deleteEndpoint, deviceCounts, mapLimit } from '../lib/rest-client';
-import { stubServer } from './helpers/stub-server';
+import { useStubServer } from './helpers/stub-server';
 
 describe('rest-client (the hooks’ REST calls)', () => {
-  const stub = stubServer();
+  const { stub, base: baseOf } = useStubServer();
   let base: string;
-  beforeAll(async () => {
-    base = await stub.start();
-  });
-  afterAll(() => stub.stop());
-  beforeEach(() => stub.seen.splice(0));
+  beforeEach(() => (base = baseOf()));
 
   describe('createEndpoint', () => {
     it('POSTs the name as JSON with the API key as a bearer token and returns id and token only', async () => {

@@ -16,7 +16,7 @@ import {
   type WsArgs,
 } from '../lib/vu';
 import type { WorkerStats } from '../lib/worker-stats';
-import { stubServer } from './helpers/stub-server';
+import { useStubServer } from './helpers/stub-server';
 
 /*
  * processors/lib/vu.ts runs inside Artillery's worker threads in a real run, where Jest sees
@@ -146,13 +146,9 @@ describe('senderId', () => {
 });
 
 describe('createScenarioEndpoints', () => {
-  const stub = stubServer();
+  const { stub, base: baseOf } = useStubServer();
   let base: string;
-  beforeAll(async () => {
-    base = await stub.start();
-  });
-  afterAll(() => stub.stop());
-  beforeEach(() => stub.seen.splice(0));
+  beforeEach(() => (base = baseOf()));
 
   test("creates this generator's share of endpoints, named by run and global slot, and stores them", async () => {
     process.env.API_KEY = 'k3y';

@@ -44,3 +44,18 @@ export function stubServer() {
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * A stub server for the enclosing describe block: started before its tests, stopped after,
+ * its record of requests emptied before each test. `base()` is its http://127.0.0.1:<port>.
+ */
+export function useStubServer() {
+  const stub = stubServer();
+  let base = '';
+  beforeAll(async () => {
+    base = await stub.start();
+  });
+  afterAll(() => stub.stop());
+  beforeEach(() => stub.seen.splice(0));
+  return { stub, base: () => base };
+}
