@@ -39,6 +39,8 @@ import { parse } from 'yaml';
 import { endpointSlices } from '../processors/lib/generator-slice';
 import { readSettings } from '../processors/lib/settings';
 import { generatorsOf, num, oneOf } from '../runner/options';
+import { STATS_MODES } from '../backend/src/config';
+import { DRIVER_SCHEDULES } from './driver-schedules';
 import { scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
 
@@ -65,16 +67,11 @@ const a = scriptArgs(
     rates: v.rates!.split(',').map((r) => num('--rates', r, positive, 'positive msg/s, comma-separated')!),
     seconds: num('--seconds', v.seconds, positive, 'a positive number of seconds')!,
     reps: num('--reps', v.reps, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1')!,
-    statsMode: oneOf('--stats-mode', v['stats-mode'], ['batched', 'immediate'], 'batched'),
+    statsMode: oneOf('--stats-mode', v['stats-mode'], STATS_MODES, 'batched'),
     scenario: v.scenario!,
     out: v.out!,
     generators: generatorsOf(v.generators),
-    driverSchedule: oneOf(
-      '--driver-schedule',
-      v['driver-schedule'],
-      ['phases', 'shuffled', 'endpoint-major'],
-      'phases',
-    ),
+    driverSchedule: oneOf('--driver-schedule', v['driver-schedule'], DRIVER_SCHEDULES, 'phases'),
     pin: v.pin!,
     packNodeArgs: v['pack-node-args']!.split(/\s+/).filter(Boolean),
   }),

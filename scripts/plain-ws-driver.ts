@@ -41,10 +41,9 @@ import {
 } from '../processors/lib/rest-client';
 import { restBaseFromTarget } from '../processors/lib/settings';
 import { num, oneOf } from '../runner/options';
+import { DRIVER_SCHEDULES, type DriverSchedule } from './driver-schedules';
 import { scriptArgs } from './script-args';
 
-const SCHEDULES = ['phases', 'shuffled', 'endpoint-major'] as const;
-type ScheduleKind = (typeof SCHEDULES)[number];
 const positive = (n: number) => n > 0;
 const count = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
 
@@ -76,7 +75,7 @@ const cli = scriptArgs(
     payload: num('--payload', a.payload, count(0), 'an integer number of bytes >= 0')!,
     settleMs: num('--settle-ms', a['settle-ms'], count(0), 'an integer number of ms >= 0')!,
     drainMs: num('--drain-ms', a['drain-ms'], count(0), 'an integer number of ms >= 0')!,
-    schedule: oneOf('--schedule', a.schedule, SCHEDULES, 'phases'),
+    schedule: oneOf('--schedule', a.schedule, DRIVER_SCHEDULES, 'phases'),
     json: a.json,
   }),
 );
@@ -104,7 +103,7 @@ function open(url: string): Promise<WebSocket> {
  * connection `conn[i]`. `n` connections, aggregate `rate` msg/s, `seconds` long.
  */
 function timetable(
-  kind: ScheduleKind,
+  kind: DriverSchedule,
   n: number,
   rate: number,
   seconds: number,
