@@ -17,14 +17,20 @@ import os from 'node:os';
 import path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
-import { oneOf } from '../runner/options';
 import { positionalNumbers, scriptArgs } from './script-args';
+
+function noMode(got: string | undefined): never {
+  throw new Error(
+    `the first argument must be device or plain, got ${got === undefined ? 'none' : `"${got}"`}`,
+  );
+}
 
 const { mode, numbers } = scriptArgs(
   __filename,
   { allowPositionals: true, options: {} },
   ({ positionals: [first, ...rest] }) => ({
-    mode: oneOf('mode (first argument)', first ?? '', ['device', 'plain'], 'device'),
+    // Required: the control run and the measured one must each be asked for by name.
+    mode: first === 'device' || first === 'plain' ? first : noMode(first),
     numbers: positionalNumbers(rest, [
       { name: 'seconds', fallback: 20, real: true },
       { name: 'rateA', fallback: 1000, real: true },
