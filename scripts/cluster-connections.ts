@@ -54,7 +54,7 @@ import { installSignalHandlers } from '../runner/cleanup';
 import { GroupSampler, summarize as summarizeSamples } from '../runner/proc-sampler';
 import { num } from '../runner/options';
 import { spawnCluster, type RelayCluster } from '../runner/relay-process';
-import { scriptArgs } from './script-args';
+import { integerAtLeast, positive, scriptArgs } from './script-args';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -263,7 +263,6 @@ async function createWithRetry(base: string, apiKey: string, name: string): Prom
 }
 
 async function coordinator(): Promise<void> {
-  const count = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
   const a = scriptArgs(
     __filename,
     {
@@ -285,20 +284,30 @@ async function coordinator(): Promise<void> {
       },
     },
     ({ values: v }) => ({
-      relays: num('--relays', v.relays, count(1), 'an integer >= 1')!,
+      relays: num('--relays', v.relays, integerAtLeast(1), 'an integer >= 1')!,
       targets: v.targets,
       apiKey: v['api-key'],
       redis: v.redis!,
-      endpoints: num('--endpoints', v.endpoints, count(1), 'an integer >= 1')!,
+      endpoints: num('--endpoints', v.endpoints, integerAtLeast(1), 'an integer >= 1')!,
       // One connection alone has nobody to deliver to.
-      connections: num('--connections', v.connections, count(2), 'an integer >= 2')!,
-      rate: num('--rate', v.rate, (n) => n > 0, 'a positive number (msg/s)')!,
-      seconds: num('--seconds', v.seconds, (n) => n > 0, 'a positive number of seconds')!,
-      generators: num('--generators', v.generators, count(1), 'an integer >= 1')!,
-      sourceAddresses: num('--source-addresses', v['source-addresses'], count(1), 'an integer >= 1')!,
-      openConcurrency: num('--open-concurrency', v['open-concurrency'], count(1), 'an integer >= 1')!,
-      payload: num('--payload', v.payload, count(0), 'an integer number of bytes >= 0')!,
-      drainMs: num('--drain-ms', v['drain-ms'], count(0), 'an integer number of ms >= 0')!,
+      connections: num('--connections', v.connections, integerAtLeast(2), 'an integer >= 2')!,
+      rate: num('--rate', v.rate, positive, 'a positive number (msg/s)')!,
+      seconds: num('--seconds', v.seconds, positive, 'a positive number of seconds')!,
+      generators: num('--generators', v.generators, integerAtLeast(1), 'an integer >= 1')!,
+      sourceAddresses: num(
+        '--source-addresses',
+        v['source-addresses'],
+        integerAtLeast(1),
+        'an integer >= 1',
+      )!,
+      openConcurrency: num(
+        '--open-concurrency',
+        v['open-concurrency'],
+        integerAtLeast(1),
+        'an integer >= 1',
+      )!,
+      payload: num('--payload', v.payload, integerAtLeast(0), 'an integer number of bytes >= 0')!,
+      drainMs: num('--drain-ms', v['drain-ms'], integerAtLeast(0), 'an integer number of ms >= 0')!,
       json: v.json,
     }),
   );

@@ -41,11 +41,10 @@ import { readSettings } from '../processors/lib/settings';
 import { generatorsOf, num, oneOf } from '../runner/options';
 import { STATS_MODES } from '../backend/src/config';
 import { DRIVER_SCHEDULES } from './driver-schedules';
-import { scriptArgs } from './script-args';
+import { integerAtLeast, positive, scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
-const positive = (n: number) => n > 0;
 const a = scriptArgs(
   __filename,
   {
@@ -66,7 +65,7 @@ const a = scriptArgs(
   ({ values: v }) => ({
     rates: v.rates!.split(',').map((r) => num('--rates', r, positive, 'positive msg/s, comma-separated')!),
     seconds: num('--seconds', v.seconds, positive, 'a positive number of seconds')!,
-    reps: num('--reps', v.reps, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1')!,
+    reps: num('--reps', v.reps, integerAtLeast(1), 'an integer >= 1')!,
     statsMode: oneOf('--stats-mode', v['stats-mode'], STATS_MODES, 'batched'),
     scenario: v.scenario!,
     out: v.out!,

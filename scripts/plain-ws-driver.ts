@@ -42,10 +42,7 @@ import {
 import { restBaseFromTarget } from '../processors/lib/settings';
 import { num, oneOf } from '../runner/options';
 import { DRIVER_SCHEDULES, type DriverSchedule } from './driver-schedules';
-import { scriptArgs } from './script-args';
-
-const positive = (n: number) => n > 0;
-const count = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
+import { integerAtLeast, positive, scriptArgs } from './script-args';
 
 const cli = scriptArgs(
   __filename,
@@ -69,12 +66,12 @@ const cli = scriptArgs(
     apiKey: a['api-key'],
     rate: num('--rate', a.rate, positive, 'a positive number (msg/s)')!,
     seconds: num('--seconds', a.seconds, positive, 'a positive number of seconds')!,
-    endpoints: num('--endpoints', a.endpoints, count(1), 'an integer >= 1')!,
+    endpoints: num('--endpoints', a.endpoints, integerAtLeast(1), 'an integer >= 1')!,
     // One connection alone has nobody to deliver to.
-    connections: num('--connections', a.connections, count(2), 'an integer >= 2')!,
-    payload: num('--payload', a.payload, count(0), 'an integer number of bytes >= 0')!,
-    settleMs: num('--settle-ms', a['settle-ms'], count(0), 'an integer number of ms >= 0')!,
-    drainMs: num('--drain-ms', a['drain-ms'], count(0), 'an integer number of ms >= 0')!,
+    connections: num('--connections', a.connections, integerAtLeast(2), 'an integer >= 2')!,
+    payload: num('--payload', a.payload, integerAtLeast(0), 'an integer number of bytes >= 0')!,
+    settleMs: num('--settle-ms', a['settle-ms'], integerAtLeast(0), 'an integer number of ms >= 0')!,
+    drainMs: num('--drain-ms', a['drain-ms'], integerAtLeast(0), 'an integer number of ms >= 0')!,
     schedule: oneOf('--schedule', a.schedule, DRIVER_SCHEDULES, 'phases'),
     json: a.json,
   }),

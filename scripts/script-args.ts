@@ -66,6 +66,15 @@ export function scriptArgs<T extends ParseArgsConfig, R>(
   process.exit(outcome.exitCode);
 }
 
+/** For `num`: a number > 0. */
+export const positive = (n: number): boolean => n > 0;
+
+/** For `num`: an integer >= `min`. */
+export const integerAtLeast =
+  (min: number) =>
+  (n: number): boolean =>
+    Number.isInteger(n) && n >= min;
+
 /** One positional number of a script's command line: `[name=fallback]` in its usage. */
 export interface PositionalNumber {
   name: string;
@@ -91,7 +100,7 @@ export function positionalNumbers(raw: string[], specs: PositionalNumber[]): num
       ? num(
           name,
           raw[i],
-          real ? (n) => n > 0 : (n) => Number.isInteger(n) && n >= min,
+          real ? positive : integerAtLeast(min),
           real ? 'a positive number' : `an integer >= ${min}`,
         )!
       : fallback,
