@@ -350,7 +350,7 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
   try {
     for (;;) {
       const receiver = new Receiver(senderId(socketCounter++, settings.slice.index), slot);
-      ledger.join(receiver);
+      ledger.join(receiver, nowMs());
       const socket: ClientSocket = ws;
       let onDrained: (() => void) | undefined;
       let recovering = dropAt !== undefined;
@@ -422,7 +422,7 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
           };
           tick();
         });
-        receiver.counting = false;
+        receiver.stopCounting(nowMs());
         const storming = conn.mode === 'storm' && !last;
         if (!storming && receiver.outstanding() > 0) {
           // Churn and the window's end: wait for what this socket is owed before leaving.
@@ -453,7 +453,7 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
       } finally {
         leaving = true;
         if (timer) clearTimeout(timer);
-        receiver.counting = false;
+        receiver.stopCounting(nowMs());
         ledger.leave(receiver);
       }
 

@@ -192,7 +192,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
       ? tallies.of(slot, endpointsFrom(context.vars)[slot - settings.slice.offset].id)
       : undefined;
   const padding = makePadding(settings.payloadBytes);
-  ledger.join(receiver);
+  ledger.join(receiver, nowMs());
 
   let onDrained: (() => void) | undefined;
   ws.on(
@@ -273,7 +273,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
       };
       sendLoop.add(sender);
     });
-    receiver.counting = false;
+    receiver.stopCounting(nowMs());
 
     if (receiver.outstanding() > 0) {
       await new Promise<void>((resolve, reject) => {
@@ -286,7 +286,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     finished = true;
     if (sender) sendLoop.remove(sender);
     if (timer) clearTimeout(timer);
-    receiver.counting = false;
+    receiver.stopCounting(nowMs());
     ledger.leave(receiver);
     stats.add('due', schedule.totalDue());
     stats.add('lost', Math.max(0, receiver.outstanding()));

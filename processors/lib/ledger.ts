@@ -4,8 +4,13 @@
  * A delivery is owed to receiver R for a frame from sender S when R was
  * registered and counting at the moment S sent it. The relay registers a socket
  * before the client sees the upgrade complete, so anything owed this way must
- * arrive; anything else that arrives is "extra" (benign, e.g. sent just before
- * R registered) and neither counts as delivered nor as a duplicate.
+ * arrive. A frame that arrives without being owed is "uncounted" when its send
+ * stamp lies outside R's counting interval (sent before R joined, e.g. R opened
+ * after the window began, or after R stopped, e.g. a churned socket): expected,
+ * benign. Otherwise it is "extra": sent while R counted, yet this thread's ledger
+ * did not owe it to R, so its sender is not in this ledger (peers split across
+ * generator workers) and the accounting is not exact. Neither counts as
+ * delivered nor as a duplicate.
  *
  * Owed frames from one sender form a contiguous seq range [lo, hi] per receiver
  * (the sender's seq is monotonic and R's counting window is one interval), so
@@ -28,7 +33,7 @@ class SenderTrack {
   }
 }
 
-export type ReceiveOutcome = 'delivered' | 'duplicated' | 'reordered' | 'misrouted' | 'extra';
+export type ReceiveOutcome = 'delivered' | 'duplicated' | 'reordered' | 'misrouted' | 'uncounted' | 'extra';
 
 export interface DeliveryTotals {
   expected: number;
@@ -36,17 +41,25 @@ export interface DeliveryTotals {
   duplicated: number;
   misrouted: number;
   reordered: number;
+  uncounted: number;
   extra: number;
 }
 
 export class Receiver {
-  counting = true;
+  /**
+   * Start of the counting interval, in the ms of the send stamps (processors' nowMs): set by
+   * Ledger.join. -Infinity until then, so an unowed frame is never taken for an early one.
+   */
+  joinedAtMs = -Infinity;
+  /** End of the counting interval (stopCounting); Infinity while counting. */
+  stoppedAtMs = Infinity;
   readonly totals: DeliveryTotals = {
     expected: 0,
     delivered: 0,
     duplicated: 0,
     misrouted: 0,
     reordered: 0,
+    uncounted: 0,
     extra: 0,
   };
   private readonly senders = new Map<number, SenderTrack>();
@@ -56,6 +69,16 @@ export class Receiver {
     readonly endpointSlot: number,
   ) {}
 
+  /** Whether peers' sends are owed to this receiver (between join and stopCounting). */
+  get counting(): boolean {
+    return this.stoppedAtMs === Infinity;
+  }
+
+  /** Nothing sent from `atMs` on is owed to this receiver. Only the first call counts. */
+  stopCounting(atMs: number): void {
+    if (this.counting) this.stoppedAtMs = atMs;
+  }
+
   owe(senderId: number, seq: number): void {
     const track = this.senders.get(senderId);
     if (track) track.hi = seq;
@@ -63,7 +86,13 @@ export class Receiver {
     this.totals.expected++;
   }
 
-  receive(endpointSlot: number, senderId: number, seq: number): ReceiveOutcome {
+  /**
+   * Books one arriving frame. `sentAtMs` is the frame's send stamp (NaN when unknown: an unowed
+   * frame is then `extra`). A sender stamps after Ledger.recordSend in the same synchronous
+   * step, so a frame not owed to a receiver that was counting then carries a stamp at or
+   * before its join, or at or after its stop; anything in between is `extra`.
+   */
+  receive(endpointSlot: number, senderId: number, seq: number, sentAtMs = NaN): ReceiveOutcome {
     const t = this.totals;
     if (endpointSlot !== this.endpointSlot || senderId === this.id) {
       t.misrouted++;
@@ -71,6 +100,10 @@ export class Receiver {
     }
     const track = this.senders.get(senderId);
     if (!track || seq < track.lo || seq > track.hi) {
+      if (sentAtMs <= this.joinedAtMs || sentAtMs >= this.stoppedAtMs) {
+        t.uncounted++;
+        return 'uncounted';
+      }
       t.extra++;
       return 'extra';
     }
@@ -101,7 +134,12 @@ export class Receiver {
 export class Ledger {
   private readonly members = new Map<number, Set<Receiver>>();
 
-  join(receiver: Receiver): void {
+  /**
+   * `receiver` counts from `atMs` (the processors' nowMs, the clock of the send stamps) on;
+   * without it, every unowed frame sent before its stop is `extra`.
+   */
+  join(receiver: Receiver, atMs = -Infinity): void {
+    receiver.joinedAtMs = atMs;
     let set = this.members.get(receiver.endpointSlot);
     if (!set) this.members.set(receiver.endpointSlot, (set = new Set()));
     set.add(receiver);

@@ -24,7 +24,15 @@ export const COUNTERS = {
   misrouted: 'e2e.frames_misrouted',
   /** Arrived in order-breaking position (filled an earlier gap). */
   reordered: 'e2e.frames_reordered',
-  /** Arrived but was not owed (sent before this receiver registered or after it stopped counting). */
+  /**
+   * Arrived but was not owed, sent while the receiver was not counting (before it joined the
+   * ledger, e.g. it opened after the window began, or after it stopped, e.g. churn): benign.
+   */
+  uncounted: 'e2e.frames_uncounted',
+  /**
+   * Arrived but was not owed though sent while the receiver was counting: its sender is not in
+   * the receiver's ledger (peers split across generator workers), so accounting is not exact.
+   */
   extra: 'e2e.frames_extra',
   /**
    * Deliveries whose latency from the intended send time exceeded config.variables.latencyP95LimitMs

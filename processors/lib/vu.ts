@@ -189,7 +189,12 @@ export function frameListener(receiver: Receiver, sink: DeliverySink, hooks: Fra
       stats.add('extra');
       return;
     }
-    const outcome = receiver.receive(incoming.endpointSlot, incoming.senderId, incoming.seq);
+    const outcome = receiver.receive(
+      incoming.endpointSlot,
+      incoming.senderId,
+      incoming.seq,
+      incoming.sentAtMs,
+    );
     stats.add(outcome);
     if (outcome === 'reordered') stats.add('delivered');
     if (outcome === 'delivered' || outcome === 'reordered') {

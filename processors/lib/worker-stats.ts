@@ -35,6 +35,7 @@ export class WorkerStats {
     duplicated: 0,
     misrouted: 0,
     reordered: 0,
+    uncounted: 0,
     extra: 0,
     overP95: 0,
     overP99: 0,

@@ -22,6 +22,7 @@ describe('Receiver edges', () => {
       duplicated: 0,
       misrouted: 2,
       reordered: 0,
+      uncounted: 0,
       extra: 3,
     });
     expect(r.outstanding()).toBe(3);

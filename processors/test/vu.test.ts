@@ -1,7 +1,7 @@
 import { threadId } from 'node:worker_threads';
 import { encodeFrame, encodeReadingFrame, type Frame } from '../lib/frame';
 import { newHistogram, newLatencySet, type LatencySet } from '../lib/latency';
-import { Receiver } from '../lib/ledger';
+import { Ledger, Receiver } from '../lib/ledger';
 import { IOT_COUNTERS } from '../lib/metric-names';
 import { ID_STRIDE } from '../lib/targets';
 import {
@@ -291,6 +291,18 @@ describe('frameListener', () => {
     t.listen(encodeFrame(frame({ senderId: ME }), ''));
     t.listen(encodeFrame(frame({ seq: 5 }), ''));
     expect(t.added).toEqual(['misrouted', 'misrouted', 'extra']);
+    expect(t.latency.intended.totalCount).toBe(0);
+    expect(t.hooks.onDelivered).not.toHaveBeenCalled();
+  });
+
+  test("an unowed frame is uncounted when its send stamp lies outside the receiver's counting interval, extra inside it", () => {
+    const t = setup();
+    new Ledger().join(t.receiver, 2000);
+    t.listen(encodeFrame(frame({ seq: 5, sentAtMs: 1999.5 }), '')); // sent before the join
+    t.listen(encodeFrame(frame({ seq: 6, sentAtMs: 2000.5 }), '')); // sent while counting
+    t.receiver.stopCounting(3000);
+    t.listen(encodeFrame(frame({ seq: 7, sentAtMs: 3000 }), '')); // sent once it stopped
+    expect(t.added).toEqual(['uncounted', 'extra', 'uncounted']);
     expect(t.latency.intended.totalCount).toBe(0);
     expect(t.hooks.onDelivered).not.toHaveBeenCalled();
   });
