@@ -192,7 +192,9 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
       ? tallies.of(slot, endpointsFrom(context.vars)[slot - settings.slice.offset].id)
       : undefined;
   const padding = makePadding(settings.payloadBytes);
-  ledger.join(receiver, nowMs());
+  const joinedAt = nowMs();
+  ledger.join(receiver, joinedAt);
+  if (joinedAt > windowStart) stats.add('lateJoins');
 
   let onDrained: (() => void) | undefined;
   ws.on(

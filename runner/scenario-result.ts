@@ -171,6 +171,11 @@ export function loadWarnings(
       `p99 from the intended send time exceeds p99 from the actual send by ${Math.round(slip)} ms: frames left late (the generator, not the relay, added that part)`,
     );
   }
+  if (frames.lateJoins > 0) {
+    warnings.push(
+      `${frames.lateJoins} ${frames.lateJoins === 1 ? 'connection' : 'connections'} opened after the send window began: until then their endpoints had fewer peers than planned (raise settleMs for this machine)`,
+    );
+  }
   // Frames sent while their receiver was not counting are `uncounted`, not extra: what is left
   // here was sent while it counted, which one thread's ledger cannot miss, so any is a finding.
   if (frames.extra > 0 && frames.delivered > 0) {

@@ -35,6 +35,11 @@ export const COUNTERS = {
    */
   extra: 'e2e.frames_extra',
   /**
+   * Connections (VUs) whose first socket joined the ledger after the send window began: owed only
+   * what was sent after, so the endpoint had fewer peers than planned until then (settle too short).
+   */
+  lateJoins: 'e2e.vus_joined_late',
+  /**
    * Deliveries whose latency from the intended send time exceeded config.variables.latencyP95LimitMs
    * (resp. latencyP99LimitMs). Counters add up exactly across generator threads, so
    * `over_p95 <= 0.05 * delivered` is the exact "p95 <= limit" gate ensure can evaluate.

@@ -37,6 +37,7 @@ export class WorkerStats {
     reordered: 0,
     uncounted: 0,
     extra: 0,
+    lateJoins: 0,
     overP95: 0,
     overP99: 0,
   };

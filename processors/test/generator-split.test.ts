@@ -38,8 +38,9 @@ const CASES: Record<string, Case> = {
     scenario: 'artillery/multi-endpoint-10x5.yml',
     variables: {},
   },
-  // Hold mode: the many-connection scenario's. (Churn's replaced sockets make "extra" frames by
-  // design, sent while a socket was between ledger registrations, so its totals are not exact.)
+  // Hold mode: the many-connection scenario's. (Churn's replaced sockets are offered frames the
+  // ledger owes nobody, sent while a socket was between registrations (`uncounted`), so the
+  // relay's offered count cannot equal the summed expected ones.)
   'processors/connections.ts (hold)': {
     processor: 'processors/connections.ts',
     scenario: 'artillery/connections-5k.yml',
@@ -129,6 +130,17 @@ describe.each(Object.keys(CASES))('%s split over two generator processes', (name
     );
     const sum = (name: string) => runs.reduce((n, r) => n + (r.counters[name] ?? 0), 0);
 
+    // Exact when every peer counted every frame of its endpoint: none joined after the window
+    // began and none was sent to a peer that had stopped counting. A loaded machine can break
+    // that (a connection opening late); the generator counts it, and the figures then bound
+    // each other instead of being equal.
+    const timely = runs.every(
+      (r) => r.counters['e2e.vus_joined_late'] === 0 && r.counters['e2e.frames_uncounted'] === 0,
+    );
+    const exactOrBound = (ledgerSide: number, relaySide: number) => {
+      if (timely) expect(ledgerSide).toBe(relaySide);
+      else expect(ledgerSide).toBeLessThanOrEqual(relaySide);
+    };
     for (const r of runs) {
       if (c.processor.endsWith('connections.ts')) {
         // Its fd check plans this process's sockets, and its end-of-run check found them all closed.
@@ -140,17 +152,19 @@ describe.each(Object.keys(CASES))('%s split over two generator processes', (name
       expect(r.status).toBe(0);
       expect(r.output).toContain(`created ${ENDPOINTS / GENERATORS} endpoints`);
       expect(r.counters['vusers.completed']).toBe((ENDPOINTS / GENERATORS) * PEERS);
-      // No frame crossed into the other process's endpoints, and every connection kept its share of the plan.
+      // No frame crossed into the other process's endpoints (a frame sent while its receiver
+      // counted that this process's ledger did not owe would be extra), late joiners or not.
       expect(r.counters['e2e.frames_extra']).toBe(0);
       expect(r.counters['e2e.frames_misrouted']).toBe(0);
-      expect(r.counters['e2e.frames_due']).toBe((ENDPOINTS / GENERATORS) * PEERS * FRAMES_PER_PEER);
+      // Every connection kept its share of the plan (a late one is not due what it missed).
+      exactOrBound(r.counters['e2e.frames_due'], (ENDPOINTS / GENERATORS) * PEERS * FRAMES_PER_PEER);
     }
     expect(relay.counts.received).toBe(sum('e2e.frames_sent'));
-    expect(sum('e2e.frames_expected')).toBe(sum('e2e.frames_sent') * (PEERS - 1));
-    expect(relay.counts.offered).toBe(sum('e2e.frames_expected'));
+    exactOrBound(sum('e2e.frames_expected'), sum('e2e.frames_sent') * (PEERS - 1));
+    exactOrBound(sum('e2e.frames_expected'), relay.counts.offered);
     expect(relay.counts.dropped).toBeGreaterThan(0);
-    expect(sum('e2e.frames_lost')).toBe(relay.counts.dropped);
-    expect(sum('e2e.frames_delivered')).toBe(relay.counts.written);
+    exactOrBound(sum('e2e.frames_lost'), relay.counts.dropped);
+    exactOrBound(sum('e2e.frames_delivered'), relay.counts.written);
     // One HDR file per process's worker thread, merged exactly.
     const merged = mergeLatencyDir(hdrDir)!;
     expect(merged.files).toBe(GENERATORS);

@@ -126,6 +126,29 @@ describe('rest-client (the hooks’ REST calls)', () => {
 
   describe('deviceCounts', () => {
     const dev = '/api/endpoints/e%201/devices/d%2F1';
+    /** A body whose JSON is 300 characters; errors show its first 200 only. */
+    const long = 'x'.repeat(298);
+
+    it.each([
+      ['a stats answer without counts', 200, 'no readings/alerts counts in'],
+      ['a failed stats answer', 500, '-> 500'],
+    ])('cuts the body at 200 characters in %s', async (_what, status, said) => {
+      stub.reply(404, {});
+      stub.route(`${dev}/stats`, status, long);
+      const err = (await deviceCounts(base, 'k', 'e 1', 'd/1').catch((e: Error) => e)) as Error;
+      expect(err.message).toContain(said);
+      expect(err.message).toContain(JSON.stringify(long).slice(0, 200));
+      expect(err.message).not.toContain(JSON.stringify(long).slice(0, 201));
+    });
+
+    it('cuts the body at 200 characters in a failed list answer', async () => {
+      stub.reply(500, long);
+      stub.route(`${dev}/stats`, 404, { error: 'no route' });
+      const err = (await deviceCounts(base, 'k', 'e 1', 'd/1').catch((e: Error) => e)) as Error;
+      expect(err.message).toMatch(/^GET (data|alerts) of d\/1 -> 500 /);
+      expect(err.message).toContain(JSON.stringify(long).slice(0, 200));
+      expect(err.message).not.toContain(JSON.stringify(long).slice(0, 201));
+    });
 
     it("reads the device's stats route when the relay has it: one request, encoded ids, bearer token", async () => {
       stub.reply(404, { error: 'unexpected' });
@@ -151,6 +174,8 @@ describe('rest-client (the hooks’ REST calls)', () => {
       [500, 'database down', '"database down"'],
       [404, { error: 'endpoint not found' }, '{"error":"endpoint not found"}'],
       [401, { error: 'unauthorized' }, '{"error":"unauthorized"}'],
+      // "no route" counts only on a 404: another status saying it is still an error
+      [500, { error: 'no route to the database' }, '{"error":"no route to the database"}'],
     ])(
       'a stats answer %i that is not "no route" is an error, not a fallback',
       async (status, body, shown) => {
@@ -172,8 +197,9 @@ describe('rest-client (the hooks’ REST calls)', () => {
         { deviceId: 'other' },
         { deviceId: 'd/1' },
         {},
+        { deviceId: 'd/1' },
       ]);
-      await expect(deviceCounts(base, 'k3y', 'e 1', 'd/1')).resolves.toEqual({ readings: 3, alerts: 2 });
+      await expect(deviceCounts(base, 'k3y', 'e 1', 'd/1')).resolves.toEqual({ readings: 3, alerts: 3 });
       expect(stub.seen.map((r) => r.url).sort()).toEqual(
         [`${dev}/stats`, `${dev}/data?limit=1000`, '/api/endpoints/e%201/alerts?limit=1000'].sort(),
       );

@@ -81,6 +81,18 @@ describe('joinEndpoint', () => {
     expect(joined[0].vars.__endpointCount).toBe(2);
   });
 
+  test('more endpoints in context than the scenario plans: only the planned ones are joined', () => {
+    const joined = [0, 1, 2].map((i) => join({ endpoints: 2, relayEndpoints: eps(3) }, i));
+    expect(joined.map((j) => j.slot)).toEqual([0, 1, 0]);
+    expect(joined[0].vars.__endpointCount).toBe(2);
+  });
+
+  test('every trailing slash of the target is dropped before the path', () => {
+    expect(join({ relayEndpoints: eps(1), target: 'ws://relay:9000///' }, 0).url).toMatch(
+      /^ws:\/\/relay:9000\/ws\/ep/,
+    );
+  });
+
   test('TARGET wins over the scenario target; the default is the local relay', () => {
     process.env.TARGET = 'ws://from-env:1';
     expect(join({ relayEndpoints: eps(1), target: 'ws://from-vars:2' }, 0).url).toMatch(
@@ -171,6 +183,24 @@ describe('createScenarioEndpoints', () => {
       expect(log).toHaveBeenCalledWith(
         expect.stringMatching(new RegExp(`^created 2 endpoints on ${base} in \\d+ ms$`)),
       );
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  test('without RELAY_PERF_RUN_ID the names carry a fresh 8-character run tag; the log gives the elapsed ms', async () => {
+    delete process.env.RELAY_PERF_RUN_ID;
+    stub.reply(201, { id: 'x', token: 'y' });
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await createScenarioEndpoints({ vars: { target: base.replace('http', 'ws'), endpoints: 1 } }, '/tmp/l');
+      await createScenarioEndpoints({ vars: { target: base.replace('http', 'ws'), endpoints: 1 } }, '/tmp/l');
+      const names = stub.seen.map((r) => JSON.parse(r.body).name as string);
+      for (const name of names) expect(name).toMatch(/^perf-[0-9a-f]{8}-0$/);
+      expect(names[0]).not.toBe(names[1]);
+      const ms = Number(/in (\d+) ms$/.exec(String(log.mock.calls[0][0]))?.[1]);
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(60_000);
     } finally {
       log.mockRestore();
     }

@@ -70,6 +70,15 @@ describe('loadWarnings', () => {
     ]);
   });
 
+  it('warns when connections joined after the window began', () => {
+    const late = (n: number) => loadWarnings(frames({ sent: 10, due: 10, lateJoins: n }), null, null, null);
+    expect(late(0)).toEqual([]);
+    expect(late(1)).toEqual([
+      '1 connection opened after the send window began: until then their endpoints had fewer peers than planned (raise settleMs for this machine)',
+    ]);
+    expect(late(7)[0]).toMatch(/^7 connections opened after/);
+  });
+
   it('warns on any frame not owed though sent while its receiver counted, never on uncounted ones', () => {
     const extra = (n: number, delivered: number, uncounted = 0) =>
       loadWarnings(frames({ sent: 10, due: 10, extra: n, delivered, uncounted }), null, null, null);

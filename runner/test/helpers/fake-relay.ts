@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 /** Deliberate faults; 0 turns one off. Counted per relay, over its whole life. */
 export interface FakeRelayFaults {
@@ -28,6 +28,13 @@ export interface FakeRelayFaults {
   refuseReadingEvery: number;
   /** Lose every n-th reading not refused (relay-wide): not stored, nobody told. */
   loseReadingEvery: number;
+  /**
+   * History replay: on a socket's first frame, send it the last n frames its endpoint received
+   * before it connected. They were sent before its client could count (it sends only after
+   * joining its ledger, and they arrive after that), so a generator must book them as not
+   * owed and as sent outside the receiver's counting interval.
+   */
+  replayToNewcomer: number;
 }
 
 /** What the relay did, counted at the relay. */
@@ -46,6 +53,8 @@ export interface FakeRelayCounts {
   duplicated: number;
   /** Frames written back to their own sender (echoNth). */
   echoed: number;
+  /** Old frames written to a newcomer (replayToNewcomer); not offered, not written. */
+  replayed: number;
   /** Device readings received, refused with an error frame, lost in silence, stored. */
   readings: number;
   refused: number;
@@ -78,6 +87,8 @@ export async function startFakeRelay(
     {
       token: string;
       sockets: Set<WebSocket>;
+      /** The endpoint's last frames (replayToNewcomer of them), oldest first. */
+      history: Array<{ data: RawData; isBinary: boolean }>;
       rules: Rule[];
       devices: Map<string, { readings: number; alerts: number }>;
     }
@@ -90,6 +101,7 @@ export async function startFakeRelay(
     dropped: 0,
     duplicated: 0,
     echoed: 0,
+    replayed: 0,
     readings: 0,
     refused: 0,
     lost: 0,
@@ -105,6 +117,7 @@ export async function startFakeRelay(
       echoNth: 0,
       refuseReadingEvery: 0,
       loseReadingEvery: 0,
+      replayToNewcomer: 0,
       ...faults,
     },
     counts,
@@ -121,7 +134,13 @@ export async function startFakeRelay(
       return send(401, { error: 'unauthorized' });
     if (req.method === 'POST' && req.url === '/api/endpoints') {
       const id = randomUUID();
-      endpoints.set(id, { token: randomUUID(), sockets: new Set(), rules: [], devices: new Map() });
+      endpoints.set(id, {
+        token: randomUUID(),
+        sockets: new Set(),
+        history: [],
+        rules: [],
+        devices: new Map(),
+      });
       return send(201, {
         id,
         name: 'x',
@@ -216,11 +235,21 @@ export async function startFakeRelay(
       ep.sockets.add(ws);
       counts.connections++;
       let fromThisSocket = 0;
+      const before = [...ep.history];
       ws.on('close', () => ep.sockets.delete(ws));
       ws.on('message', (data, isBinary) => {
         counts.received++;
         fromThisSocket++;
-        const { dropEvery, duplicateNth, echoNth } = relay.faults;
+        const { dropEvery, duplicateNth, echoNth, replayToNewcomer } = relay.faults;
+        if (fromThisSocket === 1)
+          for (const old of before) {
+            ws.send(old.data, { binary: old.isBinary });
+            counts.replayed++;
+          }
+        if (replayToNewcomer > 0) {
+          ep.history.push({ data, isBinary });
+          if (ep.history.length > replayToNewcomer) ep.history.shift();
+        }
         const copies = duplicateNth > 0 && fromThisSocket === duplicateNth ? 2 : 1;
         if (echoNth > 0 && fromThisSocket === echoNth) {
           ws.send(data, { binary: isBinary });
