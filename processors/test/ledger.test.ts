@@ -87,6 +87,10 @@ describe('delivery ledger', () => {
     expect(members[1].receive(0, members[0].id, 1, 10)).toBe('uncounted');
   });
 
+  it('owes nothing on an endpoint slot nobody joined', () => {
+    expect(new Ledger().recordSend(new Receiver(1, 3), 1)).toBe(0);
+  });
+
   it('stops owing to a receiver once it leaves', () => {
     const { ledger, members } = room(2);
     ledger.leave(members[1]);

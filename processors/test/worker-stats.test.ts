@@ -98,6 +98,22 @@ describe('WorkerStats', () => {
     expect(em.events).toEqual([['counter', COUNTERS.reordered, 3]]);
   });
 
+  it('sums counters named by metric (IOT_COUNTERS) like the others: non-zero ones once per flush, then from 0', () => {
+    const s = stats(undefined, undefined);
+    const em = recorder();
+    s.attach(em);
+    em.events.splice(0);
+    s.count(IOT_COUNTERS.sent);
+    s.count(IOT_COUNTERS.sent, 2);
+    s.count(IOT_COUNTERS.refused, 4);
+    s.count(IOT_COUNTERS.refused, -4); // summed to 0: nothing to emit
+    s.flush();
+    expect(em.events).toEqual([['counter', IOT_COUNTERS.sent, 3]]);
+    em.events.splice(0);
+    s.flush();
+    expect(em.events).toEqual([]);
+  });
+
   it('keeps what was added before the first VU attached and emits it on the first flush after', () => {
     const s = stats(undefined, undefined);
     s.add('due', 7);
@@ -152,6 +168,20 @@ describe('WorkerStats', () => {
     // The next second starts from scratch; probes that run early (clock unchanged) report 0, not a negative stall.
     em.events.splice(0);
     jest.advanceTimersByTime(100);
+    s.flush();
+    expect(em.events).toEqual([['histogram', HISTOGRAMS.loopStall, 0]]);
+  });
+
+  it('probes no more once stopTimers() ran: a later stall is not reported', () => {
+    const s = stats(undefined, undefined);
+    const em = recorder();
+    s.attach(em);
+    s.activeVus = 1;
+    s.stopTimers();
+    em.events.splice(0);
+    clockMs = 500; // a probe still running would see a 450 ms stall
+    jest.advanceTimersByTime(1000);
+    expect(em.events).toEqual([]); // nor does it flush on its own
     s.flush();
     expect(em.events).toEqual([['histogram', HISTOGRAMS.loopStall, 0]]);
   });

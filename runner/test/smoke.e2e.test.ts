@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodeOf } from '../generator-health';
 import type { RunFile } from '../report/load';
@@ -101,8 +101,11 @@ describe('pnpm test:performance (smoke profile, real relay)', () => {
       expect(c['e2e.frames_lost']).toBe(0);
       expect(c['e2e.frames_duplicated']).toBe(0);
       expect(c['e2e.frames_misrouted']).toBe(0);
+      // With one generator worker (Artillery runs cpus - 1) every peer is in one ledger: nothing
+      // unowed was sent while its receiver counted.
+      if (availableParallelism() <= 2) expect(c['e2e.frames_extra']).toBe(0);
       // Whatever arrived was sent by the relay, which sends each frame to each other peer at most once.
-      const arrived = c['e2e.frames_delivered'] + c['e2e.frames_extra'];
+      const arrived = c['e2e.frames_delivered'] + c['e2e.frames_uncounted'] + c['e2e.frames_extra'];
       expect(arrived).toBeLessThanOrEqual(s.relayMetrics!.deliveries);
       expect(s.relayMetrics!.deliveries).toBeLessThanOrEqual(c['e2e.frames_sent'] * fanOut);
       // Every delivery's latency is recorded (no sampling), merged exactly from the threads' histograms.
