@@ -8,11 +8,23 @@
 const path = require('node:path');
 const base = require('./jest.config.js');
 
+/**
+ * MUTATION_TESTS="backend/test/a.test.ts,backend/test/b.test.ts": a focused run over these
+ * suites only, for files every relay-level test reaches (persistence, the token cache), where
+ * a full run costs hours. Its score is a lower bound: a mutant another suite would kill
+ * counts as survived. Use it with its own --incrementalFile so the shared file stays whole.
+ */
+const focused = (process.env.MUTATION_TESTS ?? '')
+  .split(',')
+  .map((f) => f.trim())
+  .filter(Boolean);
+
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
   // Stryker wraps this environment; it fixes Stryker's coverage attribution after a skipped test.
   testEnvironment: path.join(__dirname, 'jest.mutation.environment.js'),
+  ...(focused.length > 0 ? { testMatch: focused.map((f) => `<rootDir>/${f}`) } : {}),
   testPathIgnorePatterns: [
     '/node_modules/',
     // `pnpm test:performance` through a child process: relay and Artillery both out of process.
