@@ -73,10 +73,30 @@ describe('TokenHashCache and Semaphore', () => {
     expect(cache.size).toBe(1);
   });
 
-  test('size 0 or TTL 0 caches nothing', () => {
-    for (const cache of [new TokenHashCache(0, 60_000), new TokenHashCache(10, 0)]) {
+  test('size 0 or TTL 0 caches nothing: nothing is even held', () => {
+    for (const cache of [
+      new TokenHashCache(0, 60_000),
+      new TokenHashCache(10, 0),
+      new TokenHashCache(10, -1),
+    ]) {
       cache.set('a', 'ha');
+      expect(cache.size).toBe(0);
       expect(cache.get('a')).toBeUndefined();
+    }
+  });
+
+  test('an entry is trusted for less than its TTL: at exactly ttlMs it is looked up again', () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    try {
+      const cache = new TokenHashCache(10, 50);
+      cache.set('a', 'ha');
+      now.mockReturnValue(1_000_049);
+      expect(cache.get('a')).toBe('ha');
+      now.mockReturnValue(1_000_050);
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.size).toBe(0); // an expired entry is dropped, not kept
+    } finally {
+      now.mockRestore();
     }
   });
 
