@@ -191,6 +191,22 @@ eachTarget('device data and alerts', (target) => {
       expect(sender.frames).toHaveLength(0);
     });
 
+    it('orders by the reading time, not by the order rows were written; equal times newest id first', async () => {
+      // Written in this order (ids ascending), with times that disagree with it: a flush can
+      // write an older reading after a newer one.
+      const base = Date.now() - 3600_000;
+      const offsets = [2, 0, 1, 1, 1, 3];
+      await relay().relay.db.prisma.deviceData.createMany({
+        data: offsets.map((s, i) => ({
+          endpointId: ep.id,
+          deviceId: 'dev-order',
+          payload: { i },
+          createdAt: new Date(base + s * 1000),
+        })),
+      });
+      expect((await rowsOf('dev-order')).map((r) => r.payload.i)).toEqual([5, 0, 4, 3, 2, 1]);
+    });
+
     it('defaults to the newest 100 readings (and alerts) when no limit is given', async () => {
       const t = relay();
       const p = t.relay.db.prisma;
