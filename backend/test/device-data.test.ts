@@ -399,6 +399,19 @@ eachTarget('device data and alerts', (target) => {
       expect((await alerts('?limit=1')).map((a) => a.value)).toEqual([40]);
     });
 
+    it("a rule written to the database behind the relay's back: immediate mode reads the rules per reading, batched mode keeps its cache", async () => {
+      await tempRule();
+      await reading('dev-a', { temperature: 31 }, 1); // batched: the endpoint's rules are now cached
+      await relay().relay.db.prisma.alertRule.create({
+        data: { endpointId: ep.id, field: 'humidity', operator: '>', threshold: 50, enabled: true },
+      });
+      const immediate = target.statsMode === 'immediate';
+      await reading('dev-a', { humidity: 60 }, immediate ? 1 : 0);
+      // A reading the cached rule fires on: once its alert is here, the one before was evaluated.
+      await reading('dev-a', { temperature: 40 }, 1);
+      expect(alertsIn(sender).map((a) => a.value)).toEqual(immediate ? [31, 60, 40] : [31, 40]);
+    });
+
     it('fires nothing for non-matching frames', async () => {
       await tempRule();
       await reading('dev-a', { temperature: 30 }); // not > 30
