@@ -175,6 +175,42 @@ eachDb('bad device readings', (db) => {
     }
   });
 
+  test('a reading the database itself refuses, past the door check, is dropped alone and counted as refused; its neighbours are stored', async () => {
+    const { t, sender, peer, rows } = await setup();
+    // A rule the door check cannot know: the database refuses one device id (SQLite: a trigger,
+    // SQLITE_CONSTRAINT_TRIGGER; MariaDB: a CHECK constraint, error 4025).
+    const poison = `poison-${Date.now()}`;
+    const rule = `refuse_${poison.replace('-', '_')}`;
+    const prisma = t.relay.db.prisma;
+    if (db.name === 'sqlite')
+      await prisma.$executeRawUnsafe(
+        `CREATE TRIGGER ${rule} BEFORE INSERT ON "DeviceData" WHEN NEW."deviceId" = '${poison}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+      );
+    else
+      await prisma.$executeRawUnsafe(
+        `ALTER TABLE DeviceData ADD CONSTRAINT ${rule} CHECK (deviceId <> '${poison}')`,
+      );
+    try {
+      const before = metricValue(await metrics(t), rejected('refused'));
+      for (const deviceId of ['ok-1', poison, 'ok-2'])
+        await sender.send(JSON.stringify({ type: 'device_data', deviceId, data: { v: 1 } }));
+      await peer.waitForCount(3); // forwarded like any frame
+      await eventually(
+        async () => metricValue(await metrics(t), rejected('refused')),
+        (v) => v === before + 1,
+        { what: 'one reading counted as refused' },
+      );
+      expect(await rows('ok-1')).toHaveLength(1);
+      expect(await rows('ok-2')).toHaveLength(1);
+      expect(await rows(poison)).toEqual([]);
+    } finally {
+      await (db.name === 'sqlite'
+        ? prisma.$executeRawUnsafe(`DROP TRIGGER ${rule}`)
+        : prisma.$executeRawUnsafe(`ALTER TABLE DeviceData DROP CONSTRAINT ${rule}`));
+      await closeAll([sender, peer]);
+    }
+  });
+
   test('frames that merely mention device_data get no error and are only forwarded', async () => {
     const { sender, peer } = await setup();
     try {
