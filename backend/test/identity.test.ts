@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { isEndpointId } from '../src/services/endpoint.service';
+import type { Db } from '../src/db/prisma';
+import { EndpointService, isEndpointId } from '../src/services/endpoint.service';
 import { eachTarget } from './helpers/databases';
 import { useRelay, type CreatedEndpoint, type TestRelay } from './helpers/relay';
 import { closeAll, connect, eventually, expectRefused, sleep, type Client } from './helpers/ws';
@@ -64,6 +65,20 @@ describe('isEndpointId: only the form create issues names an endpoint', () => {
     ['two ids', `${id}${id}`],
   ])('refuses %s', (_label, variant) => {
     expect(isEndpointId(variant)).toBe(false);
+  });
+
+  test('the service answers a non-canonical id without asking the database', async () => {
+    // Any use of the database fails the test: the answer must come from the id's form alone.
+    const db = new Proxy({} as Db, {
+      get: (_t, model) => {
+        throw new Error(`database asked (${String(model)})`);
+      },
+    });
+    const service = new EndpointService(db);
+    const bad = `${randomUUID()} `;
+    await expect(service.find(bad)).resolves.toBeNull();
+    await expect(service.remove(bad)).resolves.toBe(false);
+    await expect(service.checkToken(bad, 'any')).resolves.toBe('unknown-endpoint');
   });
 });
 
