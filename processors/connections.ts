@@ -346,15 +346,14 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
   let notDue = 0;
   let dropAt: number | undefined;
   let stormed = false;
-  /** This VU's sockets so far: only the first one's join can be late (later ones replace it). */
-  let vuSockets = 0;
+  // Only the first socket's join can be late (later ones replace it); it joins in the loop's
+  // first step, synchronously from here.
+  if (nowMs() > windowStart) stats.add('lateJoins');
 
   try {
     for (;;) {
       const receiver = new Receiver(senderId(socketCounter++, settings.slice.index), slot);
-      const joinedAt = nowMs();
-      ledger.join(receiver, joinedAt);
-      if (vuSockets++ === 0 && joinedAt > windowStart) stats.add('lateJoins');
+      ledger.join(receiver, nowMs());
       const socket: ClientSocket = ws;
       let onDrained: (() => void) | undefined;
       let recovering = dropAt !== undefined;
