@@ -250,17 +250,26 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
     process.env,
   );
   const start = r.out.indexOf('{');
-  const d = JSON.parse(r.out.slice(start)) as {
+  let d: unknown;
+  try {
+    d = JSON.parse(r.out.slice(start < 0 ? r.out.length : start));
+  } catch {
+    // The driver failed before its report: its own words are the reason, not a JSON parse error.
+    throw new Error(
+      `plain-ws-driver exited ${r.code} without its JSON report; its output ends:\n${r.out.slice(-2000)}`,
+    );
+  }
+  const report = d as {
     latencyFromIntendedMs: LatencySummary | null;
     latencyFromSendMs: LatencySummary | null;
     sendLagMs: LatencySummary | null;
     delivered: number;
   };
   return {
-    intended: d.latencyFromIntendedMs,
-    sent: d.latencyFromSendMs,
-    sendLag: d.sendLagMs,
-    delivered: d.delivered,
+    intended: report.latencyFromIntendedMs,
+    sent: report.latencyFromSendMs,
+    sendLag: report.sendLagMs,
+    delivered: report.delivered,
     exitCode: r.code,
     toolCpuSec: r.cpu,
   };

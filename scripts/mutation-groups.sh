@@ -20,7 +20,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 groups=(
   "processors-lib=processors/lib/**/*.ts"
-  "runner=runner/scenario-result.ts,runner/gates.ts,runner/generator-health.ts,runner/capacity/search.ts"
+  "runner=runner/scenario-result.ts,runner/results.ts,runner/gates.ts,runner/generator-health.ts,runner/capacity/search.ts"
   "util=backend/src/util/**/*.ts"
   "websocket-forwarding=backend/src/websocket/connection-manager.ts,backend/src/websocket/message-router.ts,backend/src/websocket/prebuilt-frame.ts,backend/src/websocket/write-coalescer.ts"
   "websocket-server=backend/src/websocket/server.ts,backend/src/websocket/heartbeat.ts,backend/src/websocket/device-frame.ts,backend/src/websocket/close-codes.ts,backend/src/websocket/broadcaster.ts"
