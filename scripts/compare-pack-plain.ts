@@ -7,7 +7,10 @@
  * gates file as `pnpm test:performance`) and scripts/plain-ws-driver.ts, alternating
  * which goes first. Prints a markdown table of both latencies (p50/p95/p99, ms) per
  * run and the ratio of the pack's p95 to the driver's, and writes all figures to
- * --out (JSON). Build first: `pnpm build`.
+ * --out (JSON). Build first: `pnpm build`. Each row also gives the tool's hottest thread's
+ * CPU (cores) over its busiest window of the hold's length (scripts/thread-cpu.ts): the pack's
+ * generator worker, the driver's one thread. Near 1 core a tool queues its own work and its
+ * latencies measure itself; for the same deliveries it is the tool's cost per delivery.
  *
  * With --generators K the pack runs as `pnpm test:performance --generators K` does: K Artillery
  * processes, each owning whole endpoints (runner/scenario.ts generatorParts), latency merged from
@@ -43,6 +46,7 @@ import { STATS_MODES } from '../backend/src/config';
 import { DRIVER_SCHEDULES } from './driver-schedules';
 import { integerAtLeast, positive, scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
+import { hottestThreadWindow, readThreadTicks, type ThreadSample, type ThreadWindow } from './thread-cpu';
 
 const ROOT = path.resolve(__dirname, '..');
 const a = scriptArgs(
@@ -103,6 +107,12 @@ interface Row {
   /** CPU seconds the relay used during this run, and the tool's process (Artillery's start-up included) */
   relayCpuSec: number | null;
   toolCpuSec: number | null;
+  /**
+   * the tool's hottest thread's mean CPU (cores) over its busiest window of the hold's length
+   * (the pack's generator worker, the driver's main thread; with --generators the hottest of all
+   * processes): near 1 the tool queues its own work (scripts/thread-cpu.ts)
+   */
+  hotThreadCores: number | null;
   /** the pack run's directory (artillery-<i>.log, latency files); pack rows only */
   dir?: string;
   /** plain rows: the driver's --schedule */
@@ -119,26 +129,43 @@ function cpuSeconds(pid: number): number | null {
   }
 }
 
-/** Runs a child to completion; `cpu` is its CPU seconds as last seen (polled every 250 ms, so slightly low). */
+/**
+ * Runs a child to completion; `cpu` is its CPU seconds as last seen (polled every 250 ms, so
+ * slightly low); `hotThread` its hottest thread's busiest `holdSeconds` (scripts/thread-cpu.ts,
+ * every thread read once a second).
+ */
 function run(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; out: string; cpu: number | null }> {
+  holdSeconds: number,
+): Promise<{ code: number | null; out: string; cpu: number | null; hotThread: ThreadWindow | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let cpu: number | null = null;
     const poll = setInterval(() => (cpu = (child.pid && cpuSeconds(child.pid)) || cpu), 250);
+    const threads: ThreadSample[] = [];
+    const sampleThreads = (): void => {
+      const ticks = child.pid ? readThreadTicks(child.pid) : new Map<number, number>();
+      if (ticks.size > 0) threads.push({ atMs: Date.now(), ticks });
+    };
+    sampleThreads();
+    const threadPoll = setInterval(sampleThreads, 1000);
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     child.once('error', reject);
     child.once('close', (code) => {
       clearInterval(poll);
-      resolve({ code, out, cpu });
+      clearInterval(threadPoll);
+      resolve({ code, out, cpu, hotThread: hottestThreadWindow(threads, holdSeconds) });
     });
   });
 }
+
+/** cores of the hottest thread, 2 decimals; null when unknown */
+const coresOf = (w: ThreadWindow | null | undefined): number | null =>
+  w ? Math.round(w.cores * 100) / 100 : null;
 
 /**
  * --overrides of each pack process: one process as a hand run does (the scenario's own phases),
@@ -198,6 +225,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
           ARTILLERY_DISABLE_TELEMETRY: 'true',
           RELAY_PERF_HDR_DIR: path.join(dir, 'latency'),
         },
+        seconds,
       ),
     ),
   );
@@ -227,6 +255,9 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     toolCpuSec: runs.every((r) => r.cpu !== null)
       ? Math.round(runs.reduce((sum, r) => sum + (r.cpu ?? 0), 0) * 10) / 10
       : null,
+    hotThreadCores: runs.every((r) => r.hotThread)
+      ? Math.max(...runs.map((r) => coresOf(r.hotThread)!))
+      : null,
   };
 }
 
@@ -248,6 +279,7 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
       a.driverSchedule,
     ]),
     process.env,
+    seconds,
   );
   const start = r.out.indexOf('{');
   let d: unknown;
@@ -272,6 +304,7 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
     delivered: report.delivered,
     exitCode: r.code,
     toolCpuSec: r.cpu,
+    hotThreadCores: coresOf(r.hotThread),
   };
 }
 
@@ -313,7 +346,7 @@ async function main(): Promise<void> {
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
           console.error(
-            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec}${'dir' in r ? ` | logs ${r.dir}` : ''}`,
+            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec} | hottest tool thread ${row.hotThreadCores ?? '-'} cores${'dir' in r ? ` | logs ${r.dir}` : ''}`,
           );
         }
       }
@@ -324,9 +357,9 @@ async function main(): Promise<void> {
   writeFileSync(a.out, JSON.stringify(rows, null, 1));
   const cell = (s: LatencySummary | null | undefined) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
   console.log(
-    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | pack p95 / plain p95 |',
+    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | hottest tool thread, cores | pack p95 / plain p95 |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const other = rows.find((o) => o.rate === r.rate && o.rep === r.rep && o.tool === 'plain');
     const ratio =
@@ -334,7 +367,7 @@ async function main(): Promise<void> {
         ? (r.intended.p95 / other.intended.p95).toFixed(2)
         : '';
     console.log(
-      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${ratio} |`,
+      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${r.hotThreadCores ?? '-'} | ${ratio} |`,
     );
   }
   console.log(
