@@ -249,4 +249,20 @@ describe('generator samples of several processes', () => {
     expect(sumSamplesPerSecond([a])).toBe(a);
     expect(busiestGenerator([[]])).toBeNull();
   });
+
+  it('the busiest is the one with the highest mean CPU wherever it is in the list; a tie keeps the first', () => {
+    const busy = [s(1000, 90, 300)];
+    const idle = [s(1000, 10, 50)];
+    expect(busiestGenerator([busy, idle])?.cpuMeanPct).toBe(90);
+    expect(busiestGenerator([idle, busy])?.cpuMeanPct).toBe(90);
+    expect(busiestGenerator([[], idle])?.cpuMeanPct).toBe(10);
+    // same CPU, different memory: the first process's summary is reported
+    expect(busiestGenerator([[s(1000, 50, 111)], [s(1000, 50, 222)]])?.rssPeakMb).toBe(111);
+  });
+
+  it('per-second sums come out in time order whichever process sampled a second first', () => {
+    const late = [s(3000, 10), s(4000, 10)];
+    const early = [s(1000, 20), s(3500, 20)];
+    expect(sumSamplesPerSecond([late, early]).map((x) => x.t)).toEqual([1000, 3000, 4000]);
+  });
 });

@@ -160,4 +160,31 @@ describe('buildScenarioResult', () => {
     expect(r.series.p95[1]).toBeCloseTo(400, 0);
     expect(r.series.p95[2]).toBeNull();
   });
+
+  it('generator samples as one flat list (one process) or one list per process give the same figures', () => {
+    const samples = [
+      { t: 1_000, cpuPct: 40, rssMb: 100 },
+      { t: 2_000, cpuPct: 60, rssMb: 110 },
+    ];
+    const flat = build({ generatorSamples: samples });
+    const nested = build({ generatorSamples: [samples] });
+    expect(flat.generator).toEqual({
+      cpuPeakPct: 60,
+      cpuMeanPct: 50,
+      rssPeakMb: 110,
+      rssMeanMb: 105,
+      samples: 2,
+    });
+    expect(nested.generator).toEqual(flat.generator);
+    expect(flat.generators).toBe(1);
+    expect(nested.resources.generatorCpu).toEqual([40, 60]);
+    expect(flat.resources).toEqual(nested.resources);
+    // two processes: the check sees the busier one, the series their sum
+    const two = build({ generatorSamples: [samples, [{ t: 1_500, cpuPct: 90, rssMb: 50 }]] });
+    expect(two.generators).toBe(2);
+    expect(two.generator?.cpuMeanPct).toBe(90);
+    expect(two.resources.generatorCpu).toEqual([130, 60]);
+    // nothing sampled
+    expect(build({ generatorSamples: [] }).generator).toBeNull();
+  });
 });
