@@ -179,4 +179,11 @@ describe('parseCheckLines: only the lines after the Checks: header, each a whole
     expect(parseCheckLines('ok: a == 0\nfail: b == 0\n')).toEqual([]);
     expect(parseCheckLines('Checks: none\nok: a == 0')).toEqual([]);
   });
+
+  it('reads the verdicts when the header is the very first line of the output', () => {
+    expect(parseCheckLines('Checks:\nok: a == 0\nfail: b < 5 (optional)')).toEqual([
+      { expression: 'a == 0', passed: true, strict: true },
+      { expression: 'b < 5', passed: false, strict: false },
+    ]);
+  });
 });
