@@ -35,9 +35,15 @@ function scriptGroups(): Map<string, string[]> {
   return groups;
 }
 
-const tsFiles = readdirSync(ROOT, { recursive: true, encoding: 'utf8' }).filter(
-  (f) => f.endsWith('.ts') && !f.startsWith('node_modules') && !f.startsWith('.'),
-);
+/** Every .ts file of the repository outside node_modules and dot-directories, relative to ROOT. */
+const tsFiles = readdirSync(ROOT, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'node_modules' && !d.name.startsWith('.'))
+  .flatMap((d) =>
+    readdirSync(path.join(ROOT, d.name), { recursive: true, encoding: 'utf8' })
+      .filter((f) => !f.split(path.sep).includes('node_modules'))
+      .map((f) => path.join(d.name, f)),
+  )
+  .filter((f) => f.endsWith('.ts'));
 
 /** The repository's .ts files a glob list selects (Stryker's `!` exclusions honoured). */
 function expand(globs: string[]): Set<string> {
