@@ -61,7 +61,8 @@ export function readThreadTicks(pid: number): Map<number, number> {
  * window. The window is aligned on samples: the span between sample i and the first sample
  * at least `windowSeconds` later (or the last sample). A thread that appears inside a window
  * counts from its first sample there; one that has ended by the window's last sample is not a
- * candidate for that window. Returns null with fewer than two samples or when no thread ran. Throws RangeError for a window that is not a positive number.
+ * candidate for that window. Returns null with fewer than two samples or when no thread ran.
+ * Throws RangeError for a window that is not a positive number.
  */
 export function hottestThreadWindow(samples: ThreadSample[], windowSeconds: number): ThreadWindow | null {
   if (!(windowSeconds > 0)) throw new RangeError(`windowSeconds must be positive, got ${windowSeconds}`);
@@ -74,13 +75,14 @@ export function hottestThreadWindow(samples: ThreadSample[], windowSeconds: numb
     const seconds = (samples[j].atMs - samples[i].atMs) / 1000;
     if (seconds <= 0) continue;
     for (const [tid, end] of samples[j].ticks) {
-      const start = samples[i].ticks.get(tid);
-      // A thread born inside the window: from its first appearance on.
-      let used = end - (start ?? 0);
-      if (start === undefined) {
-        const first = samples.slice(i + 1, j + 1).find((s) => s.ticks.has(tid));
-        used = end - (first?.ticks.get(tid) ?? end);
-      }
+      // A thread born inside the window counts from its first appearance (samples[j] has it).
+      const start =
+        samples[i].ticks.get(tid) ??
+        samples
+          .slice(i + 1, j + 1)
+          .find((s) => s.ticks.has(tid))!
+          .ticks.get(tid)!;
+      const used = end - start;
       if (used > bestTicks) {
         bestTicks = used;
         best = { tid, cores: used / (TICKS_PER_SECOND * seconds), seconds };
