@@ -110,7 +110,9 @@ interface Row {
   /**
    * the tool's hottest thread's mean CPU (cores) over its busiest window of the hold's length
    * (the pack's generator worker, the driver's main thread; with --generators the hottest of all
-   * processes): near 1 the tool queues its own work (scripts/thread-cpu.ts)
+   * processes): near 1 the tool queues its own work (scripts/thread-cpu.ts). With a hold of a
+   * few seconds the busiest window can be Artillery's start-up on its main thread instead
+   * (0.75 cores for a 3 s hold at 200 msg/s): compare holds of 20 s or more.
    */
   hotThreadCores: number | null;
   /** the pack run's directory (artillery-<i>.log, latency files); pack rows only */
