@@ -22,14 +22,18 @@ function sysconf(name: string, fallback: number): number {
   }
 }
 
-const CLOCK_TICKS = sysconf('CLK_TCK', 100);
+/** Clock ticks per second: the unit of utime and stime in /proc/<pid>/stat. */
+export const CLOCK_TICKS = sysconf('CLK_TCK', 100);
 const PAGE_BYTES = sysconf('PAGESIZE', 4096);
 
-/** utime+stime in ticks and rss in pages; null once the process is gone. */
-export function readProcStat(pid: number): { ticks: number; rssPages: number } | null {
+/**
+ * utime+stime in ticks and rss in pages of a process, or of one of its threads with `tid`
+ * (/proc/<pid>/task/<tid>/stat); null once it is gone.
+ */
+export function readProcStat(pid: number, tid?: number): { ticks: number; rssPages: number } | null {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   } catch {
     return null;
   }

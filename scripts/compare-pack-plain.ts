@@ -47,6 +47,7 @@ import { DRIVER_SCHEDULES } from './driver-schedules';
 import { integerAtLeast, positive, scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
 import { hottestThreadWindow, readThreadTicks, type ThreadSample, type ThreadWindow } from './thread-cpu';
+import { CLOCK_TICKS, readProcStat } from '../runner/proc-sampler';
 
 const ROOT = path.resolve(__dirname, '..');
 const a = scriptArgs(
@@ -123,12 +124,8 @@ interface Row {
 
 /** CPU seconds (user + system, all threads) a live process has used so far; null once it is gone. */
 function cpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
+  const stat = readProcStat(pid);
+  return stat ? stat.ticks / CLOCK_TICKS : null;
 }
 
 /**

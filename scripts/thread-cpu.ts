@@ -8,10 +8,8 @@
  *
  * Read from /proc/<pid>/task/<tid>/stat (utime + stime, Linux only), sampled once a second.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-
-/** USER_HZ: the unit of utime and stime in /proc/.../stat (100 on every Linux Node supports). */
-const TICKS_PER_SECOND = 100;
+import { readdirSync } from 'node:fs';
+import { CLOCK_TICKS, readProcStat } from '../runner/proc-sampler';
 
 /** One reading of every thread of a process: `ticks` is tid -> utime + stime in clock ticks. */
 export interface ThreadSample {
@@ -43,14 +41,9 @@ export function readThreadTicks(pid: number): Map<number, number> {
     return ticks;
   }
   for (const tid of tids) {
-    try {
-      // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(Number(tid), Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // the thread ended meanwhile
-    }
+    // null: the thread ended meanwhile
+    const stat = readProcStat(pid, Number(tid));
+    if (stat) ticks.set(Number(tid), stat.ticks);
   }
   return ticks;
 }
@@ -85,7 +78,7 @@ export function hottestThreadWindow(samples: ThreadSample[], windowSeconds: numb
       const used = end - start;
       if (used > bestTicks) {
         bestTicks = used;
-        best = { tid, cores: used / (TICKS_PER_SECOND * seconds), seconds };
+        best = { tid, cores: used / (CLOCK_TICKS * seconds), seconds };
       }
     }
   }
