@@ -44,7 +44,7 @@ import { readSettings } from '../processors/lib/settings';
 import { generatorsOf, num, oneOf } from '../runner/options';
 import { STATS_MODES } from '../backend/src/config';
 import { DRIVER_SCHEDULES } from './driver-schedules';
-import { integerAtLeast, positive, scriptArgs } from './script-args';
+import { integerAtLeast, optionArgs, positive, scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
 import { hottestThreadWindow, readThreadTicks, type ThreadSample, type ThreadWindow } from './thread-cpu';
 import { CLOCK_TICKS, readProcStat } from '../runner/proc-sampler';
@@ -266,16 +266,7 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
       '--import',
       'tsx',
       'scripts/plain-ws-driver.ts',
-      '--target',
-      target,
-      '--api-key',
-      apiKey,
-      '--rate',
-      String(rate),
-      '--seconds',
-      String(seconds),
-      '--schedule',
-      a.driverSchedule,
+      ...optionArgs({ target, 'api-key': apiKey, rate, seconds, schedule: a.driverSchedule }),
     ]),
     process.env,
     seconds,

@@ -66,6 +66,16 @@ export function scriptArgs<T extends ParseArgsConfig, R>(
   process.exit(outcome.exitCode);
 }
 
+/**
+ * A command line for another script, every option as one `--name=value` element. Why: a value
+ * given as its own element after the flag is refused by parseArgs when it begins with `-` (a
+ * base64url API key does, one time in 64), so a caller that builds `['--api-key', key]` fails at
+ * random. Values are passed as they are (String of a number); order follows the object's.
+ */
+export function optionArgs(options: Record<string, string | number>): string[] {
+  return Object.entries(options).map(([name, value]) => `--${name}=${value}`);
+}
+
 /** For `num`: a number > 0. */
 export const positive = (n: number): boolean => n > 0;
 

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { num } from '../options';
-import { parseScriptArgs, positionalNumbers, usageOf } from '../../scripts/script-args';
+import { optionArgs, parseScriptArgs, positionalNumbers, usageOf } from '../../scripts/script-args';
 
 const ROOT = path.resolve(__dirname, '../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'script-args-'));
@@ -84,6 +84,27 @@ describe('parseScriptArgs', () => {
       [],
     );
     expect(outcome).toEqual({ exitCode: 2, text: 'plain string\n(--help for usage)' });
+  });
+});
+
+describe('optionArgs', () => {
+  const config = { options: { 'api-key': { type: 'string' }, rate: { type: 'string' } } } as const;
+  const parse = (argv: string[]) =>
+    parseScriptArgs('x.ts', config, ({ values }) => values, argv) as { settings?: unknown; text?: string };
+
+  test('a value that begins with a dash reaches the other script intact', () => {
+    const argv = optionArgs({ 'api-key': '-Zk3_q', rate: 5000 });
+    expect(argv).toEqual(['--api-key=-Zk3_q', '--rate=5000']);
+    expect(parse(argv).settings).toEqual({ 'api-key': '-Zk3_q', rate: '5000' });
+  });
+
+  test('the same value as its own element is refused: why optionArgs exists', () => {
+    expect(parse(['--api-key', '-Zk3_q']).text).toMatch(/argument is ambiguous/);
+  });
+
+  test('values with = or spaces pass whole; an empty object is no arguments', () => {
+    expect(parse(optionArgs({ 'api-key': 'a=b c' })).settings).toEqual({ 'api-key': 'a=b c' });
+    expect(optionArgs({})).toEqual([]);
   });
 });
 
