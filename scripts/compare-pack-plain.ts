@@ -10,7 +10,8 @@
  * --out (JSON). Build first: `pnpm build`. Each row also gives the tool's hottest thread's
  * CPU (cores) over its busiest window of the hold's length (scripts/thread-cpu.ts): the pack's
  * generator worker, the driver's one thread. Near 1 core a tool queues its own work and its
- * latencies measure itself; for the same deliveries it is the tool's cost per delivery.
+ * latencies measure itself; for the same deliveries it is the tool's cost per delivery. Beside it,
+ * that thread's run-queue wait (ms per second ready to run while something else had its core).
  *
  * With --generators K the pack runs as `pnpm test:performance --generators K` does: K Artillery
  * processes, each owning whole endpoints (runner/scenario.ts generatorParts), latency merged from
@@ -46,7 +47,13 @@ import { STATS_MODES } from '../backend/src/config';
 import { DRIVER_SCHEDULES } from './driver-schedules';
 import { integerAtLeast, optionArgs, positive, scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
-import { hottestThreadWindow, readThreadTicks, type ThreadSample, type ThreadWindow } from './thread-cpu';
+import {
+  hottestThreadWindow,
+  readThreadTicks,
+  readThreadWaits,
+  type ThreadSample,
+  type ThreadWindow,
+} from './thread-cpu';
 import { CLOCK_TICKS, readProcStat } from '../runner/proc-sampler';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -116,6 +123,12 @@ interface Row {
    * (0.75 cores for a 3 s hold at 200 msg/s): compare holds of 20 s or more.
    */
   hotThreadCores: number | null;
+  /**
+   * that thread's run-queue wait over the same window, ms per second (scripts/thread-cpu.ts): time
+   * it was ready to run while something else had its core. High with cores well below 1: the tool
+   * was kept off its core, not busy.
+   */
+  hotThreadWaitMsPerSec: number | null;
   /** the pack run's directory (artillery-<i>.log, latency files); pack rows only */
   dir?: string;
   /** plain rows: the driver's --schedule */
@@ -147,7 +160,7 @@ function run(
     const threads: ThreadSample[] = [];
     const sampleThreads = (): void => {
       const ticks = child.pid ? readThreadTicks(child.pid) : new Map<number, number>();
-      if (ticks.size > 0) threads.push({ atMs: Date.now(), ticks });
+      if (ticks.size > 0) threads.push({ atMs: Date.now(), ticks, waitNs: readThreadWaits(child.pid!) });
     };
     sampleThreads();
     const threadPoll = setInterval(sampleThreads, 1000);
@@ -165,6 +178,10 @@ function run(
 /** cores of the hottest thread, 2 decimals; null when unknown */
 const coresOf = (w: ThreadWindow | null | undefined): number | null =>
   w ? Math.round(w.cores * 100) / 100 : null;
+
+/** its run-queue wait, ms per second, 1 decimal; null when unknown */
+const waitOf = (w: ThreadWindow | null | undefined): number | null =>
+  w && w.waitMsPerSec !== null ? Math.round(w.waitMsPerSec * 10) / 10 : null;
 
 /**
  * --overrides of each pack process: one process as a hand run does (the scenario's own phases),
@@ -243,6 +260,10 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     }
   }
   const codes = runs.map((r) => r.code);
+  // The hottest thread of all processes (with --generators several), and its wait.
+  const hottest = runs.every((r) => r.hotThread)
+    ? runs.map((r) => r.hotThread!).reduce((a, b) => (b.cores > a.cores ? b : a))
+    : null;
   return {
     dir,
     intended: merged && summarize(merged.set.intended),
@@ -254,9 +275,8 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     toolCpuSec: runs.every((r) => r.cpu !== null)
       ? Math.round(runs.reduce((sum, r) => sum + (r.cpu ?? 0), 0) * 10) / 10
       : null,
-    hotThreadCores: runs.every((r) => r.hotThread)
-      ? Math.max(...runs.map((r) => coresOf(r.hotThread)!))
-      : null,
+    hotThreadCores: hottest ? coresOf(hottest) : null,
+    hotThreadWaitMsPerSec: hottest ? waitOf(hottest) : null,
   };
 }
 
@@ -295,6 +315,7 @@ async function plain(target: string, apiKey: string, rate: number, seconds: numb
     exitCode: r.code,
     toolCpuSec: r.cpu,
     hotThreadCores: coresOf(r.hotThread),
+    hotThreadWaitMsPerSec: waitOf(r.hotThread),
   };
 }
 
@@ -336,7 +357,7 @@ async function main(): Promise<void> {
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
           console.error(
-            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec} | hottest tool thread ${row.hotThreadCores ?? '-'} cores${'dir' in r ? ` | logs ${r.dir}` : ''}`,
+            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec} | hottest tool thread ${row.hotThreadCores ?? '-'} cores, waited ${row.hotThreadWaitMsPerSec ?? '-'} ms/s${'dir' in r ? ` | logs ${r.dir}` : ''}`,
           );
         }
       }
@@ -347,7 +368,7 @@ async function main(): Promise<void> {
   writeFileSync(a.out, JSON.stringify(rows, null, 1));
   const cell = (s: LatencySummary | null | undefined) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
   console.log(
-    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | hottest tool thread, cores | pack p95 / plain p95 |',
+    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | hottest tool thread: cores / run-queue wait ms per s | pack p95 / plain p95 |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -357,7 +378,7 @@ async function main(): Promise<void> {
         ? (r.intended.p95 / other.intended.p95).toFixed(2)
         : '';
     console.log(
-      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${r.hotThreadCores ?? '-'} | ${ratio} |`,
+      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${r.hotThreadCores ?? '-'} / ${r.hotThreadWaitMsPerSec ?? '-'} | ${ratio} |`,
     );
   }
   console.log(

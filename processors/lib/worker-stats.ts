@@ -15,6 +15,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { COUNTERS, HISTOGRAMS, IOT_COUNTERS } from './metric-names';
 import { nowMs } from './frame';
 import { encodeHistogram } from './latency';
+import { ThreadPriority } from './thread-priority';
 
 export interface Emitter {
   emit(event: string, ...args: unknown[]): unknown;
@@ -55,16 +56,19 @@ export class WorkerStats {
   /**
    * @param interval latency histogram the processor records into; written to each progress line and reset
    * @param progressFile where progress lines go (none: no lines, the histogram is left alone)
+   * @param priority puts this thread ahead of the rest of its process while VUs run (thread-priority.ts)
    */
   constructor(
     private readonly interval?: Histogram,
     private readonly progressFile = process.env.RELAY_PERF_PROGRESS_FILE,
+    private readonly priority = new ThreadPriority(),
   ) {}
 
   /** First VU in this thread: announce every counter as 0 so gates never see a missing metric. */
   attach(emitter: Emitter): void {
     if (this.emitter) return;
     this.emitter = emitter;
+    this.priority.register();
     for (const name of Object.values(COUNTERS)) emitter.emit('counter', name, 0);
     for (const name of Object.values(IOT_COUNTERS)) emitter.emit('counter', name, 0);
     this.lastProbe = nowMs();
@@ -137,6 +141,9 @@ export class WorkerStats {
     for (const [name, n] of this.pendingNamed) if (n !== 0) emitter.emit('counter', name, n);
     this.pendingNamed.clear();
     const busy = this.activeVus > 0;
+    // Once a second, not at register(): by now every generator thread of the process has
+    // announced itself, and threads started since are caught.
+    if (busy) this.priority.yieldOthers();
     if (busy) emitter.emit('histogram', HISTOGRAMS.loopStall, Math.max(0, this.stallMax));
     if (this.progressFile && (busy || snapshot.sent > 0 || snapshot.delivered > 0)) {
       const line = {

@@ -11,6 +11,7 @@ import { threadId } from 'node:worker_threads';
 import { decodeHistogram, newHistogram, recordMs } from '../lib/latency';
 import { COUNTERS, HISTOGRAMS, IOT_COUNTERS } from '../lib/metric-names';
 import { WorkerStats, type Emitter } from '../lib/worker-stats';
+import type { ThreadPriority } from '../lib/thread-priority';
 
 let clockMs = 0;
 jest.mock('../lib/frame', () => ({
@@ -138,6 +139,24 @@ describe('WorkerStats', () => {
     s.stopTimers();
     jest.advanceTimersByTime(5000);
     expect(em.events).toEqual([['counter', COUNTERS.expected, 6]]);
+  });
+
+  it('puts its thread first: registers on the first attach, yields the core on busy flushes only', () => {
+    const calls: string[] = [];
+    const priority = {
+      register: () => calls.push('register'),
+      yieldOthers: () => (calls.push('yield'), []),
+    } as unknown as ThreadPriority;
+    const s = stats(undefined, undefined, priority);
+    s.attach(recorder());
+    s.attach(recorder());
+    s.flush(); // no VU active yet
+    s.activeVus = 1;
+    s.flush();
+    s.flush();
+    s.activeVus = 0;
+    s.flush();
+    expect(calls).toEqual(['register', 'yield', 'yield']);
   });
 
   it('forwards histogram values to the emitter, and drops them before any VU attached', () => {

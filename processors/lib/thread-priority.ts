@@ -1,0 +1,130 @@
+/**
+ * The generator worker thread goes first on its core; the rest of its process takes what is left.
+ *
+ * An Artillery process is more than the worker thread that sends and receives: its main thread
+ * aggregates metrics on a heap of 60-70 MB whose mark-compacts took up to 93 ms, and V8's
+ * background threads (garbage collection and compile jobs of both isolates) run beside it. With
+ * the generator on one core (compare-pack-plain --pin, or a busy machine), whenever they run the
+ * worker waits, and every frame due meanwhile leaves late: `perf sched timehist` of a pinned
+ * 5,000 msg/s run showed 131 ms of V8 helper threads on the worker's core in a second whose
+ * worst event-loop stall was 40 ms, and Artillery's main thread 31-43 ms in two seconds with
+ * stalls of 65 and 80 ms (docs/performance/README.md, "Who takes the generator's core").
+ * Raising every other thread's nice value (RELAY_PERF_OTHER_THREADS_NICE=19) leaves them only the
+ * time the worker does not use; it is off by default, for want of a measured gain (below). Raising a thread's nice value needs no privilege; lowering it again does, so this never
+ * touches another generator worker: each one registers on a BroadcastChannel, and threads that
+ * registered are spared.
+ *
+ * Linux only (/proc/thread-self, per-thread setpriority); elsewhere, and on Artillery's main
+ * thread (which is not a generator), it does nothing.
+ */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
+
+/**
+ * Off unless asked for: in 4 + 4 interleaved pinned runs at 5,000 msg/s on this 2-core machine
+ * the pack/driver p95 ratio was 0.90-7.71 without and 2.55-7.97 with it (run-to-run spread larger
+ * than any effect), and with it the worker still waited 17-34 ms per second, most of it behind its
+ * process's nice-19 threads (docs/performance/README.md, "Who takes the generator's core").
+ */
+export const DEFAULT_OTHER_THREADS_NICE = 0;
+
+/**
+ * RELAY_PERF_OTHER_THREADS_NICE as a nice value: unset or empty gives the default (0: off), 19
+ * the lowest priority there is. Throws an Error naming the variable for anything but an
+ * integer 0-19.
+ */
+export function otherThreadsNice(raw = process.env.RELAY_PERF_OTHER_THREADS_NICE): number {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_OTHER_THREADS_NICE;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 19) {
+    throw new Error(`RELAY_PERF_OTHER_THREADS_NICE must be an integer 0-19 (0: off), got "${raw}"`);
+  }
+  return n;
+}
+
+/** This OS thread's id, from /proc/thread-self (`<pid>/task/<tid>`); null without /proc. */
+export function ownThreadId(): number | null {
+  try {
+    const m = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Message {
+  tid: number;
+  /** set by a thread that just joined: everyone already there answers with its own tid */
+  hello?: boolean;
+}
+
+export class ThreadPriority {
+  private readonly generators = new Set<number>();
+  private readonly reniced = new Set<number>();
+  private channel: BroadcastChannel | undefined;
+
+  /**
+   * @param nice the nice value for every other thread (1-19; 0 disables)
+   * @param enabled false on Artillery's main thread, where no generator runs
+   * @param channelName the BroadcastChannel generator threads of one process meet on
+   */
+  constructor(
+    private readonly nice = otherThreadsNice(),
+    private readonly enabled = !isMainThread,
+    private readonly channelName = 'relay-perf:generator-threads',
+  ) {}
+
+  /** Called once by the generator thread when its first VU starts: announces its tid. */
+  register(): void {
+    if (!this.enabled || this.nice === 0 || this.channel) return;
+    const self = ownThreadId();
+    if (self === null) return;
+    this.generators.add(self);
+    const channel = new BroadcastChannel(this.channelName);
+    // A channel must not keep the worker alive after its last VU.
+    channel.unref();
+    channel.onmessage = (event: unknown) => {
+      const msg = (event as { data: Message }).data;
+      this.generators.add(msg.tid);
+      if (msg.hello) channel.postMessage({ tid: self } satisfies Message);
+    };
+    channel.postMessage({ tid: self, hello: true } satisfies Message);
+    this.channel = channel;
+  }
+
+  /**
+   * Gives the nice value to every thread of this process that is neither a registered generator
+   * nor already done, and returns their tids (those it could not change are left out: a thread
+   * that ended meanwhile). Cheap enough to call once a second, so threads started later (libuv's
+   * pool, a new V8 helper) are caught too. Does nothing before register().
+   */
+  yieldOthers(): number[] {
+    if (!this.channel) return [];
+    let tids: string[];
+    try {
+      tids = readdirSync('/proc/self/task');
+    } catch {
+      return [];
+    }
+    const changed: number[] = [];
+    for (const name of tids) {
+      const tid = Number(name);
+      if (this.generators.has(tid) || this.reniced.has(tid)) continue;
+      this.reniced.add(tid);
+      try {
+        setPriority(tid, this.nice);
+        changed.push(tid);
+      } catch {
+        // ESRCH: the thread ended between the listing and the call.
+      }
+    }
+    return changed;
+  }
+
+  /** Closes the channel; threads already reniced stay so until the process ends. */
+  close(): void {
+    this.channel?.close();
+    this.channel = undefined;
+  }
+}
