@@ -59,26 +59,53 @@ interface Message {
   hello?: boolean;
 }
 
+/** What ThreadPriority asks of the OS; tests replace it. */
+export interface ThreadOs {
+  /** this thread's id; null where it cannot be known (no /proc) */
+  self(): number | null;
+  /** every thread id of this process; throws where they cannot be listed */
+  threads(): number[];
+  /** sets one thread's nice value; throws when the thread is gone (ESRCH) */
+  setNice(tid: number, nice: number): void;
+}
+
+/** Linux: /proc/thread-self, /proc/self/task, setpriority(PRIO_PROCESS, tid), which is per thread. */
+export const LINUX_THREADS: ThreadOs = {
+  self: ownThreadId,
+  threads: () => readdirSync('/proc/self/task').map(Number),
+  setNice: (tid, nice) => setPriority(tid, nice),
+};
+
+export interface ThreadPriorityOptions {
+  /** the nice value for every other thread (1-19; 0 disables); default RELAY_PERF_OTHER_THREADS_NICE */
+  nice?: number;
+  /** false on Artillery's main thread, where no generator runs (the default there) */
+  enabled?: boolean;
+  /** the BroadcastChannel the generator threads of one process meet on */
+  channelName?: string;
+  os?: ThreadOs;
+}
+
 export class ThreadPriority {
   private readonly generators = new Set<number>();
   private readonly reniced = new Set<number>();
   private channel: BroadcastChannel | undefined;
+  private readonly nice: number;
+  private readonly enabled: boolean;
+  private readonly channelName: string;
+  private readonly os: ThreadOs;
 
-  /**
-   * @param nice the nice value for every other thread (1-19; 0 disables)
-   * @param enabled false on Artillery's main thread, where no generator runs
-   * @param channelName the BroadcastChannel generator threads of one process meet on
-   */
-  constructor(
-    private readonly nice = otherThreadsNice(),
-    private readonly enabled = !isMainThread,
-    private readonly channelName = 'relay-perf:generator-threads',
-  ) {}
+  constructor(options: ThreadPriorityOptions = {}) {
+    this.nice = options.nice ?? otherThreadsNice();
+    this.enabled = options.enabled ?? !isMainThread;
+    this.channelName = options.channelName ?? 'relay-perf:generator-threads';
+    this.os = options.os ?? LINUX_THREADS;
+  }
 
   /** Called once by the generator thread when its first VU starts: announces its tid. */
   register(): void {
     if (!this.enabled || this.nice === 0 || this.channel) return;
-    const self = ownThreadId();
+    const self = this.os.self();
     if (self === null) return;
     this.generators.add(self);
     const channel = new BroadcastChannel(this.channelName);
@@ -101,19 +128,18 @@ export class ThreadPriority {
    */
   yieldOthers(): number[] {
     if (!this.channel) return [];
-    let tids: string[];
+    let tids: number[];
     try {
-      tids = readdirSync('/proc/self/task');
+      tids = this.os.threads();
     } catch {
       return [];
     }
     const changed: number[] = [];
-    for (const name of tids) {
-      const tid = Number(name);
+    for (const tid of tids) {
       if (this.generators.has(tid) || this.reniced.has(tid)) continue;
       this.reniced.add(tid);
       try {
-        setPriority(tid, this.nice);
+        this.os.setNice(tid, this.nice);
         changed.push(tid);
       } catch {
         // ESRCH: the thread ended between the listing and the call.

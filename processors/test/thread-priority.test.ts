@@ -6,6 +6,7 @@ import {
   otherThreadsNice,
   ownThreadId,
   ThreadPriority,
+  type ThreadOs,
 } from '../lib/thread-priority';
 
 const CHILD = path.join(__dirname, 'helpers', 'thread-priority-child.ts');
@@ -20,8 +21,10 @@ interface ChildReport {
 
 /** Runs the fixture in its own process (renicing must not touch Jest's threads). */
 function runChild(env: Record<string, string>): ChildReport {
+  // Under Stryker the mutant under test must be the child's too (its instrumented code reads this).
+  const active = (globalThis as { __stryker__?: { activeMutant?: string } }).__stryker__?.activeMutant;
   const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...(active === undefined ? {} : { __STRYKER_ACTIVE_MUTANT__: active }) },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -64,7 +67,123 @@ describe('ownThreadId', () => {
   });
 });
 
-describe('ThreadPriority', () => {
+/** A process with these threads; `self` is the calling thread; records every setNice. */
+function fakeOs(self: number | null, threads: number[] | (() => number[]), gone: number[] = []) {
+  const calls: [number, number][] = [];
+  const os: ThreadOs = {
+    self: () => self,
+    threads: typeof threads === 'function' ? threads : () => threads,
+    setNice: (tid, nice) => {
+      if (gone.includes(tid)) throw Object.assign(new Error('ESRCH'), { code: 'ESRCH' });
+      calls.push([tid, nice]);
+    },
+  };
+  return { os, calls };
+}
+
+let channelSeq = 0;
+const channelName = () => `thread-priority-unit-${process.pid}-${++channelSeq}`;
+/** Lets BroadcastChannel messages (hello, answers) be delivered. */
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('ThreadPriority (fake OS, in process)', () => {
+  const made: ThreadPriority[] = [];
+  const priority = (...args: ConstructorParameters<typeof ThreadPriority>) => {
+    const p = new ThreadPriority(...args);
+    made.push(p);
+    return p;
+  };
+  afterEach(() => made.splice(0).forEach((p) => p.close()));
+
+  test('renices every thread but itself, once each; later threads on a later call', () => {
+    let threads = [100, 101, 102];
+    const { os, calls } = fakeOs(101, () => threads);
+    const p = priority({ nice: 19, enabled: true, channelName: channelName(), os });
+    expect(p.yieldOthers()).toEqual([]); // before register(): nothing
+    p.register();
+    expect(p.yieldOthers()).toEqual([100, 102]);
+    expect(calls).toEqual([
+      [100, 19],
+      [102, 19],
+    ]);
+    threads = [100, 101, 102, 103];
+    expect(p.yieldOthers()).toEqual([103]);
+    expect(p.yieldOthers()).toEqual([]);
+    expect(calls).toHaveLength(3);
+  });
+
+  test('spares every generator thread that registered, whichever came first', async () => {
+    const name = channelName();
+    const threads = [1, 2, 3, 4];
+    const a = fakeOs(2, threads);
+    const b = fakeOs(3, threads);
+    const first = priority({ nice: 10, enabled: true, channelName: name, os: a.os });
+    first.register();
+    await settle();
+    // The second joins later: its hello makes the first answer, so each learns the other.
+    const second = priority({ nice: 10, enabled: true, channelName: name, os: b.os });
+    second.register();
+    await settle();
+    expect(first.yieldOthers()).toEqual([1, 4]);
+    expect(second.yieldOthers()).toEqual([1, 4]);
+    // A thread on another channel (another process's run) is not spared.
+    const stranger = priority({
+      nice: 10,
+      enabled: true,
+      channelName: channelName(),
+      os: fakeOs(4, threads).os,
+    });
+    stranger.register();
+    await settle();
+    expect(stranger.yieldOthers()).toEqual([1, 2, 3]);
+  });
+
+  test('a thread that ended meanwhile is skipped and not retried; a listing that fails changes nothing', () => {
+    const { os, calls } = fakeOs(1, [1, 2, 3], [2]);
+    const p = priority({ nice: 19, enabled: true, channelName: channelName(), os });
+    p.register();
+    expect(p.yieldOthers()).toEqual([3]);
+    expect(p.yieldOthers()).toEqual([]);
+    expect(calls).toEqual([[3, 19]]);
+    const broken = fakeOs(1, () => {
+      throw new Error('ENOENT /proc/self/task');
+    });
+    const q = priority({ nice: 19, enabled: true, channelName: channelName(), os: broken.os });
+    q.register();
+    expect(q.yieldOthers()).toEqual([]);
+  });
+
+  test('without its own thread id (no /proc) it never registers, so never renices', () => {
+    const { os, calls } = fakeOs(null, [1, 2]);
+    const p = priority({ nice: 19, enabled: true, channelName: channelName(), os });
+    p.register();
+    expect(p.yieldOthers()).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  test.each([
+    ['nice 0', { nice: 0, enabled: true }],
+    ['disabled', { nice: 19, enabled: false }],
+  ])('%s: register() does nothing and nothing is reniced', (_, opts) => {
+    const { os, calls } = fakeOs(1, [1, 2]);
+    const p = priority({ ...opts, channelName: channelName(), os });
+    p.register();
+    expect(p.yieldOthers()).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  test('register() twice keeps one channel; close() ends yielding', () => {
+    const { os } = fakeOs(1, [1, 2, 3]);
+    const p = priority({ nice: 19, enabled: true, channelName: channelName(), os });
+    p.register();
+    p.register();
+    expect(p.yieldOthers()).toEqual([2, 3]);
+    p.close();
+    expect(p.yieldOthers()).toEqual([]);
+  });
+});
+
+describe('ThreadPriority (real threads, child process)', () => {
   test('every thread but the generators gets the nice value; generators keep 0', () => {
     const r = runChild({ GENERATORS: '2', NICE: '19' });
     expect(r.generators).toHaveLength(2);

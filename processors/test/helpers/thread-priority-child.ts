@@ -76,7 +76,7 @@ if (isMainThread) {
   });
 } else {
   const job = workerData as Job;
-  const priority = new ThreadPriority(job.nice, job.enabled, job.channel);
+  const priority = new ThreadPriority({ nice: job.nice, enabled: job.enabled, channelName: job.channel });
   priority.register();
   // Time for every sibling's hello and answer to arrive.
   setTimeout(() => parentPort!.postMessage({ tid: ownThreadId() }), 300);
