@@ -8,8 +8,8 @@
  *
  * Read from /proc/<pid>/task/<tid>/stat (utime + stime, Linux only), sampled once a second; with
  * the run-queue wait from .../schedstat beside it. CPU time charged to a thread leaves out the
- * softirq work done on its core (loopback TCP delivery): a pinned generator core measured 98 %
- * busy in /proc/stat while its worker thread was charged 0.75-0.83 cores.
+ * softirq work done on its core (loopback TCP delivery): a pinned generator core was 91-99 % busy
+ * in /proc/stat (softirq 7-13 %) while its hottest thread was charged 0.83 cores over the hold.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { CLOCK_TICKS, readProcStat } from '../runner/proc-sampler';
