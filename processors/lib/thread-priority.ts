@@ -30,13 +30,13 @@ import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 export const DEFAULT_OTHER_THREADS_NICE = 0;
 
 /**
- * RELAY_PERF_OTHER_THREADS_NICE as a nice value: unset or empty gives the default (0: off), 19
- * the lowest priority there is. Throws an Error naming the variable for anything but an
+ * RELAY_PERF_OTHER_THREADS_NICE as a nice value: unset gives the default, empty 0 (both off); 19
+ * is the lowest priority there is. Throws an Error naming the variable for anything but an
  * integer 0-19.
  */
 export function otherThreadsNice(raw = process.env.RELAY_PERF_OTHER_THREADS_NICE): number {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_OTHER_THREADS_NICE;
-  const n = Number(raw);
+  // Empty or blank is Number's 0: off.
+  const n = raw === undefined ? DEFAULT_OTHER_THREADS_NICE : Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 19) {
     throw new Error(`RELAY_PERF_OTHER_THREADS_NICE must be an integer 0-19 (0: off), got "${raw}"`);
   }

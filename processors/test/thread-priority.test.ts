@@ -5,6 +5,7 @@ import {
   DEFAULT_OTHER_THREADS_NICE,
   otherThreadsNice,
   ownThreadId,
+  LINUX_THREADS,
   ThreadPriority,
   type ThreadOs,
 } from '../lib/thread-priority';
@@ -173,13 +174,30 @@ describe('ThreadPriority (fake OS, in process)', () => {
   });
 
   test('register() twice keeps one channel; close() ends yielding', () => {
-    const { os } = fakeOs(1, [1, 2, 3]);
+    const threads = [1, 2, 3];
+    const { os } = fakeOs(1, () => threads);
     const p = priority({ nice: 19, enabled: true, channelName: channelName(), os });
     p.register();
     p.register();
     expect(p.yieldOthers()).toEqual([2, 3]);
     p.close();
+    threads.push(4); // a thread started after close() is left alone
     expect(p.yieldOthers()).toEqual([]);
+  });
+
+  test("disabled by default on a main thread (Artillery's, here Jest's), whatever the nice value", () => {
+    const { os, calls } = fakeOs(1, [1, 2]);
+    const p = priority({ nice: 19, channelName: channelName(), os });
+    p.register();
+    expect(p.yieldOthers()).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  test("LINUX_THREADS lists this process's threads, this one included", () => {
+    const tids = LINUX_THREADS.threads();
+    expect(tids).toContain(process.pid);
+    expect(tids).toContain(LINUX_THREADS.self());
+    expect(tids.every((t) => Number.isInteger(t) && t > 0)).toBe(true);
   });
 });
 
