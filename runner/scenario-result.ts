@@ -53,9 +53,20 @@ export interface VerdictInput {
   gates?: GateResult[];
 }
 
-/** Artillery's last lines: its own complaint (bad YAML, a hook failure...) instead of a bare exit code. */
+/**
+ * Artillery's last lines: its own complaint (bad YAML, a hook failure...) instead of a bare exit
+ * code. Stack frames (`    at ...`) and Node's `Node.js v20...` footer are left out first: an
+ * uncaught error (a processor that throws while loading, say) ends in ten of them, which would
+ * push the error's own message out of the eight lines quoted.
+ */
 function exitedWith(run: ArtilleryRun): string {
-  const tail = run.output.trim().split('\n').slice(-8).join('\n');
+  const tail = run.output
+    .trim()
+    .split('\n')
+    .filter((line) => !/^\s+at /.test(line) && !/^Node\.js v\d/.test(line))
+    .slice(-8)
+    .join('\n')
+    .trim();
   return `Artillery exited with ${run.exitCode}${tail ? `:\n${tail}` : ''}`;
 }
 

@@ -69,6 +69,39 @@ describe('scenarioVerdict error texts', () => {
     });
   });
 
+  it("quotes an uncaught error's message, not its stack frames or Node's version footer", () => {
+    // What Artillery printed when the processor threw while loading (RELAY_PERF_OTHER_THREADS_NICE=abc).
+    const output = [
+      'Test run id: t9jn3',
+      'Bundled Typescript file into JS. New processor path: /work/main/processors/dist/relay.js',
+      '/work/main/processors/dist/relay.js:8663',
+      '    throw new Error(`RELAY_PERF_OTHER_THREADS_NICE must be an integer 0-19 (0: off), got "${raw}"`);',
+      '          ^',
+      '',
+      'Error: RELAY_PERF_OTHER_THREADS_NICE must be an integer 0-19 (0: off), got "abc"',
+      ...Array.from(
+        { length: 10 },
+        (_, i) => `    at frame${i} (/work/main/processors/dist/relay.js:${i}:1)`,
+      ),
+      '',
+      'Node.js v20.20.2',
+      '',
+    ].join('\n');
+    const v = verdict({ artillery: artillery(1, output), reportWritten: false });
+    expect(v.error).toBe(`Artillery exited with 1:\n${output.split('\n').slice(0, 7).join('\n')}`);
+    expect(v.error).toContain(
+      'Error: RELAY_PERF_OTHER_THREADS_NICE must be an integer 0-19 (0: off), got "abc"',
+    );
+    expect(v.error).not.toMatch(/\bat frame|Node\.js v/);
+  });
+
+  it('keeps a line that merely contains " at " or starts with "Node.js" in prose', () => {
+    const output = 'YAMLException: bad indentation at line 4\nNode.js is required\n  at the top';
+    expect(verdict({ artillery: artillery(2, output), reportWritten: false }).error).toBe(
+      'Artillery exited with 2:\nYAMLException: bad indentation at line 4\nNode.js is required',
+    );
+  });
+
   it('gives the bare exit code when Artillery printed nothing', () => {
     expect(verdict({ artillery: artillery(3, ' \n '), reportWritten: false }).error).toBe(
       'Artillery exited with 3',
