@@ -95,10 +95,11 @@ describe('scenarioVerdict error texts', () => {
     expect(v.error).not.toMatch(/\bat frame|Node\.js v/);
   });
 
-  it('keeps a line that merely contains " at " or starts with "Node.js" in prose', () => {
-    const output = 'YAMLException: bad indentation at line 4\nNode.js is required\n  at the top';
+  it('keeps a line that merely contains " at " or "Node.js v.." in prose', () => {
+    const output =
+      'YAMLException: bad indentation at line 4\nNode.js is required\nneeds Node.js v22\n  at the top';
     expect(verdict({ artillery: artillery(2, output), reportWritten: false }).error).toBe(
-      'Artillery exited with 2:\nYAMLException: bad indentation at line 4\nNode.js is required',
+      'Artillery exited with 2:\nYAMLException: bad indentation at line 4\nNode.js is required\nneeds Node.js v22',
     );
   });
 
