@@ -43,48 +43,43 @@ export interface ThreadWindow {
 }
 
 /**
- * utime + stime of every thread of `pid`, in clock ticks. Threads that end between the
- * directory listing and their read are left out; an empty map once the process is gone
- * (or on a system without /proc).
+ * `read(tid)` for every thread of `pid`, as tid -> value; threads for which it gives null (ended
+ * meanwhile, or the file is missing) are left out; an empty map once the process is gone (or on a
+ * system without /proc).
  */
-export function readThreadTicks(pid: number): Map<number, number> {
-  const ticks = new Map<number, number>();
+function perThread(pid: number, read: (tid: number) => number | null): Map<number, number> {
+  const values = new Map<number, number>();
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return ticks;
+    return values;
   }
-  for (const tid of tids) {
-    // null: the thread ended meanwhile
-    const stat = readProcStat(pid, Number(tid));
-    if (stat) ticks.set(Number(tid), stat.ticks);
+  for (const name of tids) {
+    const value = read(Number(name));
+    if (value !== null) values.set(Number(name), value);
   }
-  return ticks;
+  return values;
+}
+
+/** utime + stime of every thread of `pid`, in clock ticks (perThread's rules). */
+export function readThreadTicks(pid: number): Map<number, number> {
+  return perThread(pid, (tid) => readProcStat(pid, tid)?.ticks ?? null);
 }
 
 /**
  * Run-queue wait of every thread of `pid`, ns: the second field of
- * /proc/<pid>/task/<tid>/schedstat. Threads that end meanwhile are left out; an empty map once
- * the process is gone or where the kernel has no schedstat.
+ * /proc/<pid>/task/<tid>/schedstat (perThread's rules; empty where the kernel has no schedstat).
  */
 export function readThreadWaits(pid: number): Map<number, number> {
-  const waits = new Map<number, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return waits;
-  }
-  for (const tid of tids) {
+  return perThread(pid, (tid) => {
     try {
       const wait = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-      if (Number.isFinite(wait)) waits.set(Number(tid), wait);
+      return Number.isFinite(wait) ? wait : null;
     } catch {
-      // ended meanwhile, or no schedstat in this kernel
+      return null;
     }
-  }
-  return waits;
+  });
 }
 
 /**
