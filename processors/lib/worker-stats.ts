@@ -56,7 +56,8 @@ export class WorkerStats {
   /**
    * @param interval latency histogram the processor records into; written to each progress line and reset
    * @param progressFile where progress lines go (none: no lines, the histogram is left alone)
-   * @param priority puts this thread ahead of the rest of its process while VUs run (thread-priority.ts)
+   * @param priority puts this thread ahead of the rest of its process while VUs run, when
+   *   RELAY_PERF_OTHER_THREADS_NICE asks for it (thread-priority.ts; off by default)
    */
   constructor(
     private readonly interval?: Histogram,
