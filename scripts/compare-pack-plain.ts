@@ -31,7 +31,9 @@
  * every pack process's command line, e.g. `--pack-node-args="--trace-gc --max-semi-space-size=64"`;
  * `--trace-gc` cannot go through NODE_OPTIONS. Its lines come from every isolate, worker
  * threads included: read them with scripts/gc-pauses.ts. Each pack process's output is kept
- * as artillery-<i>.log in the run's directory (printed per run).
+ * as artillery-<i>.log in the run's directory (printed per run). `--driver-node-args="<flags>"`
+ * does the same for the driver, e.g. `--driver-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"`
+ * (the pack's worker thread profiles itself with RELAY_PERF_GENERATOR_PROF_DIR instead).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -72,6 +74,7 @@ const a = scriptArgs(
       'driver-schedule': { type: 'string', default: 'phases' },
       pin: { type: 'boolean', default: false },
       'pack-node-args': { type: 'string', default: '' },
+      'driver-node-args': { type: 'string', default: '' },
     },
   },
   ({ values: v }) => ({
@@ -85,6 +88,7 @@ const a = scriptArgs(
     driverSchedule: oneOf('--driver-schedule', v['driver-schedule'], DRIVER_SCHEDULES, 'phases'),
     pin: v.pin!,
     packNodeArgs: v['pack-node-args']!.split(/\s+/).filter(Boolean),
+    driverNodeArgs: v['driver-node-args']!.split(/\s+/).filter(Boolean),
   }),
 );
 const RELAY_CPU = '0';
@@ -283,6 +287,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
 async function plain(target: string, apiKey: string, rate: number, seconds: number) {
   const r = await run(
     ...toolCommand([
+      ...a.driverNodeArgs,
       '--import',
       'tsx',
       'scripts/plain-ws-driver.ts',
