@@ -9,10 +9,11 @@
  * 5,000 msg/s run showed 131 ms of V8 helper threads on the worker's core in a second whose
  * worst event-loop stall was 40 ms, and Artillery's main thread 31-43 ms in two seconds with
  * stalls of 65 and 80 ms (docs/performance/README.md, "Who takes the generator's core").
- * Raising every other thread's nice value (RELAY_PERF_OTHER_THREADS_NICE=19) leaves them only the
- * time the worker does not use; it is off by default, for want of a measured gain (below). Raising a thread's nice value needs no privilege; lowering it again does, so this never
- * touches another generator worker: each one registers on a BroadcastChannel, and threads that
- * registered are spared.
+ * Raising every other thread's nice value (RELAY_PERF_OTHER_THREADS_NICE=19) is meant to leave
+ * them only the time the worker does not use; measured, it shortened their turns without stopping
+ * them, and is off by default for want of a measured gain (below). Raising a thread's nice value
+ * needs no privilege; lowering it again does, so this never touches another generator worker:
+ * each one registers on a BroadcastChannel, and threads that registered are spared.
  *
  * Linux only (/proc/thread-self, per-thread setpriority); elsewhere, and on Artillery's main
  * thread (which is not a generator), it does nothing.
@@ -24,8 +25,8 @@ import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 /**
  * Off unless asked for: in 4 + 4 interleaved pinned runs at 5,000 msg/s on this 2-core machine
  * the pack/driver p95 ratio was 0.90-7.71 without and 2.55-7.97 with it (run-to-run spread larger
- * than any effect), and with it the worker still waited 17-34 ms per second, most of it behind its
- * process's nice-19 threads (docs/performance/README.md, "Who takes the generator's core").
+ * than any effect), and with it the worker still waited 17-34 ms per second, about 40 % of it behind
+ * its process's nice-19 threads (docs/performance/README.md, "Who takes the generator's core").
  */
 export const DEFAULT_OTHER_THREADS_NICE = 0;
 
