@@ -16,11 +16,22 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
       String(r.frames.lost),
       String(r.vusers.failed),
       r.error
-        ? r.error.split('\n')[0]
+        ? why(r.error)
         : [...(r.invalidReasons ?? []).map((x) => `INVALID: ${x}`), ...failed].join('; ') || '-',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}
+
+/**
+ * One line for an error: its first line, and for a multi-line one (`Artillery exited with 1:` and
+ * Artillery's last lines) its last non-blank line too, which is where an uncaught error's message
+ * or a hook's complaint ends up; the whole text is printed above the table.
+ */
+function why(error: string): string {
+  const lines = error.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length < 2) return lines[0] ?? error;
+  return `${lines[0]} ${lines[lines.length - 1].trim()}`;
 }

@@ -95,6 +95,35 @@ describe('withGeneratorCheck', () => {
   });
 });
 
+describe('summaryTable, the why column of an error', () => {
+  const whyOf = (error: string) =>
+    summaryTable([scenario({ status: 'error', error })])
+      .split('\n')[2]
+      .split(' | ')
+      .pop()!
+      .trim();
+
+  it("gives an exit's first line and the last line Artillery printed (the error's message)", () => {
+    const error = [
+      'Artillery exited with 1:',
+      'Test run id: t9jn3',
+      '    throw new Error(`...`);',
+      '',
+      'Error: RELAY_PERF_OTHER_THREADS_NICE must be an integer 0-19 (0: off), got "abc"',
+    ].join('\n');
+    expect(whyOf(error)).toBe(
+      'Artillery exited with 1: Error: RELAY_PERF_OTHER_THREADS_NICE must be an integer 0-19 (0: off), got "abc"',
+    );
+  });
+
+  it('gives a one-line error as it is, blank lines ignored', () => {
+    expect(whyOf('Artillery exited with 0 and wrote no report')).toBe(
+      'Artillery exited with 0 and wrote no report',
+    );
+    expect(whyOf('deadline: no report after 300 s\n  \n')).toBe('deadline: no report after 300 s');
+  });
+});
+
 describe('exitCodeOf', () => {
   it.each([
     [['passed', 'passed'], EXIT.pass],
