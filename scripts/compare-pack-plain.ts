@@ -59,6 +59,8 @@ import {
 import { CLOCK_TICKS, readProcStat } from '../runner/proc-sampler';
 
 const ROOT = path.resolve(__dirname, '..');
+/** A flags option's value as separate arguments. */
+const words = (flags: string): string[] => flags.split(/\s+/).filter(Boolean);
 const a = scriptArgs(
   __filename,
   {
@@ -87,8 +89,8 @@ const a = scriptArgs(
     generators: generatorsOf(v.generators),
     driverSchedule: oneOf('--driver-schedule', v['driver-schedule'], DRIVER_SCHEDULES, 'phases'),
     pin: v.pin!,
-    packNodeArgs: v['pack-node-args']!.split(/\s+/).filter(Boolean),
-    driverNodeArgs: v['driver-node-args']!.split(/\s+/).filter(Boolean),
+    packNodeArgs: words(v['pack-node-args']!),
+    driverNodeArgs: words(v['driver-node-args']!),
   }),
 );
 const RELAY_CPU = '0';
@@ -163,8 +165,9 @@ function run(
     const poll = setInterval(() => (cpu = (child.pid && cpuSeconds(child.pid)) || cpu), 250);
     const threads: ThreadSample[] = [];
     const sampleThreads = (): void => {
-      const ticks = child.pid ? readThreadTicks(child.pid) : new Map<number, number>();
-      if (ticks.size > 0) threads.push({ atMs: Date.now(), ticks, waitNs: readThreadWaits(child.pid!) });
+      if (!child.pid) return;
+      const ticks = readThreadTicks(child.pid);
+      if (ticks.size > 0) threads.push({ atMs: Date.now(), ticks, waitNs: readThreadWaits(child.pid) });
     };
     sampleThreads();
     const threadPoll = setInterval(sampleThreads, 1000);

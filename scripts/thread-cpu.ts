@@ -102,21 +102,15 @@ export function hottestThreadWindow(samples: ThreadSample[], windowSeconds: numb
     const seconds = (samples[j].atMs - samples[i].atMs) / 1000;
     if (seconds <= 0) continue;
     for (const [tid, end] of samples[j].ticks) {
-      // A thread born inside the window counts from its first appearance (samples[j] has it).
-      const start =
-        samples[i].ticks.get(tid) ??
-        samples
-          .slice(i + 1, j + 1)
-          .find((s) => s.ticks.has(tid))!
-          .ticks.get(tid)!;
-      const used = end - start;
+      // samples[j] has the thread, so a first value exists.
+      const used = end - firstIn(samples, i, j, tid, (s) => s.ticks)!;
       if (used > bestTicks) {
         bestTicks = used;
         best = {
           tid,
           cores: used / (CLOCK_TICKS * seconds),
           seconds,
-          waitMsPerSec: waitOver(samples, i, j, tid),
+          waitMsPerSec: waitOver(samples, i, j, tid, seconds),
         };
       }
     }
@@ -124,16 +118,34 @@ export function hottestThreadWindow(samples: ThreadSample[], windowSeconds: numb
   return best;
 }
 
-/** `tid`'s run-queue wait between samples i and j, ms per second; null unless both carry it. */
-function waitOver(samples: ThreadSample[], i: number, j: number, tid: number): number | null {
+/**
+ * `tid`'s value in the first of samples i..j that has it (from `pick`): a thread born inside a
+ * window counts from its first appearance there. Undefined when none has it.
+ */
+function firstIn(
+  samples: ThreadSample[],
+  i: number,
+  j: number,
+  tid: number,
+  pick: (s: ThreadSample) => Map<number, number> | undefined,
+): number | undefined {
+  for (let k = i; k <= j; k++) {
+    const v = pick(samples[k])?.get(tid);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** `tid`'s run-queue wait between samples i and j (`seconds` apart), ms per second; null unless both ends carry it. */
+function waitOver(
+  samples: ThreadSample[],
+  i: number,
+  j: number,
+  tid: number,
+  seconds: number,
+): number | null {
   const end = samples[j].waitNs?.get(tid);
-  // Born inside the window: from its first sample that has a wait.
-  const start =
-    samples[i].waitNs?.get(tid) ??
-    samples
-      .slice(i + 1, j + 1)
-      .find((s) => s.waitNs?.has(tid))
-      ?.waitNs?.get(tid);
+  const start = firstIn(samples, i, j, tid, (s) => s.waitNs);
   if (end === undefined || start === undefined) return null;
-  return (end - start) / 1e6 / ((samples[j].atMs - samples[i].atMs) / 1000);
+  return (end - start) / 1e6 / seconds;
 }

@@ -142,10 +142,12 @@ export class WorkerStats {
     for (const [name, n] of this.pendingNamed) if (n !== 0) emitter.emit('counter', name, n);
     this.pendingNamed.clear();
     const busy = this.activeVus > 0;
-    // Once a second, not at register(): by now every generator thread of the process has
-    // announced itself, and threads started since are caught.
-    if (busy) this.priority.yieldOthers();
-    if (busy) emitter.emit('histogram', HISTOGRAMS.loopStall, Math.max(0, this.stallMax));
+    if (busy) {
+      // Once a second, not at register(): by now every generator thread of the process has
+      // announced itself, and threads started since are caught.
+      this.priority.yieldOthers();
+      emitter.emit('histogram', HISTOGRAMS.loopStall, Math.max(0, this.stallMax));
+    }
     if (this.progressFile && (busy || snapshot.sent > 0 || snapshot.delivered > 0)) {
       const line = {
         t: Date.now(),
