@@ -58,8 +58,11 @@ import {
   type VuContext,
   type WsArgs,
 } from './lib/vu';
+import { engineWsVersion, useEngineWs } from './lib/engine-socket';
 import { WorkerStats, type Emitter } from './lib/worker-stats';
 
+/** Checked at load, so a bad RELAY_PERF_ENGINE_WS stops the run with its message before any VU. */
+const ENGINE_WS = engineWsVersion();
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
 const latency = newLatencySet();
@@ -126,7 +129,11 @@ export function assignEndpoint(wsArgs: WsArgs, context: VuContext, done: Done): 
     firstVuAt ??= nowMs();
     joinEndpoint(wsArgs, context, index);
     context.vars.__vuId = senderId(index, readSettings(context.vars).slice.index);
-    done();
+    // The engine opens the socket once done() is called: the ws 8 swap must be in place by then.
+    useEngineWs(ENGINE_WS).then(
+      () => done(),
+      (err: Error) => done(err),
+    );
   } catch (err) {
     done(err as Error);
   }

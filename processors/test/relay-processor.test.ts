@@ -35,7 +35,7 @@ const LATENCY_GATES = [
 function runArtillery(
   target: string,
   out: string,
-  extra: { variables?: object; gates?: string[]; phases?: object[] } = {},
+  extra: { variables?: object; gates?: string[]; phases?: object[]; env?: Record<string, string> } = {},
 ) {
   const overrides = {
     config: {
@@ -86,6 +86,7 @@ function runArtillery(
           WORKERS: '1',
           ARTILLERY_DISABLE_TELEMETRY: 'true',
           RELAY_PERF_HDR_DIR: `${out}.latency`,
+          ...extra.env,
         },
       },
     );
@@ -153,10 +154,33 @@ describe('relay processor under Artillery', () => {
     expect(merged.set.sent.totalCount).toBe(c['e2e.frames_delivered']);
     expect(merged.set.sendLag.totalCount).toBe(c['e2e.frames_sent']);
     expect(report.aggregate.summaries['e2e.latency_ms']).toBeUndefined();
+    // The engine's sockets are this project's ws 8 (processors/lib/engine-socket.ts), and the log says so.
+    expect(output).toContain(`VU sockets from ws ${require('ws/package.json').version}`);
     // The after hook prints the merged figures for a hand run.
     expect(output).toMatch(/from intended send time \(gated\): p50 [\d.]+ p95 [\d.]+ p99 [\d.]+/);
     for (const gate of BEHAVIOUR_GATES) expect(output).toContain(`ok: ${gate}`);
     expect(status).toBe(0);
+  });
+
+  it("RELAY_PERF_ENGINE_WS=7 runs on Artillery's own ws 7 with the same exact accounting", async () => {
+    relay = await startFakeRelay();
+    const { status, output, report } = await runArtillery(relay.url, path.join(dir, 'ws7.json'), {
+      env: { RELAY_PERF_ENGINE_WS: '7' },
+    });
+    const c = commonChecks(report, relay);
+    expect(c['e2e.frames_delivered']).toBe(relay.counts.written);
+    expect(c['e2e.frames_lost']).toBe(0);
+    expect(output).toContain("VU sockets from Artillery's own ws 7");
+    expect(output).not.toContain('VU sockets from ws 8');
+    expect(status).toBe(0);
+  });
+
+  it('a bad RELAY_PERF_ENGINE_WS stops the run before any VU, with the message', async () => {
+    relay = await startFakeRelay();
+    await expect(
+      runArtillery(relay.url, path.join(dir, 'ws-bad.json'), { env: { RELAY_PERF_ENGINE_WS: '9' } }),
+    ).rejects.toThrow('RELAY_PERF_ENGINE_WS must be 7 or 8, got "9"');
+    expect(relay.counts.received).toBe(0);
   });
 
   it('peers that join after the window began: frames sent before they joined are uncounted, never extra, and all they are owed arrives', async () => {

@@ -1,0 +1,77 @@
+/**
+ * Which `ws` major version Artillery's ws engine opens each VU's socket with.
+ *
+ * Artillery 2.0.34 depends on ws 7; its engine keeps the class in a mutable object meant for
+ * replacing it (`export const _deps = { WebSocket }` in dist/lib/core/engine_ws.js, commented
+ * "replace the WebSocket implementation through this mutable object"). The throughput
+ * processor (processors/relay.ts) puts the ws 8 this project depends on there, in each
+ * generator thread, before that thread's first socket opens.
+ *
+ * Why: with ws 7 the generator's worker thread spent 0.49 s more in the socket library than
+ * the plain-ws driver (ws 8) over a 20 s hold at 5,000 msg/s in (V8 profiles, docs/performance/
+ * README.md "Who takes the generator's core"), on the thread whose saturation is what makes the
+ * pack's latencies its own. ws 8 hands a text frame to 'message' as a Buffer instead of a
+ * decoded string; the processors' frame decoder takes both (processors/lib/frame.ts).
+ *
+ * `RELAY_PERF_ENGINE_WS=7` keeps Artillery's own ws 7 (to compare the two).
+ */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { threadId } from 'node:worker_threads';
+import WebSocket from 'ws';
+import wsPackage from 'ws/package.json';
+
+export type EngineWsVersion = '7' | '8';
+
+/** RELAY_PERF_ENGINE_WS: '8' when unset or empty, '7'; throws on anything else, naming the variable. */
+export function engineWsVersion(raw = process.env.RELAY_PERF_ENGINE_WS): EngineWsVersion {
+  if (raw === undefined || raw === '' || raw === '8') return '8';
+  if (raw === '7') return '7';
+  throw new Error(`RELAY_PERF_ENGINE_WS must be 7 or 8, got "${raw}"`);
+}
+
+/**
+ * file: URL of Artillery's ws engine module: the installed artillery package's
+ * dist/lib/core/engine_ws.js, symlinks resolved, which is the URL Node's module cache knows
+ * the instance Artillery loaded by.
+ */
+export function engineModuleUrl(): string {
+  const root = path.dirname(realpathSync(require.resolve('artillery/package.json')));
+  return pathToFileURL(path.join(root, 'dist', 'lib', 'core', 'engine_ws.js')).href;
+}
+
+// A real dynamic import even inside the CommonJS bundle Artillery builds from a .ts processor
+// (esbuild turns a literal `import()` into require(), which cannot load an ES module on Node 20).
+const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+
+/**
+ * Sets the `WebSocket` of the ES module at `url` (Artillery's ws engine) to ws 8. Resolves with
+ * a one-line description of the sockets VUs now get. Rejects when the module has no `_deps`
+ * object (an Artillery version without the seam): a run must not silently use another socket
+ * library than the one it says.
+ */
+export async function swapEngineWs(url: string = engineModuleUrl()): Promise<string> {
+  const mod = (await importModule(url)) as { _deps?: { WebSocket?: unknown } };
+  if (typeof mod._deps !== 'object' || mod._deps === null || !('WebSocket' in mod._deps))
+    throw new Error(
+      `Artillery's ws engine (${url}) has no _deps.WebSocket to swap in ws 8; set RELAY_PERF_ENGINE_WS=7`,
+    );
+  mod._deps.WebSocket = WebSocket;
+  return `ws ${wsPackage.version}`;
+}
+
+let inUse: Promise<string> | undefined;
+
+/**
+ * Once per generator thread (later calls return the first call's promise): ws 8 into the
+ * engine unless `version` is '7'. Prints which library the thread's VU sockets come from, so a
+ * run's log says what produced its numbers. Rejects as swapEngineWs does.
+ */
+export function useEngineWs(version: EngineWsVersion): Promise<string> {
+  inUse ??= (version === '7' ? Promise.resolve("Artillery's own ws 7") : swapEngineWs()).then((what) => {
+    console.log(`generator thread ${threadId}: VU sockets from ${what}`);
+    return what;
+  });
+  return inUse;
+}

@@ -1,0 +1,148 @@
+/**
+ * processors/lib/engine-socket.ts: ws 8 into Artillery's real ws engine module. The swap is a
+ * dynamic import of an ES module, which Jest's module system cannot run, so those cases run in
+ * a child Node process (tsx) against the installed Artillery; the rest runs here.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { engineModuleUrl, engineWsVersion, useEngineWs } from '../lib/engine-socket';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+jest.setTimeout(60_000);
+
+/** Runs `body` (CommonJS, `lib` is engine-socket) in a fresh Node process; returns its stdout's JSON. */
+function inChild(body: string): { status: number | null; out: unknown; stderr: string } {
+  const script = `const lib = require(${JSON.stringify(path.join(ROOT, 'processors/lib/engine-socket.ts'))});
+(async () => { ${body} })().then((r) => console.log(JSON.stringify(r)), (e) => { console.log(JSON.stringify({ rejected: e.message })); });`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  let out: unknown;
+  try {
+    out = JSON.parse(last);
+  } catch {
+    out = r.stdout;
+  }
+  return { status: r.status, out, stderr: r.stderr };
+}
+
+describe('engineWsVersion', () => {
+  it.each([
+    [undefined, '8'],
+    ['', '8'],
+    ['8', '8'],
+    ['7', '7'],
+  ])('RELAY_PERF_ENGINE_WS=%p gives ws %s', (raw, version) => {
+    expect(engineWsVersion(raw)).toBe(version);
+  });
+
+  it.each(['9', '8.0', ' 8', 'ws8', 'true'])('refuses %p, naming the variable and the value', (raw) => {
+    expect(() => engineWsVersion(raw)).toThrow(`RELAY_PERF_ENGINE_WS must be 7 or 8, got "${raw}"`);
+  });
+
+  it('reads the environment when given nothing', () => {
+    const saved = process.env.RELAY_PERF_ENGINE_WS;
+    try {
+      process.env.RELAY_PERF_ENGINE_WS = '7';
+      expect(engineWsVersion()).toBe('7');
+      process.env.RELAY_PERF_ENGINE_WS = 'x';
+      expect(() => engineWsVersion()).toThrow('got "x"');
+    } finally {
+      if (saved === undefined) delete process.env.RELAY_PERF_ENGINE_WS;
+      else process.env.RELAY_PERF_ENGINE_WS = saved;
+    }
+  });
+});
+
+describe('engineModuleUrl', () => {
+  it("names the installed Artillery's ws engine file, symlinks resolved", () => {
+    const url = engineModuleUrl();
+    expect(url).toMatch(/^file:\/\/\/.*\/artillery\/dist\/lib\/core\/engine_ws\.js$/);
+    // pnpm links node_modules/artillery into its store: the URL is the store's real path.
+    expect(url).not.toContain(`${pathToFileURL(ROOT).href}/node_modules/artillery/`);
+  });
+});
+
+describe('swapEngineWs, on the real Artillery engine module (child process)', () => {
+  it("replaces the engine's ws 7 class with this project's ws 8, in the instance Artillery uses", () => {
+    const { out, stderr } = inChild(`
+      const engine = await import(lib.engineModuleUrl());
+      const before = engine._deps.WebSocket;
+      const what = await lib.swapEngineWs();
+      // Imported again by URL, as Artillery's runner did: the same module instance.
+      const again = await import(lib.engineModuleUrl());
+      return {
+        wasProjectWs: before === require('ws'),
+        beforeHasStream: typeof before.createWebSocketStream,
+        nowProjectWs: again._deps.WebSocket === require('ws'),
+        what,
+      };`);
+    expect(stderr).toBe('');
+    expect(out).toEqual({
+      wasProjectWs: false,
+      // ws 7 already had createWebSocketStream: the class is told apart by identity, not shape.
+      beforeHasStream: 'function',
+      nowProjectWs: true,
+      what: `ws ${require('ws/package.json').version}`,
+    });
+    expect(require('ws/package.json').version).toMatch(/^8\./);
+  });
+
+  it('rejects, naming the way out, when the module has no _deps seam', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'engine-socket-'));
+    try {
+      const noSeam = path.join(dir, 'engine.mjs');
+      writeFileSync(noSeam, 'export const WebSocket = 1;\n');
+      const emptySeam = path.join(dir, 'empty.mjs');
+      writeFileSync(emptySeam, 'export const _deps = {};\n');
+      const { out } = inChild(`
+        const results = [];
+        for (const f of ${JSON.stringify([noSeam, emptySeam])}) {
+          try { await lib.swapEngineWs(require('node:url').pathToFileURL(f).href); results.push('swapped'); }
+          catch (e) { results.push(e.message); }
+        }
+        return results;`);
+      expect(out).toEqual([
+        expect.stringMatching(/has no _deps\.WebSocket to swap in ws 8; set RELAY_PERF_ENGINE_WS=7$/),
+        expect.stringMatching(/empty\.mjs\) has no _deps\.WebSocket/),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('useEngineWs swaps once per thread and says so once', () => {
+    const { out, stderr } = inChild(`
+      const lines = [];
+      const log = console.log;
+      console.log = (...a) => lines.push(a.join(' '));
+      const first = lib.useEngineWs('8');
+      const second = lib.useEngineWs('7');
+      const what = [await first, await second];
+      console.log = log;
+      const engine = await import(lib.engineModuleUrl());
+      return { same: first === second, what, lines, swapped: engine._deps.WebSocket === require('ws') };`);
+    expect(stderr).toBe('');
+    const version = require('ws/package.json').version;
+    expect(out).toEqual({
+      same: true,
+      what: [`ws ${version}`, `ws ${version}`],
+      lines: [`generator thread 0: VU sockets from ws ${version}`],
+      swapped: true,
+    });
+  });
+});
+
+describe('useEngineWs with ws 7', () => {
+  it("leaves the engine alone and says the sockets are Artillery's own ws 7", async () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await expect(useEngineWs('7')).resolves.toBe("Artillery's own ws 7");
+      expect(log).toHaveBeenCalledWith("generator thread 0: VU sockets from Artillery's own ws 7");
+    } finally {
+      log.mockRestore();
+    }
+  });
+});
