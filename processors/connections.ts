@@ -23,7 +23,7 @@ import { encodeFrame, makePadding, nowMs } from './lib/frame';
 import { Ledger, Receiver } from './lib/ledger';
 import {
   latencyDirForRun,
-  newHistogram,
+  IntervalLatency,
   newLatencySet,
   printAndCleanLatencyDir,
   recordMs,
@@ -70,9 +70,9 @@ const CLOSE_WAIT_SLACK_MS = 5000;
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
 const latency = newLatencySet();
-/** Latency from the intended send time since the last progress line. */
-const intervalLatency = newHistogram();
-const stats = new WorkerStats(intervalLatency);
+/** Latency from the intended send time: per interval (the runner's per-second percentiles), added into `latency.intended` at each flush. */
+const intended = new IntervalLatency(latency.intended);
+const stats = new WorkerStats(intended);
 let vuCounter = 0;
 let socketCounter = 0;
 /** VUs of this thread whose runConnections has not returned (the last one writes the latency file). */
@@ -361,7 +361,7 @@ export async function runConnections(context: VuContext, events: Emitter): Promi
         'message',
         frameListener(
           receiver,
-          { stats, latency, intervalLatency, settings },
+          { stats, latency, intended, settings },
           {
             onDelivered: () => {
               if (recovering && dropAt !== undefined) {

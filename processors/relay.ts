@@ -25,7 +25,7 @@ import {
 import { encodeFrame, encodeReadingFrame, makePadding, nowMs } from './lib/frame';
 import {
   latencyDirForRun,
-  newHistogram,
+  IntervalLatency,
   newLatencySet,
   printAndCleanLatencyDir,
   recordMs,
@@ -66,9 +66,9 @@ const ENGINE_WS = engineWsVersion();
 const ledger = new Ledger();
 /** Every delivery and send of this thread, exact; written to the latency directory when the thread's last VU ends. */
 const latency = newLatencySet();
-/** Latency from the intended send time since the last progress line (the runner's per-interval percentiles). */
-const intervalLatency = newHistogram();
-const stats = new WorkerStats(intervalLatency);
+/** Latency from the intended send time: per interval (the runner's per-second percentiles), added into `latency.intended` at each flush. */
+const intended = new IntervalLatency(latency.intended);
+const stats = new WorkerStats(intended);
 const profiler = new ThreadProfiler();
 const sendLoop = new SendLoop();
 /** The readings this thread sent, per device (one per endpoint slot), for the end-of-run check. */
@@ -208,7 +208,7 @@ export async function runTraffic(context: VuContext, events: Emitter): Promise<v
     'message',
     frameListener(
       receiver,
-      { stats, latency, intervalLatency, settings, cluster: clusterPlacementOf(context.vars) },
+      { stats, latency, intended, settings, cluster: clusterPlacementOf(context.vars) },
       {
         onDelivered: () => {
           if (onDrained && receiver.outstanding() <= 0) onDrained();

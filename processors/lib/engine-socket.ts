@@ -32,12 +32,44 @@ export function engineWsVersion(raw = process.env.RELAY_PERF_ENGINE_WS): EngineW
 }
 
 /**
- * file: URL of Artillery's ws engine module: the installed artillery package's
- * dist/lib/core/engine_ws.js, symlinks resolved, which is the URL Node's module cache knows
- * the instance Artillery loaded by.
+ * Where to look for the artillery package, best first: the directory of the script this
+ * process runs (Artillery's own bin/run, symlinks resolved: the Artillery actually running),
+ * the working directory, this file's directory (in a bundle: the bundle's). Why not only the
+ * last: a processor bundle may live outside any node_modules tree (the runner's and the tests'
+ * bundles in a temporary directory), and a hand run's NODE_PATH is not always there to help.
  */
-export function engineModuleUrl(): string {
-  const root = path.dirname(realpathSync(require.resolve('artillery/package.json')));
+export function artillerySearchPaths(
+  script: string | undefined = process.argv[1],
+  cwd = process.cwd(),
+  here = __dirname,
+): string[] {
+  const paths: string[] = [];
+  if (script) {
+    try {
+      paths.push(path.dirname(realpathSync(script)));
+    } catch {
+      // Not a file (node -e): the other places remain.
+    }
+  }
+  return [...paths, cwd, here];
+}
+
+/**
+ * file: URL of Artillery's ws engine module: the artillery package found from `paths`
+ * (artillerySearchPaths), dist/lib/core/engine_ws.js in it, symlinks resolved, which is the URL
+ * Node's module cache knows the instance Artillery loaded by. Throws naming the places searched
+ * and the way out when there is no artillery package.
+ */
+export function engineModuleUrl(paths: string[] = artillerySearchPaths()): string {
+  let manifest: string;
+  try {
+    manifest = require.resolve('artillery/package.json', { paths });
+  } catch {
+    throw new Error(
+      `no artillery package found from ${paths.join(', ')} to swap ws 8 into its engine; set RELAY_PERF_ENGINE_WS=7`,
+    );
+  }
+  const root = path.dirname(realpathSync(manifest));
   return pathToFileURL(path.join(root, 'dist', 'lib', 'core', 'engine_ws.js')).href;
 }
 

@@ -9,14 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { classifyFrame, nowMs } from './frame';
-import { recordMs, type LatencySet } from './latency';
+import { recordMs, type IntervalLatency, type LatencySet } from './latency';
 import type { Receiver } from './ledger';
 import { IOT_COUNTERS } from './metric-names';
 import { createEndpoint, mapLimit, type CreatedEndpoint } from './rest-client';
 import { readSettings, resolveTarget, restBaseFromTarget, type ScenarioSettings } from './settings';
 import { ID_STRIDE, senderTargetIndex, targetIndexOf, targetsFrom } from './targets';
 import type { WorkerStats } from './worker-stats';
-import type { Histogram } from 'hdr-histogram-js';
 
 /** The subset of ws 7's WebSocket (Artillery's) and ws 8's both processors touch. */
 export interface RawSocket {
@@ -146,10 +145,10 @@ export function senderId(counter: number, generatorIndex = 0): number {
 /** Where a thread's delivery figures go. */
 export interface DeliverySink {
   stats: WorkerStats;
-  /** exact per-thread histograms (the run's figures) */
+  /** exact per-thread histograms (the run's figures); `intended` is filled through `intended` below */
   latency: LatencySet;
-  /** since the last progress line */
-  intervalLatency: Histogram;
+  /** latency from the intended send time: recorded into the open interval, added to `latency.intended` at each close */
+  intended: IntervalLatency;
   settings: Pick<ScenarioSettings, 'latencyP95LimitMs' | 'latencyP99LimitMs'>;
   /** with several relay processes: split latency into same-process and across-Redis deliveries */
   cluster?: ClusterPlacement;
@@ -169,7 +168,7 @@ export interface FrameHooks {
  * anything else is `extra`.
  */
 export function frameListener(receiver: Receiver, sink: DeliverySink, hooks: FrameHooks = {}) {
-  const { stats, latency, intervalLatency, cluster } = sink;
+  const { stats, latency, intended, cluster } = sink;
   const p95Limit = sink.settings.latencyP95LimitMs;
   const p99Limit = sink.settings.latencyP99LimitMs;
   return (data: unknown): void => {
@@ -199,8 +198,7 @@ export function frameListener(receiver: Receiver, sink: DeliverySink, hooks: Fra
     if (outcome === 'reordered') stats.add('delivered');
     if (outcome === 'delivered' || outcome === 'reordered') {
       const fromIntended = arrivedAt - incoming.dueAtMs;
-      recordMs(latency.intended, fromIntended);
-      recordMs(intervalLatency, fromIntended);
+      intended.record(fromIntended);
       recordMs(latency.sent, arrivedAt - incoming.sentAtMs);
       if (cluster) {
         const local =

@@ -11,10 +11,9 @@
  */
 import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import type { Histogram } from 'hdr-histogram-js';
 import { COUNTERS, HISTOGRAMS, IOT_COUNTERS } from './metric-names';
 import { nowMs } from './frame';
-import { encodeHistogram } from './latency';
+import type { IntervalLatency } from './latency';
 import { ThreadPriority } from './thread-priority';
 
 export interface Emitter {
@@ -54,13 +53,14 @@ export class WorkerStats {
   private idleWaiters: Array<() => void> = [];
 
   /**
-   * @param interval latency histogram the processor records into; written to each progress line and reset
+   * @param intended the thread's latency from the intended send time, closed at every flush: each
+   *   interval's histogram goes into the run's, and onto the progress line when there is a file
    * @param progressFile where progress lines go (none: no lines, the histogram is left alone)
    * @param priority puts this thread ahead of the rest of its process while VUs run, when
    *   RELAY_PERF_OTHER_THREADS_NICE asks for it (thread-priority.ts; off by default)
    */
   constructor(
-    private readonly interval?: Histogram,
+    private readonly intended?: IntervalLatency,
     private readonly progressFile = process.env.RELAY_PERF_PROGRESS_FILE,
     private readonly priority = new ThreadPriority(),
   ) {}
@@ -132,6 +132,8 @@ export class WorkerStats {
 
   /** Emits the counters gathered since the last flush; also called when a VU ends so nothing is left behind. */
   flush(): void {
+    // Before anything else: the run's histogram must hold every value once a VU's flush returns.
+    const latencyHdr = this.intended?.close(Boolean(this.progressFile));
     const emitter = this.emitter;
     if (!emitter) return;
     const snapshot = { ...this.pending };
@@ -160,10 +162,8 @@ export class WorkerStats {
         sendLagMaxMs: Math.round(this.sendLagMax),
         stallMaxMs: Math.round(Math.max(0, this.stallMax)),
         /** HDR (compressed base64) of the latency from the intended send time, µs, of this line's deliveries */
-        latencyHdr:
-          this.interval && this.interval.totalCount > 0 ? encodeHistogram(this.interval) : undefined,
+        latencyHdr,
       };
-      this.interval?.reset();
       try {
         appendFileSync(this.progressFile, `${JSON.stringify(line)}\n`);
       } catch {

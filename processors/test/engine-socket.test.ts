@@ -4,11 +4,11 @@
  * a child Node process (tsx) against the installed Artillery; the rest runs here.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { engineModuleUrl, engineWsVersion, useEngineWs } from '../lib/engine-socket';
+import { artillerySearchPaths, engineModuleUrl, engineWsVersion, useEngineWs } from '../lib/engine-socket';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 jest.setTimeout(60_000);
@@ -56,7 +56,45 @@ describe('engineWsVersion', () => {
   });
 });
 
+describe('artillerySearchPaths', () => {
+  it("puts the running script's real directory first, then the working directory, then this file's", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'engine-paths-'));
+    try {
+      const real = path.join(dir, 'real');
+      mkdirSync(real);
+      writeFileSync(path.join(real, 'run'), '');
+      symlinkSync(path.join(real, 'run'), path.join(dir, 'link'));
+      expect(artillerySearchPaths(path.join(dir, 'link'), '/cwd', '/here')).toEqual([
+        realpathSync(real),
+        '/cwd',
+        '/here',
+      ]);
+      // No script (node -e) or one that is not a file: the other two remain.
+      expect(artillerySearchPaths('', '/cwd', '/here')).toEqual(['/cwd', '/here']);
+      expect(artillerySearchPaths(path.join(dir, 'missing'), '/cwd', '/here')).toEqual(['/cwd', '/here']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('engineModuleUrl', () => {
+  it('finds Artillery from its own bin directory, whatever the working directory (a bundle outside the repository)', () => {
+    const bin = path.dirname(realpathSync(path.join(ROOT, 'node_modules/artillery/bin/run')));
+    expect(engineModuleUrl([bin])).toBe(engineModuleUrl([ROOT]));
+  });
+
+  it('names the places searched and the way out when there is no artillery package', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'engine-none-'));
+    try {
+      expect(() => engineModuleUrl([dir])).toThrow(
+        `no artillery package found from ${dir} to swap ws 8 into its engine; set RELAY_PERF_ENGINE_WS=7`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("names the installed Artillery's ws engine file, symlinks resolved", () => {
     const url = engineModuleUrl();
     expect(url).toMatch(/^file:\/\/\/.*\/artillery\/dist\/lib\/core\/engine_ws\.js$/);

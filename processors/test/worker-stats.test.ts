@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { decodeHistogram, newHistogram, recordMs } from '../lib/latency';
+import { decodeHistogram, IntervalLatency, newHistogram } from '../lib/latency';
 import { COUNTERS, HISTOGRAMS, IOT_COUNTERS } from '../lib/metric-names';
 import { WorkerStats, type Emitter } from '../lib/worker-stats';
 import type { ThreadPriority } from '../lib/thread-priority';
@@ -254,10 +254,11 @@ describe('WorkerStats', () => {
     expect(s.activeVus).toBe(1);
   });
 
-  it('writes one progress line per busy flush with the interval histogram, and resets it', () => {
+  it("writes one progress line per busy flush with the interval histogram, and closes it into the run's", () => {
     const file = path.join(dir, 'progress.jsonl');
-    const interval = newHistogram();
-    const s = stats(interval, file);
+    const run = newHistogram();
+    const intended = new IntervalLatency(run);
+    const s = stats(intended, file);
     const em = recorder();
     s.attach(em);
     s.activeVus = 3;
@@ -267,8 +268,8 @@ describe('WorkerStats', () => {
     s.noteSendLag(4.2);
     s.noteSendLag(12.6);
     s.noteSendLag(7);
-    recordMs(interval, 1.5);
-    recordMs(interval, 2.5);
+    intended.record(1.5);
+    intended.record(2.5);
     clockMs = 90;
     jest.advanceTimersByTime(50); // a 40 ms stall
     s.flush();
@@ -288,7 +289,8 @@ describe('WorkerStats', () => {
     const h = decodeHistogram(line.latencyHdr as string);
     expect(h.totalCount).toBe(2);
     expect(h.maxValue).toBeGreaterThanOrEqual(2500);
-    expect(interval.totalCount).toBe(0);
+    expect(intended.interval.totalCount).toBe(0);
+    expect(run.totalCount).toBe(2);
 
     // Still busy, nothing new: a line with zeros and no histogram; the send lag was reset.
     s.flush();
@@ -303,6 +305,8 @@ describe('WorkerStats', () => {
       sendLagMaxMs: 0,
       stallMaxMs: 0,
     });
+    // An empty interval adds nothing: the run's histogram still holds each value once.
+    expect(run.totalCount).toBe(2);
   });
 
   it('writes a line when idle only if frames were sent or delivered in the interval', () => {
@@ -323,21 +327,34 @@ describe('WorkerStats', () => {
     ]);
   });
 
-  it('without a progress file writes nothing and leaves the interval histogram alone', () => {
-    const interval = newHistogram();
-    recordMs(interval, 3);
+  it("without a progress file writes nothing, and still closes each interval into the run's histogram once", () => {
+    const run = newHistogram();
+    const intended = new IntervalLatency(run);
+    intended.record(3);
     const saved = process.env.RELAY_PERF_PROGRESS_FILE;
     delete process.env.RELAY_PERF_PROGRESS_FILE;
     try {
-      const s = stats(interval);
+      const s = stats(intended);
       s.attach(recorder());
       s.activeVus = 1;
       s.add('sent', 5);
       s.flush();
+      expect([intended.interval.totalCount, run.totalCount]).toEqual([0, 1]);
+      intended.record(4);
+      s.flush();
+      s.flush();
+      expect([intended.interval.totalCount, run.totalCount]).toEqual([0, 2]);
     } finally {
       if (saved !== undefined) process.env.RELAY_PERF_PROGRESS_FILE = saved;
     }
-    expect(interval.totalCount).toBe(1);
+  });
+
+  it("closes the interval even before the first VU attached, so the run's histogram is never short", () => {
+    const run = newHistogram();
+    const intended = new IntervalLatency(run);
+    intended.record(7);
+    stats(intended, path.join(dir, 'never.jsonl')).flush();
+    expect([intended.interval.totalCount, run.totalCount]).toEqual([0, 1]);
   });
 
   it('takes the progress file from RELAY_PERF_PROGRESS_FILE by default', () => {

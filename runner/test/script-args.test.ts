@@ -154,6 +154,7 @@ describe.each([
   ['scripts/heartbeat-burst.ts', ['0'], 'sockets expects an integer >= 1, got "0"'],
   ['scripts/slow-consumer-rss.ts', ['20', '100', '1', '2'], 'expects at most 3 arguments'],
   ['scripts/device-data-interference.ts', ['fast'], 'the first argument must be device or plain, got "fast"'],
+  ['scripts/receive-path-bench.ts', ['--conns', '1'], '--conns expects an integer >= 2, got "1"'],
 ])('%s', (script, bad, message) => {
   test('--help prints its header comment and exits 0', () => {
     const r = run(script, ['--help']);
@@ -166,5 +167,25 @@ describe.each([
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('scripts/receive-path-bench.ts', () => {
+  test('runs its reps on a small load, each exactly accounted, and prints the median', () => {
+    const r = run('scripts/receive-path-bench.ts', [
+      '--endpoints',
+      '3',
+      '--conns',
+      '4',
+      '--frames',
+      '300',
+      '--reps',
+      '2',
+    ]);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    // 300 frames, each to the 3 other connections of its endpoint.
+    expect(r.stdout).toMatch(/^rep 1: \d+ ns\/delivery, \d+ ns\/send \(900 deliveries\)$/m);
+    expect(r.stdout).toMatch(/^rep 2: .*\(900 deliveries\)$/m);
+    expect(r.stdout).toMatch(/^median: \d+ ns\/delivery, \d+ ns\/send$/m);
   });
 });
