@@ -17,7 +17,14 @@ jest.setTimeout(60_000);
 function inChild(body: string): { status: number | null; out: unknown; stderr: string } {
   const script = `const lib = require(${JSON.stringify(path.join(ROOT, 'processors/lib/engine-socket.ts'))});
 (async () => { ${body} })().then((r) => console.log(JSON.stringify(r)), (e) => { console.log(JSON.stringify({ rejected: e.message })); });`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  // Under Stryker the mutant under test must be the child's too (its instrumented code reads this).
+  const active = (globalThis as { __stryker__?: { activeMutant?: string } }).__stryker__?.activeMutant;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...(active === undefined ? {} : { __STRYKER_ACTIVE_MUTANT__: active }) },
+  });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   let out: unknown;
   try {
