@@ -73,35 +73,45 @@ export function engineModuleUrl(paths: string[] = artillerySearchPaths()): strin
   return pathToFileURL(path.join(root, 'dist', 'lib', 'core', 'engine_ws.js')).href;
 }
 
-// A real dynamic import even inside the CommonJS bundle Artillery builds from a .ts processor
-// (esbuild turns a literal `import()` into require(), which cannot load an ES module on Node 20).
-const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+/** Loads an ES module by URL: Node's own dynamic import, for the engine module. */
+export type ModuleLoader = (url: string) => Promise<unknown>;
+
+// Built with Function so that no compiler rewrites it: TypeScript's CommonJS output turns a
+// dynamic import() into require(), which cannot load an ES module on Node 20.
+const importModule = new Function('url', 'return import(url)') as ModuleLoader;
 
 /**
- * Sets the `WebSocket` of the ES module at `url` (Artillery's ws engine) to ws 8. Resolves with
- * a one-line description of the sockets VUs now get. Rejects when the module has no `_deps`
- * object (an Artillery version without the seam): a run must not silently use another socket
- * library than the one it says.
+ * Sets the `WebSocket` of the ES module at `url` (Artillery's ws engine), loaded with `load`, to
+ * ws 8. Resolves with a one-line description of the sockets VUs now get (`ws 8.x.y`). Rejects
+ * when the module has no `_deps` object holding a `WebSocket` (an Artillery version without the
+ * seam): a run must not silently use another socket library than the one it says.
  */
-export async function swapEngineWs(url: string = engineModuleUrl()): Promise<string> {
-  const mod = (await importModule(url)) as { _deps?: { WebSocket?: unknown } };
-  if (typeof mod._deps !== 'object' || mod._deps === null || !('WebSocket' in mod._deps))
+export async function swapEngineWs(
+  url: string = engineModuleUrl(),
+  load: ModuleLoader = importModule,
+): Promise<string> {
+  const mod = (await load(url)) as { _deps?: { WebSocket?: unknown } | null };
+  const deps = mod._deps;
+  if (typeof deps !== 'object' || deps === null || !('WebSocket' in deps))
     throw new Error(
       `Artillery's ws engine (${url}) has no _deps.WebSocket to swap in ws 8; set RELAY_PERF_ENGINE_WS=7`,
     );
-  mod._deps.WebSocket = WebSocket;
+  deps.WebSocket = WebSocket;
   return `ws ${wsPackage.version}`;
 }
 
 let inUse: Promise<string> | undefined;
 
 /**
- * Once per generator thread (later calls return the first call's promise): ws 8 into the
- * engine unless `version` is '7'. Prints which library the thread's VU sockets come from, so a
- * run's log says what produced its numbers. Rejects as swapEngineWs does.
+ * Once per generator thread (later calls return the first call's promise, whatever they ask):
+ * `swap` (ws 8 into the engine) unless `version` is '7'. Prints which library the thread's VU
+ * sockets come from, so a run's log says what produced its numbers. Rejects as `swap` does.
  */
-export function useEngineWs(version: EngineWsVersion): Promise<string> {
-  inUse ??= (version === '7' ? Promise.resolve("Artillery's own ws 7") : swapEngineWs()).then((what) => {
+export function useEngineWs(
+  version: EngineWsVersion,
+  swap: () => Promise<string> = swapEngineWs,
+): Promise<string> {
+  inUse ??= (version === '7' ? Promise.resolve("Artillery's own ws 7") : swap()).then((what) => {
     console.log(`generator thread ${threadId}: VU sockets from ${what}`);
     return what;
   });

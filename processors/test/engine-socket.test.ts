@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { artillerySearchPaths, engineModuleUrl, engineWsVersion, useEngineWs } from '../lib/engine-socket';
+import { artillerySearchPaths, engineModuleUrl, engineWsVersion, swapEngineWs } from '../lib/engine-socket';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 jest.setTimeout(60_000);
@@ -94,8 +94,8 @@ describe('engineModuleUrl', () => {
   it('names the places searched and the way out when there is no artillery package', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'engine-none-'));
     try {
-      expect(() => engineModuleUrl([dir])).toThrow(
-        `no artillery package found from ${dir} to swap ws 8 into its engine; set RELAY_PERF_ENGINE_WS=7`,
+      expect(() => engineModuleUrl([dir, '/'])).toThrow(
+        `no artillery package found from ${dir}, / to swap ws 8 into its engine; set RELAY_PERF_ENGINE_WS=7`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -180,14 +180,70 @@ describe('swapEngineWs, on the real Artillery engine module (child process)', ()
   });
 });
 
-describe('useEngineWs with ws 7', () => {
-  it("leaves the engine alone and says the sockets are Artillery's own ws 7", async () => {
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    try {
-      await expect(useEngineWs('7')).resolves.toBe("Artillery's own ws 7");
-      expect(log).toHaveBeenCalledWith("generator thread 0: VU sockets from Artillery's own ws 7");
-    } finally {
-      log.mockRestore();
-    }
+describe('swapEngineWs, with a module loader standing in for the import', () => {
+  const WS8 = require('ws');
+  const VERSION = require('ws/package.json').version;
+
+  it("sets the module's _deps.WebSocket to ws 8, loaded from the URL given", async () => {
+    const mod = { _deps: { WebSocket: 'ws 7 class' } };
+    const load = jest.fn(async () => mod);
+    await expect(swapEngineWs('file:///engine.js', load)).resolves.toBe(`ws ${VERSION}`);
+    expect(load).toHaveBeenCalledWith('file:///engine.js');
+    expect(mod._deps.WebSocket).toBe(WS8);
+  });
+
+  it.each([
+    ['no _deps', {}],
+    ['_deps null', { _deps: null }],
+    ['_deps not an object', { _deps: 'x' }],
+    ['_deps without WebSocket', { _deps: { Other: 1 } }],
+  ])('%s: rejects naming the module and the way out, and changes nothing', async (_why, mod) => {
+    const before = JSON.stringify(mod);
+    await expect(swapEngineWs('file:///old-engine.js', async () => mod)).rejects.toThrow(
+      "Artillery's ws engine (file:///old-engine.js) has no _deps.WebSocket to swap in ws 8; set RELAY_PERF_ENGINE_WS=7",
+    );
+    expect(JSON.stringify(mod)).toBe(before);
+  });
+});
+
+describe('useEngineWs (a fresh module per test: its once-per-thread state)', () => {
+  const fresh = (): typeof import('../lib/engine-socket') => {
+    let lib: typeof import('../lib/engine-socket') | undefined;
+    jest.isolateModules(() => {
+      lib = require('../lib/engine-socket');
+    });
+    return lib!;
+  };
+  let log: jest.SpyInstance;
+  beforeEach(() => {
+    log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => log.mockRestore());
+
+  it('ws 8: swaps once, says so once, and every later call gets the same promise', async () => {
+    const lib = fresh();
+    const swap = jest.fn(async () => 'ws 8.9.9');
+    const first = lib.useEngineWs('8', swap);
+    const second = lib.useEngineWs('7', swap);
+    expect(second).toBe(first);
+    await expect(first).resolves.toBe('ws 8.9.9');
+    expect(swap).toHaveBeenCalledTimes(1);
+    expect(log.mock.calls).toEqual([['generator thread 0: VU sockets from ws 8.9.9']]);
+  });
+
+  it("ws 7: leaves the engine alone and says the sockets are Artillery's own ws 7", async () => {
+    const lib = fresh();
+    const swap = jest.fn(async () => 'ws 8.9.9');
+    await expect(lib.useEngineWs('7', swap)).resolves.toBe("Artillery's own ws 7");
+    expect(swap).not.toHaveBeenCalled();
+    expect(log.mock.calls).toEqual([["generator thread 0: VU sockets from Artillery's own ws 7"]]);
+  });
+
+  it('a failed swap rejects with its error and prints nothing', async () => {
+    const lib = fresh();
+    await expect(lib.useEngineWs('8', async () => Promise.reject(new Error('no seam')))).rejects.toThrow(
+      'no seam',
+    );
+    expect(log).not.toHaveBeenCalled();
   });
 });
