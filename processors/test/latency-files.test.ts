@@ -117,6 +117,27 @@ describe('latency files', () => {
       expect(existsSync(dir)).toBe(false);
     });
 
+    it('against several relay processes, also prints the same-process and across-Redis latencies', () => {
+      const set = setWith([0.2, 0.6], [0.1, 0.3], []);
+      recordMs(set.local, 0.2);
+      recordMs(set.cross, 0.6);
+      writeLatencyFile(dir, 'a', set);
+      const { out } = capture();
+      printAndCleanLatencyDir(dir);
+      expect(out.slice(-2)).toEqual([
+        '  same relay process as the sender: p50 0.2 p95 0.2 p99 0.2 p99.9 0.2 max 0.2 ms (1 values)',
+        '  across Redis from another process: p50 0.6 p95 0.6 p99 0.6 p99.9 0.6 max 0.6 ms (1 values)',
+      ]);
+      expect(out).toHaveLength(6);
+    });
+
+    it('a directory that is already gone: says nothing was recorded, never throws', () => {
+      rmSync(dir, { recursive: true, force: true });
+      const { out, err } = capture();
+      expect(() => printAndCleanLatencyDir(dir)).not.toThrow();
+      expect([out, err]).toEqual([['latency: no deliveries recorded'], []]);
+    });
+
     it('says so when nothing was recorded', () => {
       const { out } = capture();
       printAndCleanLatencyDir(dir);
