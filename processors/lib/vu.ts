@@ -145,7 +145,7 @@ export function senderId(counter: number, generatorIndex = 0): number {
 /** Where a thread's delivery figures go. */
 export interface DeliverySink {
   stats: WorkerStats;
-  /** exact per-thread histograms (the run's figures); `intended` is filled through `intended` below */
+  /** exact per-thread histograms (the run's figures); its `intended` one only through the field below */
   latency: LatencySet;
   /** latency from the intended send time: recorded into the open interval, added to `latency.intended` at each close */
   intended: IntervalLatency;

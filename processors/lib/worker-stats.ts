@@ -55,7 +55,7 @@ export class WorkerStats {
   /**
    * @param intended the thread's latency from the intended send time, closed at every flush: each
    *   interval's histogram goes into the run's, and onto the progress line when there is a file
-   * @param progressFile where progress lines go (none: no lines, the histogram is left alone)
+   * @param progressFile where progress lines go (none: no lines; the intervals are still closed into the run's)
    * @param priority puts this thread ahead of the rest of its process while VUs run, when
    *   RELAY_PERF_OTHER_THREADS_NICE asks for it (thread-priority.ts; off by default)
    */
