@@ -6,6 +6,7 @@ import path from 'node:path';
 import { CONFIG_VARIABLES } from '../backend/src/config';
 import { maskUrl, providerOf } from '../backend/src/db/database-url';
 import { latencyGateEntries, type EnsureConfig } from './gates';
+import { engineWsLabel, engineWsVersion } from '../processors/lib/engine-socket';
 
 export interface RunMeta {
   runId: string;
@@ -18,6 +19,12 @@ export interface RunMeta {
   machine: { cpuModel: string; cpus: number; memoryGb: number; os: string; loadAvgAtStart?: number[] };
   nodeVersion: string;
   artilleryVersion: string;
+  /**
+   * The library of the throughput-style scenarios' VU sockets (processors/lib/engine-socket.ts):
+   * `ws 8.x.y`, or Artillery's own ws 7 under RELAY_PERF_ENGINE_WS=7. Absent in runs before it
+   * existed, which all used ws 7.
+   */
+  generatorSockets?: string;
   target: string;
   relayStartedByRunner: boolean;
   /** entry point the runner started (dist build or source via tsx) */
@@ -103,6 +110,18 @@ export function artilleryVersion(repoRoot: string): string {
   }
 }
 
+/**
+ * RunMeta.generatorSockets for the environment the runner passes to Artillery. A value the
+ * processor will refuse is recorded as such (the scenarios then stop with the processor's message).
+ */
+export function generatorSockets(raw = process.env.RELAY_PERF_ENGINE_WS): string {
+  try {
+    return engineWsLabel(engineWsVersion(raw));
+  } catch {
+    return `none: RELAY_PERF_ENGINE_WS="${raw}" is refused`;
+  }
+}
+
 /** Keeps user and host, drops any password. */
 export function redactDbUrl(url: string): string {
   return maskUrl(url);
@@ -138,6 +157,7 @@ export function buildRunMeta(i: MetaInput): RunMeta {
     machine: machineInfo(),
     nodeVersion: process.version,
     artilleryVersion: artilleryVersion(i.repoRoot),
+    generatorSockets: generatorSockets(),
     target: i.target,
     relayStartedByRunner: relay !== undefined,
     relayEntry: relay?.entry,

@@ -32,6 +32,14 @@ export function engineWsVersion(raw = process.env.RELAY_PERF_ENGINE_WS): EngineW
 }
 
 /**
+ * What produces a run's VU sockets, as reports and the generator's log name it: `ws 8.x.y` (the
+ * version installed) or Artillery's own ws 7.
+ */
+export function engineWsLabel(version: EngineWsVersion): string {
+  return version === '7' ? "Artillery's own ws 7" : `ws ${wsPackage.version}`;
+}
+
+/**
  * Where to look for the artillery package, best first: the directory of the script this
  * process runs (Artillery's own bin/run, symlinks resolved: the Artillery actually running),
  * the working directory, this file's directory (in a bundle: the bundle's). Why not only the
@@ -97,7 +105,7 @@ export async function swapEngineWs(
       `Artillery's ws engine (${url}) has no _deps.WebSocket to swap in ws 8; set RELAY_PERF_ENGINE_WS=7`,
     );
   deps.WebSocket = WebSocket;
-  return `ws ${wsPackage.version}`;
+  return engineWsLabel('8');
 }
 
 let inUse: Promise<string> | undefined;
@@ -111,7 +119,7 @@ export function useEngineWs(
   version: EngineWsVersion,
   swap: () => Promise<string> = swapEngineWs,
 ): Promise<string> {
-  inUse ??= (version === '7' ? Promise.resolve("Artillery's own ws 7") : swap()).then((what) => {
+  inUse ??= (version === '7' ? Promise.resolve(engineWsLabel('7')) : swap()).then((what) => {
     console.log(`generator thread ${threadId}: VU sockets from ${what}`);
     return what;
   });

@@ -29,8 +29,17 @@ describe('markdown report', () => {
     expect(md).toContain('`pnpm test:performance --profile quick`');
     expect(md).toContain('`0123456789ab`');
     expect(md).toContain('2 x Test CPU, 24 GB');
-    expect(md).toContain('v20.20.2 / 2.0.34');
+    expect(md).toContain('v20.20.2 / 2.0.34 (sockets: ws 8.23.0)');
     expect(md).toContain('sqlite, STATS_MODE=immediate');
+  });
+
+  it("names the generator's socket library, and leaves it out for a run that did not record it", () => {
+    const older = { ...fixture, meta: { ...fixture.meta, generatorSockets: undefined } };
+    const text = renderMarkdown(viewOf([older], true, GENERATED));
+    expect(text).toContain('| Node / Artillery | v20.20.2 / 2.0.34 |');
+    expect(text).not.toContain('sockets:');
+    const html = renderHtml(viewOf([fixture], false, GENERATED), [path.join(__dirname, 'fixtures')]);
+    expect(html).toContain('<td>v20.20.2 / 2.0.34 (sockets: ws 8.23.0)</td>');
   });
 
   it('prints the spec metrics per scenario from the JSON, not from the template', () => {
