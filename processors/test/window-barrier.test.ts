@@ -37,9 +37,37 @@ describe('send window barrier of a --generators run', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'barrier-'));
     writeFileSync(path.join(dir, 'window-g2'), 'not a number');
     writeFileSync(path.join(dir, 'thread-1.hdr.json'), '{}');
+    // Files of other writers whose names would read as generator 1 without the prefix check:
+    // a bare number, and a name whose characters after the prefix's length are one.
+    writeFileSync(path.join(dir, '1'), '1000');
+    writeFileSync(path.join(dir, 'abcdefgh1'), '1000');
     await expect(makeWindowBarrier(dir, 0, 3, 200)(1000)).rejects.toThrow(
       'generator 0: generators 1, 2 never published a send window start',
     );
+  });
+
+  it('reads only whole candidates: an integer generator index and a finite start after the epoch', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'barrier-'));
+    const files: Record<string, string> = {
+      'window-g0': '1700000000000',
+      'window-g7': '1700000000500.25',
+      'window-gx': '1700000000000', // no index
+      'window-g1.5': '1700000000000', // not an integer index
+      'window-g2': 'abc',
+      'window-g3': '0', // the epoch itself: never a real start
+      'window-g4': '-5',
+      'window-g5': 'Infinity',
+      'window-g6': '',
+    };
+    for (const [name, body] of Object.entries(files)) writeFileSync(path.join(dir, name), body);
+    expect([...readCandidates(dir).entries()].sort()).toEqual([
+      [0, 1_700_000_000_000],
+      [7, 1_700_000_000_500.25],
+    ]);
+  });
+
+  it('a directory that does not exist (yet) has no candidates', () => {
+    expect(readCandidates(path.join(tmpdir(), 'barrier-missing-', String(process.pid))).size).toBe(0);
   });
 });
 
