@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { artillerySearchPaths, engineModuleUrl, engineWsVersion, swapEngineWs } from '../lib/engine-socket';
+import { childEnv } from './helpers/mutant-env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 jest.setTimeout(60_000);
@@ -17,13 +18,11 @@ jest.setTimeout(60_000);
 function inChild(body: string): { status: number | null; out: unknown; stderr: string } {
   const script = `const lib = require(${JSON.stringify(path.join(ROOT, 'processors/lib/engine-socket.ts'))});
 (async () => { ${body} })().then((r) => console.log(JSON.stringify(r)), (e) => { console.log(JSON.stringify({ rejected: e.message })); });`;
-  // Under Stryker the mutant under test must be the child's too (its instrumented code reads this).
-  const active = (globalThis as { __stryker__?: { activeMutant?: string } }).__stryker__?.activeMutant;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...process.env, ...(active === undefined ? {} : { __STRYKER_ACTIVE_MUTANT__: active }) },
+    env: childEnv(),
   });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   let out: unknown;

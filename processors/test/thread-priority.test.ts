@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { childEnv } from './helpers/mutant-env';
 import {
   DEFAULT_OTHER_THREADS_NICE,
   otherThreadsNice,
@@ -22,10 +23,8 @@ interface ChildReport {
 
 /** Runs the fixture in its own process (renicing must not touch Jest's threads). */
 function runChild(env: Record<string, string>): ChildReport {
-  // Under Stryker the mutant under test must be the child's too (its instrumented code reads this).
-  const active = (globalThis as { __stryker__?: { activeMutant?: string } }).__stryker__?.activeMutant;
   const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD], {
-    env: { ...process.env, ...env, ...(active === undefined ? {} : { __STRYKER_ACTIVE_MUTANT__: active }) },
+    env: childEnv(env),
     encoding: 'utf8',
     timeout: 60_000,
   });
