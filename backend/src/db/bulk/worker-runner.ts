@@ -2,6 +2,7 @@ import type * as mariadb from 'mariadb';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Statement } from '../dialects/dialect';
+import { createGate, holdExitFor } from './exit-gate';
 import { DriverError } from '../dialects/write-failure';
 import type { RunResult, StatementRunner } from './statement-runner';
 
@@ -56,8 +57,8 @@ export class WorkerRunner implements StatementRunner {
    * terminated: a statement stuck on a server that does not answer must not hold the process
    * past its shutdown timeout; its caller is told it failed (as for a crash, it may have been
    * committed all the same). A SQLite thread is always waited for: its statement ends by itself
-   * within the busy timeout, a thread killed inside better-sqlite3's native call aborts the whole
-   * process ("v8::ToLocalChecked Empty MaybeLocal"), and one abandoned would still write rows
+   * within the busy timeout, a thread terminated inside better-sqlite3's native call aborts the
+   * whole process when the call fails (exit-gate.ts), and one abandoned would still write rows
    * the shutdown had already reported as not written (both seen in shutdown-db-down.test.ts).
    */
   close(deadlineMs = Number.POSITIVE_INFINITY): Promise<void> {
@@ -78,10 +79,14 @@ export class WorkerRunner implements StatementRunner {
   private start(): Worker {
     // From source (tests, tsx) the thread needs a TypeScript loader too; built, it is .js.
     const fromSource = __filename.endsWith('.ts');
+    // Process exit waits for the thread to leave better-sqlite3's native code (exit-gate.ts).
+    const gate = createGate();
     const worker = new Worker(path.join(__dirname, `worker${path.extname(__filename)}`), {
-      workerData: this.target,
+      workerData: { target: this.target, gate },
       execArgv: fromSource ? ['--require', 'tsx/cjs'] : [],
     });
+    const release = holdExitFor(gate);
+    worker.once('exit', release);
     worker.on(
       'message',
       (msg: { id: number; result?: RunResult; error?: { message: string; code?: string } }) => {

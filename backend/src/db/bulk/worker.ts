@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import * as mariadb from 'mariadb';
 import { parentPort, workerData } from 'node:worker_threads';
+import { throughGate } from './exit-gate';
 import type { WorkerTarget } from './worker-runner';
 
 interface Driver {
@@ -29,17 +30,20 @@ function isBusy(err: unknown): boolean {
 
 /**
  * The busy timeout is kept here, in JavaScript, and SQLite's own is 0: SQLite's busy handler
- * sleeps inside better-sqlite3's native call, and a thread stopped there (process.exit joins and
- * terminates worker threads, as at the shutdown deadline) aborted the whole process when the call
- * returned (SIGABRT, "v8::ToLocalChecked Empty MaybeLocal"; shutdown-db-down.test.ts). Here the
- * thread waits between attempts in Atomics.wait, where a termination ends it cleanly, and spends
- * only the attempt itself (microseconds on a locked file) inside the addon. A statement that is
- * refused for busyTimeoutMs fails with SQLite's SQLITE_BUSY, as before.
+ * sleeps inside better-sqlite3's native call, and process exit (as at the shutdown deadline)
+ * must wait for a thread to leave the addon (exit-gate.ts: a thread terminated there aborts the
+ * process with SIGABRT when its call fails). Here the thread waits between attempts in
+ * Atomics.wait, where a termination ends it cleanly, and spends only the attempt itself
+ * (microseconds on a locked file) inside the addon, so the exit waits microseconds, not up to
+ * the busy timeout. A statement that is refused for busyTimeoutMs fails with SQLite's
+ * SQLITE_BUSY, as before.
  */
-function sqliteDriver(file: string, busyTimeoutMs: number): Driver {
-  const db = new Database(file, { timeout: 0 });
+function sqliteDriver(file: string, busyTimeoutMs: number, gate: Int32Array): Driver {
+  // Every call into the addon goes through the exit gate (exit-gate.ts): a thread stopped by
+  // process exit while one runs aborts the process when the call fails.
+  const db = throughGate(gate, () => new Database(file, { timeout: 0 }));
   // Prisma's connection enforces foreign keys; this one must refuse the same rows.
-  db.pragma('foreign_keys = ON');
+  throughGate(gate, () => db.pragma('foreign_keys = ON'));
   // A batch of n rows is one SQL text per n: keep the few sizes a writer uses prepared.
   const prepared = new Map<string, Database.Statement>();
   const attempt = (sql: string, params: unknown[]) => {
@@ -58,7 +62,7 @@ function sqliteDriver(file: string, busyTimeoutMs: number): Driver {
       const deadline = performance.now() + busyTimeoutMs;
       for (;;) {
         try {
-          return attempt(sql, params);
+          return throughGate(gate, () => attempt(sql, params));
         } catch (err) {
           // An autocommit statement refused with SQLITE_BUSY changed nothing: trying it again is safe.
           const left = deadline - performance.now();
@@ -67,7 +71,7 @@ function sqliteDriver(file: string, busyTimeoutMs: number): Driver {
         }
       }
     },
-    close: async () => void db.close(),
+    close: async () => void throughGate(gate, () => db.close()),
   };
 }
 
@@ -85,9 +89,11 @@ function mysqlDriver(options: mariadb.PoolConfig): Driver {
   };
 }
 
-const target = workerData as WorkerTarget;
+const { target, gate } = workerData as { target: WorkerTarget; gate: SharedArrayBuffer };
 const driver =
-  target.kind === 'sqlite' ? sqliteDriver(target.file, target.busyTimeoutMs) : mysqlDriver(target.options);
+  target.kind === 'sqlite'
+    ? sqliteDriver(target.file, target.busyTimeoutMs, new Int32Array(gate))
+    : mysqlDriver(target.options);
 
 // Messages arrive while a statement awaits (MySQL): chain them so they run in the order posted.
 let queue: Promise<void> = Promise.resolve();
