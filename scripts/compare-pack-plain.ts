@@ -6,7 +6,9 @@
  * pack's throughput scenario (50 x 10, ratePlan = rate, hold = --seconds, the same
  * gates file as `pnpm test:performance`) and scripts/plain-ws-driver.ts, alternating
  * which goes first. Prints a markdown table of both latencies (p50/p95/p99, ms) per
- * run and the ratio of the pack's p95 to the driver's, and writes all figures to
+ * run and the ratio of the pack's p95 to the driver's, then per rate the median p95 of each
+ * tool over the reps, their ratio and the pairs within 1.5x (scripts/pack-plain-summary.ts),
+ * and writes all figures to
  * --out (JSON). Build first: `pnpm build`. Each row also gives the tool's hottest thread's
  * CPU (cores) over its busiest window of the hold's length (scripts/thread-cpu.ts): the pack's
  * generator worker, the driver's one thread. Near 1 core a tool queues its own work and its
@@ -47,6 +49,7 @@ import { readSettings } from '../processors/lib/settings';
 import { generatorsOf, num, oneOf } from '../runner/options';
 import { STATS_MODES } from '../backend/src/config';
 import { DRIVER_SCHEDULES } from './driver-schedules';
+import { verdictsByRate } from './pack-plain-summary';
 import { integerAtLeast, optionArgs, positive, scriptArgs } from './script-args';
 import { bundleProcessor } from '../runner/processor-bundle';
 import {
@@ -387,6 +390,16 @@ async function main(): Promise<void> {
         : '';
     console.log(
       `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${r.hotThreadCores ?? '-'} / ${r.hotThreadWaitMsPerSec ?? '-'} | ${ratio} |`,
+    );
+  }
+  // Per rate over its reps: one pair can land either side of 1.5x as the machine's speed drifts.
+  console.log(
+    '\n| msg/s in | pack p95 median ms | driver p95 median ms | ratio of medians | pairs within 1.5x |',
+  );
+  console.log('|---|---|---|---|---|');
+  for (const v of verdictsByRate(rows)) {
+    console.log(
+      `| ${v.rate} | ${v.packP95Median} | ${v.plainP95Median} | ${v.ratioOfMedians.toFixed(2)} | ${v.pairsWithin} of ${v.pairs} |`,
     );
   }
   console.log(

@@ -23,6 +23,7 @@ import { IntervalLatency, newLatencySet } from '../processors/lib/latency';
 import { Ledger, Receiver } from '../processors/lib/ledger';
 import { frameListener } from '../processors/lib/vu';
 import { WorkerStats } from '../processors/lib/worker-stats';
+import { median } from './pack-plain-summary';
 import { integerAtLeast, scriptArgs } from './script-args';
 import { num } from '../runner/options';
 
@@ -134,11 +135,6 @@ function rep(): Rep {
     deliveries,
   };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 
 const results: Rep[] = [];
 // One unmeasured rep so the optimising compiler has seen the path.
