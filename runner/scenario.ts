@@ -6,7 +6,7 @@ import { readReadingSettings } from '../processors/lib/device-readings';
 import { readSettings } from '../processors/lib/settings';
 import { planSeconds } from '../processors/lib/schedule';
 import { runArtillery, type ArtilleryRun } from './artillery-process';
-import { bundleProcessor } from './processor-bundle';
+import { sharedBundle } from './processor-bundle';
 import { timingFor, type ProfileName, type ScenarioSpec } from './catalog';
 import { asInformational, gateCount, type EnsureConfig } from './gates';
 import { readRelayMetrics } from './metrics-probe';
@@ -74,6 +74,12 @@ export function overridesFor(
   };
 }
 
+/** `overrides` (from overridesFor) loading `bundle` as the processor; unchanged without one. */
+function withProcessor(overrides: unknown, bundle: string | undefined): unknown {
+  if (bundle) (overrides as { config: Record<string, unknown> }).config.processor = bundle;
+  return overrides;
+}
+
 /** The processors that can split a scenario over several generator processes (whole endpoints each). */
 const SLICEABLE_PROCESSOR = /(^|\/)processors\/(relay|connections)\.ts$/;
 
@@ -116,9 +122,8 @@ export function generatorParts(
       holdSeconds,
       asInformational(gates),
       { ...variables, generatorIndex: slice.index, generatorCount: generators },
-    ) as { config: Record<string, unknown> };
-    if (processorBundle) part.config.processor = processorBundle;
-    return { index: slice.index, overrides: part };
+    );
+    return { index: slice.index, overrides: withProcessor(part, processorBundle) };
   });
 }
 
@@ -258,18 +263,25 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     },
   });
 
-  let parts: GeneratorPart[] = [
-    { index: 0, overrides: overridesFor(plan, timing.holdSeconds, gates, s.variables) },
-  ];
+  let parts: GeneratorPart[] = [];
   let startError: string | undefined;
-  if (split.generators > 1 && processor) {
-    try {
-      const bundle = bundleProcessor(REPO_ROOT, processor, path.join(s.passDir, `${spec.name}.processor.js`));
-      parts = generatorParts(plan, timing.holdSeconds, gates, split.generators, s.variables, bundle);
-    } catch (err) {
-      startError = `could not bundle the processor for ${split.generators} generators: ${(err as Error).message}`;
-      parts = [];
-    }
+  let bundle: string | undefined;
+  try {
+    // Bundled once per runner process, not by each Artillery start (processor-bundle.ts).
+    if (processor) bundle = sharedBundle(REPO_ROOT, processor);
+  } catch (err) {
+    startError = `could not bundle the processor ${path.relative(REPO_ROOT, processor!)}: ${(err as Error).message}`;
+  }
+  if (!startError) {
+    parts =
+      split.generators > 1
+        ? generatorParts(plan, timing.holdSeconds, gates, split.generators, s.variables, bundle)
+        : [
+            {
+              index: 0,
+              overrides: withProcessor(overridesFor(plan, timing.holdSeconds, gates, s.variables), bundle),
+            },
+          ];
   }
   const suffix = (i: number) => (parts.length > 1 ? `.g${i}` : '');
   let runs: (ArtilleryRun | null)[] = [];

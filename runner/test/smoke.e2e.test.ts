@@ -114,6 +114,11 @@ describe('pnpm test:performance (smoke profile, real relay)', () => {
       // Counted above the p95 limit iff recorded above it: the exact gate and the figure agree.
       if (c['e2e.latency_over_p95_limit'] === 0) expect(s.latency!.max).toBeLessThanOrEqual(100 * 1.001);
       expect(s.relay?.samples).toBeGreaterThan(0);
+      // Artillery loaded the runner's one bundle instead of bundling the processor at its own
+      // start into processors/dist/ (runner/processor-bundle.ts).
+      expect(readFileSync(path.join(dir, `${s.name}.artillery.log`), 'utf8')).not.toContain(
+        'Bundled Typescript file',
+      );
     }
     expect(existsSync(path.join(dir, 'report.md'))).toBe(true);
     expect(readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain('uPlot');
