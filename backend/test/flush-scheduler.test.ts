@@ -202,6 +202,27 @@ describe('FlushScheduler', () => {
     hung.resolve();
   });
 
+  test('drain that writes a batch but not the backlog by its deadline logs "deadline passed"', async () => {
+    // Each flush succeeds, writing one batch of a backlog larger than the deadline lets it
+    // finish, and takes 100 ms of the clock: no flush fails and none is cut off by the deadline.
+    const target = new ScriptedTarget();
+    target.pending = 10;
+    target.flush = () => {
+      target.times.push(Date.now());
+      target.pending -= 1;
+      jest.setSystemTime(Date.now() + 100);
+      return Promise.resolve();
+    };
+    const scheduler = new FlushScheduler('stats', 1000, target);
+    expect(await scheduler.drain(250)).toBe(false);
+    // No flush failed or was cut off: the reason logged is the deadline itself.
+    expect(errors).toHaveBeenCalledWith('stats lost at shutdown: database unavailable', {
+      pending: 7,
+      error: 'deadline passed',
+    });
+    expect(target.times).toEqual([0, 100, 200]);
+  });
+
   test('a scheduled flush that ends after drain began schedules nothing more', async () => {
     const slow = deferred();
     const target = new ScriptedTarget([slow]);

@@ -227,8 +227,13 @@ eachTarget('REST API', (target) => {
     ])('%s %s with an unknown id -> 404', async (method, path) => {
       const body = method === 'POST' ? { field: 'x', operator: '>', threshold: 1 } : undefined;
       const res = await relay().request<ErrorBody>(method, path.replace(':id', randomUUID()), { body });
-      expect(res.status).toBe(404);
-      expect(res.body.error).toEqual(expect.any(String));
+      expect(res).toMatchObject({ status: 404, body: { error: 'endpoint not found' } });
+    });
+
+    it('DELETE of an unknown alert rule on a known endpoint -> 404 naming the rule', async () => {
+      const ep = await relay().createEndpoint('rule-404');
+      const res = await relay().request<ErrorBody>('DELETE', `/api/endpoints/${ep.id}/alert-rules/999999`);
+      expect(res).toMatchObject({ status: 404, body: { error: 'alert rule not found' } });
     });
 
     it('answers 404 (not 500) for odd ids: very long, unicode, percent-encoded slash', async () => {
