@@ -15,7 +15,12 @@ describe('sharedBundle', () => {
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'bundle-test-'));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** The bundles' directory of this Jest process: Jest's sandboxed `process` may not run exit listeners. */
+  let bundles: string | undefined;
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    if (bundles) rmSync(bundles, { recursive: true, force: true });
+  });
 
   const processor = (name: string, body: string) => {
     const file = path.join(dir, name);
@@ -26,6 +31,7 @@ describe('sharedBundle', () => {
   it('bundles a TypeScript processor into CommonJS once and returns the same file after', () => {
     const ts = processor('one.ts', 'export function hello(x: number): number { return x + 1; }\n');
     const first = sharedBundle(REPO_ROOT, ts);
+    bundles = path.dirname(first);
     expect(path.basename(first)).toMatch(/-one\.js$/);
     expect(path.dirname(first)).not.toBe(dir);
     const loaded = require(first) as { hello: (x: number) => number };
