@@ -48,6 +48,8 @@ export function bundleProcessor(repoRoot: string, processorTs: string, outFile: 
 
 const bundles = new Map<string, string>();
 let bundleDir: string | undefined;
+/** Only grows, so a bundle made again never takes another processor's file name. */
+let made = 0;
 
 /**
  * The bundle of `processorTs` (absolute) for this process: made on first use into a private
@@ -65,10 +67,7 @@ export function sharedBundle(repoRoot: string, processorTs: string): string {
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   // One file per processor path, named after it (relay.ts -> relay.js, connections.ts -> connections.js).
-  const out = path.join(
-    bundleDir,
-    `${bundles.size}-${path.basename(processorTs, path.extname(processorTs))}.js`,
-  );
+  const out = path.join(bundleDir, `${made++}-${path.basename(processorTs, path.extname(processorTs))}.js`);
   bundleProcessor(repoRoot, processorTs, out);
   bundles.set(processorTs, out);
   return out;

@@ -83,14 +83,18 @@ function withProcessor(overrides: unknown, bundle: string | undefined): unknown 
 /** The processors that can split a scenario over several generator processes (whole endpoints each). */
 const SLICEABLE_PROCESSOR = /(^|\/)processors\/(relay|connections)\.ts$/;
 
-/** The scenario file's processor (absolute) when it honours generatorIndex/generatorCount (processors/relay.ts, processors/connections.ts); else null. */
-export function sliceableProcessor(spec: ScenarioSpec): string | null {
+/** The scenario file's processor (absolute), or null when it has none. */
+export function processorOf(spec: ScenarioSpec): string | null {
   const file = path.join(REPO_ROOT, ARTILLERY_DIR, spec.file);
   const doc = parse(readFileSync(file, 'utf8')) as { config?: { processor?: unknown } };
   const processor = doc.config?.processor;
-  return typeof processor === 'string' && SLICEABLE_PROCESSOR.test(processor)
-    ? path.resolve(path.dirname(file), processor)
-    : null;
+  return typeof processor === 'string' ? path.resolve(path.dirname(file), processor) : null;
+}
+
+/** The scenario file's processor (absolute) when it honours generatorIndex/generatorCount (processors/relay.ts, processors/connections.ts); else null. */
+export function sliceableProcessor(spec: ScenarioSpec): string | null {
+  const processor = processorOf(spec);
+  return processor !== null && SLICEABLE_PROCESSOR.test(processor) ? processor : null;
 }
 
 /** One generator process's share of a scenario under --generators. */
@@ -233,9 +237,18 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
-  const processor = sliceableProcessor(spec);
-  const split = effectiveGenerators(s.generators ?? 1, plan.endpoints, processor !== null);
-  // Artillery itself needs ~10 s to start and bundle the processor; a stuck VU must still end the run.
+  const split = effectiveGenerators(s.generators ?? 1, plan.endpoints, sliceableProcessor(spec) !== null);
+  // A TypeScript processor is bundled once per runner process, before this scenario's clock
+  // starts, and every Artillery process loads that file instead of bundling it (processor-bundle.ts).
+  const processor = processorOf(spec);
+  let bundle: string | undefined;
+  let bundleError: string | undefined;
+  try {
+    if (processor?.endsWith('.ts')) bundle = sharedBundle(REPO_ROOT, processor);
+  } catch (err) {
+    bundleError = `could not bundle the processor ${path.relative(REPO_ROOT, processor!)}: ${(err as Error).message}`;
+  }
+  // Artillery itself needs seconds to start; a stuck VU must still end the run.
   // K processes start up at once on the same cores, and wait for the slowest (one send window).
   const timeoutMs = (plannedSeconds * 1.5 + 90 + 30 * (split.generators - 1)) * 1000;
 
@@ -264,14 +277,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   });
 
   let parts: GeneratorPart[] = [];
-  let startError: string | undefined;
-  let bundle: string | undefined;
-  try {
-    // Bundled once per runner process, not by each Artillery start (processor-bundle.ts).
-    if (processor) bundle = sharedBundle(REPO_ROOT, processor);
-  } catch (err) {
-    startError = `could not bundle the processor ${path.relative(REPO_ROOT, processor!)}: ${(err as Error).message}`;
-  }
+  let startError = bundleError;
   if (!startError) {
     parts =
       split.generators > 1

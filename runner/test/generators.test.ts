@@ -8,7 +8,7 @@ import { generatorsOf } from '../options';
 import { COMMON_CONFIG, REPO_ROOT } from '../paths';
 import type { ProcSample } from '../proc-sampler';
 import type { ArtilleryReport, ScenarioPlan } from '../results';
-import { effectiveGenerators, generatorParts, sliceableProcessor } from '../scenario';
+import { effectiveGenerators, generatorParts, processorOf, sliceableProcessor } from '../scenario';
 import { busiestGenerator, scenarioVerdict, sumSamplesPerSecond } from '../scenario-result';
 import { SCENARIOS } from '../catalog';
 import path from 'node:path';
@@ -225,6 +225,12 @@ describe('effectiveGenerators and --generators', () => {
       expect(sliceableProcessor(byName(n))).toBe(path.join(REPO_ROOT, 'processors', 'connections.ts'));
     // Every scenario of the pack can be split; the fallback to one process stays for other files.
     for (const s of SCENARIOS) expect(sliceableProcessor(s)).not.toBeNull();
+  });
+
+  it("reads any scenario's processor as an absolute path (what the runner bundles)", () => {
+    for (const s of SCENARIOS) expect(processorOf(s)).toBe(sliceableProcessor(s));
+    const relay = SCENARIOS.find((s) => s.name === 'throughput-1000')!;
+    expect(processorOf(relay)).toBe(path.join(REPO_ROOT, 'processors', 'relay.ts'));
   });
 
   it('parses --generators: default 1, integers, auto = cores - 1 (at least 1)', () => {

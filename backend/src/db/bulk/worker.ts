@@ -8,7 +8,7 @@
  * Out: { id, result: { changes, insertId } } | { id, error: { message, code? } }
  *      (insertId: an inserted row's key, read for single-row inserts; code: SQLite's SQLITE_*, MySQL's errno)
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import * as mariadb from 'mariadb';
 import { parentPort, workerData } from 'node:worker_threads';
 import { throughGate } from './exit-gate';
@@ -41,7 +41,9 @@ function isBusy(err: unknown): boolean {
 function sqliteDriver(file: string, busyTimeoutMs: number, gate: Int32Array): Driver {
   // Every call into the addon goes through the exit gate (exit-gate.ts): a thread stopped by
   // process exit while one runs aborts the process when the call fails.
-  const db = throughGate(gate, () => new Database(file, { timeout: 0 }));
+  // Loading the addon is such a call too, hence no top-level import.
+  const Sqlite = throughGate(gate, () => require('better-sqlite3') as typeof Database);
+  const db = throughGate(gate, () => new Sqlite(file, { timeout: 0 }));
   // Prisma's connection enforces foreign keys; this one must refuse the same rows.
   throughGate(gate, () => db.pragma('foreign_keys = ON'));
   // A batch of n rows is one SQL text per n: keep the few sizes a writer uses prepared.
