@@ -7,8 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../paths';
+import { SCENARIOS } from '../catalog';
+import { loadSharedGates } from '../gates';
+import { ARTILLERY_DIR, COMMON_CONFIG, REPO_ROOT } from '../paths';
 import { sharedBundle } from '../processor-bundle';
+import { runScenario } from '../scenario';
 
 describe('sharedBundle', () => {
   let dir: string;
@@ -75,4 +78,39 @@ describe('sharedBundle', () => {
     expect(file).toMatch(/relay-perf-processors-.*-exit\.js$/);
     expect(existsSync(path.dirname(file))).toBe(false);
   });
+});
+
+describe('runScenario with a processor that does not compile', () => {
+  it('is an error naming the processor and the compiler message, and starts no Artillery', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bundle-scenario-'));
+    try {
+      const spec = SCENARIOS.find((s) => s.name === 'throughput-100')!;
+      // The scenario file, unchanged but for its processor: one that does not compile.
+      const yml = readFileSync(path.join(REPO_ROOT, ARTILLERY_DIR, spec.file), 'utf8');
+      expect(yml).toContain('processor: ../processors/relay.ts');
+      writeFileSync(path.join(dir, 'broken.ts'), 'export const x = ;\n');
+      writeFileSync(path.join(dir, 'scenario.yml'), yml.replace('../processors/relay.ts', './broken.ts'));
+      const file = path.relative(path.join(REPO_ROOT, ARTILLERY_DIR), path.join(dir, 'scenario.yml'));
+      const result = await runScenario({
+        spec: { ...spec, file },
+        index: 1,
+        total: 1,
+        profile: 'smoke',
+        passDir: dir,
+        runId: 'bundle-error',
+        // Nothing listens here: no relay is needed to fail before Artillery starts.
+        target: 'http://127.0.0.1:9',
+        apiKey: undefined,
+        relayPids: [],
+        sharedGates: loadSharedGates(path.join(REPO_ROOT, COMMON_CONFIG)),
+      });
+      expect(result.status).toBe('error');
+      expect(result.error).toMatch(/^could not bundle the processor .*broken\.ts: /);
+      expect(result.error).toMatch(/Expected|Unexpected/);
+      // Artillery never ran: it would have left its log.
+      expect(existsSync(path.join(dir, `${spec.name}.artillery.log`))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
