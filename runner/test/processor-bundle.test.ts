@@ -10,7 +10,7 @@ import path from 'node:path';
 import { SCENARIOS } from '../catalog';
 import { loadSharedGates } from '../gates';
 import { ARTILLERY_DIR, COMMON_CONFIG, REPO_ROOT } from '../paths';
-import { sharedBundle } from '../processor-bundle';
+import { bundleProcessor, isServiceFailure, sharedBundle, type EsbuildSync } from '../processor-bundle';
 import { runScenario } from '../scenario';
 
 describe('sharedBundle', () => {
@@ -113,4 +113,53 @@ describe('runScenario with a processor that does not compile', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+describe('bundleProcessor when esbuild-wasm fails', () => {
+  const failing = (failures: Error[]) => {
+    const calls: string[] = [];
+    const esbuild: EsbuildSync = {
+      buildSync: () => {
+        calls.push('build');
+        const next = failures.shift();
+        if (next) throw next;
+        return {};
+      },
+      stop: () => {
+        calls.push('stop');
+        return Promise.resolve();
+      },
+    };
+    return { esbuild, calls };
+  };
+
+  it.each(['The service was stopped', 'The service is no longer running'])(
+    'makes the bundle again with a new service when the service died (%s)',
+    (message) => {
+      const { esbuild, calls } = failing([new Error(message)]);
+      expect(bundleProcessor(REPO_ROOT, '/x/relay.ts', '/tmp/out.js', esbuild)).toBe('/tmp/out.js');
+      expect(calls).toEqual(['build', 'stop', 'build']);
+    },
+  );
+
+  it('tries once more only: a service that dies again is an error', () => {
+    const { esbuild, calls } = failing([
+      new Error('The service was stopped'),
+      new Error('The service was stopped'),
+    ]);
+    expect(() => bundleProcessor(REPO_ROOT, '/x/relay.ts', '/tmp/out.js', esbuild)).toThrow(
+      'The service was stopped',
+    );
+    expect(calls).toEqual(['build', 'stop', 'build']);
+  });
+
+  it('does not retry a compile error', () => {
+    const { esbuild, calls } = failing([
+      new Error('Build failed with 1 error:\nrelay.ts:1:17: ERROR: Unexpected ";"'),
+    ]);
+    expect(() => bundleProcessor(REPO_ROOT, '/x/relay.ts', '/tmp/out.js', esbuild)).toThrow(/Build failed/);
+    expect(calls).toEqual(['build']);
+    expect(isServiceFailure(new Error('Build failed with 1 error'))).toBe(false);
+    expect(isServiceFailure('The service was stopped')).toBe(false);
+  });
 });
