@@ -2,10 +2,10 @@
  * The options each command parses its flags into, and the validators they share, so a typo fails
  * in a second, not after a 15-minute run. Each command's flags are in runner/commands/<name>.ts.
  */
-import { availableParallelism } from 'node:os';
 import { STATS_MODES, type StatsMode } from '../backend/src/config';
 import { isDatabaseUrl } from '../backend/src/db/database-url';
 import type { ProfileName } from './catalog';
+import type { GeneratorRequest } from './generator-count';
 import type { SummaryInputs } from './report/views/summary';
 
 export interface GateOverrides {
@@ -38,8 +38,8 @@ export interface RunOptions {
   rate?: number;
   /** --hold: send window in seconds of every throughput-style scenario */
   hold?: number;
-  /** --generators: Artillery processes per scenario, each owning whole endpoints (default 1) */
-  generators: number;
+  /** --generators: Artillery processes per scenario, each owning whole endpoints (default auto, by frame rate) */
+  generators: GeneratorRequest;
   publish: boolean;
   build: boolean;
   /** relay entry point; a .ts file runs from source through tsx */
@@ -142,17 +142,16 @@ export interface CapacityOptions {
   runId?: string;
   build: boolean;
   relayEntry: string;
-  /** --generators: Artillery processes per probe (default 1) */
-  generators: number;
+  /** --generators: Artillery processes per probe (default auto, by the probe's frame rate) */
+  generators: GeneratorRequest;
 }
 
 /**
- * --generators: a positive integer, or `auto` = one per core but one (Artillery's own rule for
- * its local worker threads), at least 1; 1 when absent. Throws on anything else.
+ * --generators: an integer in [1, 64], or `auto` (also when absent): per scenario by its frame
+ * rate (runner/generator-count.ts generatorsFor). Throws on anything else.
  */
-export function generatorsOf(raw: string | undefined, cores = availableParallelism()): number {
-  if (raw === undefined) return 1;
-  if (raw === 'auto') return Math.max(1, cores - 1);
+export function generatorsOf(raw: string | undefined): GeneratorRequest {
+  if (raw === undefined || raw === 'auto') return 'auto';
   return num(
     '--generators',
     raw,

@@ -23,6 +23,7 @@ import {
 } from './scenario-result';
 import { decodeHistogram, mergeLatencyDir, newHistogram, summarize } from '../processors/lib/latency';
 import { endpointSlices } from '../processors/lib/generator-slice';
+import { generatorsFor, type GeneratorRequest } from './generator-count';
 import { gatesOnAggregate, mergeReports } from './generator-merge';
 import type { GateResult } from './gates';
 
@@ -200,30 +201,11 @@ export interface ScenarioRunInput {
   variables?: Record<string, unknown>;
   /**
    * Artillery processes to split the scenario over (--generators), each owning whole endpoints;
-   * default 1. Capped at the scenario's endpoints; scenarios whose processor cannot be split
-   * (not processors/relay.ts or processors/connections.ts) run on one, with a warning.
+   * default `auto`, by the scenario's frame rate (runner/generator-count.ts generatorsFor).
+   * Capped at the scenario's endpoints; scenarios whose processor cannot be split (not
+   * processors/relay.ts or processors/connections.ts) run on one.
    */
-  generators?: number;
-}
-
-/** How many processes a scenario actually gets for the requested K, and why it is fewer. */
-export function effectiveGenerators(
-  requested: number,
-  endpoints: number,
-  sliceable: boolean,
-): { generators: number; warning?: string } {
-  if (requested <= 1) return { generators: 1 };
-  if (!sliceable)
-    return {
-      generators: 1,
-      warning: `--generators ${requested} ignored: this scenario's processor cannot be split over processes (one generator)`,
-    };
-  if (requested > endpoints)
-    return {
-      generators: endpoints,
-      warning: `--generators ${requested} capped at ${endpoints}: each generator owns whole endpoints`,
-    };
-  return { generators: requested };
+  generators?: GeneratorRequest;
 }
 
 /** Runs the scenario, leaves its files in `passDir` (see paths.ts) and returns its result. Never throws for an Artillery failure: that is a result with status 'error'. */
@@ -237,7 +219,8 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
-  const split = effectiveGenerators(s.generators ?? 1, plan.endpoints, sliceableProcessor(spec) !== null);
+  const split = generatorsFor(s.generators ?? 'auto', plan, sliceableProcessor(spec) !== null);
+  if (split.note) console.log(`  ${spec.name}: ${split.note}`);
   // A TypeScript processor is bundled once per runner process, before this scenario's clock
   // starts, and every Artillery process loads that file instead of bundling it (processor-bundle.ts).
   const processor = processorOf(spec);

@@ -15,9 +15,10 @@
  * latencies measure itself; for the same deliveries it is the tool's cost per delivery. Beside it,
  * that thread's run-queue wait (ms per second ready to run while something else had its core).
  *
- * With --generators K the pack runs as `pnpm test:performance --generators K` does: K Artillery
- * processes, each owning whole endpoints (runner/scenario.ts generatorParts), latency merged from
- * every process's HDR files, delivered counts summed.
+ * The pack runs on as many Artillery processes as `pnpm test:performance` would give the rate
+ * (`--generators auto`, the default: runner/generator-count.ts), or on K with --generators K, each
+ * owning whole endpoints (runner/scenario.ts generatorParts), latency merged from every
+ * process's HDR files, delivered counts summed; each pack row says how many ran.
  *
  *   npx tsx scripts/compare-pack-plain.ts --rates 1000,5000,8000 --seconds 20 --reps 2 --out /tmp/cmp.json
  *
@@ -46,6 +47,7 @@ import { spawnRelay } from '../runner/relay-process';
 import { parse } from 'yaml';
 import { endpointSlices } from '../processors/lib/generator-slice';
 import { readSettings } from '../processors/lib/settings';
+import { generatorsFor } from '../runner/generator-count';
 import { generatorsOf, num, oneOf } from '../runner/options';
 import { STATS_MODES } from '../backend/src/config';
 import { DRIVER_SCHEDULES } from './driver-schedules';
@@ -74,7 +76,7 @@ const a = scriptArgs(
       'stats-mode': { type: 'string', default: 'batched' },
       scenario: { type: 'string', default: 'artillery/throughput-1000.yml' },
       out: { type: 'string', default: path.join(tmpdir(), 'pack-vs-plain.json') },
-      generators: { type: 'string', default: '1' },
+      generators: { type: 'string', default: 'auto' },
       // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
       'driver-schedule': { type: 'string', default: 'phases' },
       pin: { type: 'boolean', default: false },
@@ -140,6 +142,8 @@ interface Row {
   hotThreadWaitMsPerSec: number | null;
   /** the pack run's directory (artillery-<i>.log, latency files); pack rows only */
   dir?: string;
+  /** Artillery processes the pack ran on; pack rows only */
+  generators?: number;
   /** plain rows: the driver's --schedule */
   driverSchedule?: string;
 }
@@ -199,18 +203,19 @@ const waitOf = (w: ThreadWindow | null | undefined): number | null =>
  */
 function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
   const variables = { ratePlan: String(rate), holdSeconds: seconds };
-  if (GENERATORS === 1) return [{ config: { variables } }];
   const file = path.join(ROOT, a.scenario);
   const doc = parse(readFileSync(file, 'utf8')) as {
     config: { processor: string; phases: { duration: number }[]; variables?: Record<string, unknown> };
   };
   const v = readSettings({ ...doc.config.variables, ...variables });
+  const generators = generatorsFor(GENERATORS, v, true).generators;
+  if (generators === 1) return [{ config: { variables } }];
   const bundle = bundleProcessor(
     ROOT,
     path.resolve(path.dirname(file), doc.config.processor),
     path.join(dir, 'processor.js'),
   );
-  return endpointSlices(v.endpoints, GENERATORS).map((slice) => ({
+  return endpointSlices(v.endpoints, generators).map((slice) => ({
     config: {
       processor: bundle,
       phases: [
@@ -220,7 +225,7 @@ function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
           arrivalCount: slice.count * v.connectionsPerEndpoint,
         },
       ],
-      variables: { ...variables, generatorIndex: slice.index, generatorCount: GENERATORS },
+      variables: { ...variables, generatorIndex: slice.index, generatorCount: generators },
     },
   }));
 }
@@ -276,6 +281,7 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     : null;
   return {
     dir,
+    generators: parts.length,
     intended: merged && summarize(merged.set.intended),
     sent: merged && summarize(merged.set.sent),
     sendLag: merged && summarize(merged.set.sendLag),
@@ -368,7 +374,7 @@ async function main(): Promise<void> {
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
           console.error(
-            `${rate} msg/s rep ${rep} ${tool}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec} | hottest tool thread ${row.hotThreadCores ?? '-'} cores, waited ${row.hotThreadWaitMsPerSec ?? '-'} ms/s${'dir' in r ? ` | logs ${r.dir}` : ''}`,
+            `${rate} msg/s rep ${rep} ${tool}${row.generators ? ` (${row.generators} generator${row.generators > 1 ? 's' : ''})` : ''}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec} | hottest tool thread ${row.hotThreadCores ?? '-'} cores, waited ${row.hotThreadWaitMsPerSec ?? '-'} ms/s${'dir' in r ? ` | logs ${r.dir}` : ''}`,
           );
         }
       }

@@ -50,6 +50,7 @@ export function pointOf(rate: number, r: ScenarioResult, sloMs: number): ProbePo
     valid,
     invalidReasons,
     ...(error !== undefined ? { error } : {}),
+    generators: r.generators ?? 1,
     pass,
   };
 }

@@ -22,6 +22,8 @@ export interface ProbePoint {
   invalidReasons: string[];
   /** the probe could not run or finish (Artillery error, relay did not start) */
   error?: string;
+  /** Artillery processes that generated the probe's load (runner/generator-count.ts); absent in older files: 1 */
+  generators?: number;
   /** valid, no error, p95 under the SLO, nothing lost, no duplicates/misroutes, no failed VUs */
   pass: boolean;
 }

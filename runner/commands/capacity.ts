@@ -8,6 +8,7 @@ import { runProbe, type RelayKind } from '../capacity/probe';
 import { kneeRatio, renderCapacityHtml, type CapacityDocument } from '../capacity/report';
 import { searchCapacity, type SearchResult } from '../capacity/search';
 import { installSignalHandlers } from '../cleanup';
+import { FRAME_EVENTS_PER_GENERATOR } from '../generator-count';
 import { EXIT } from '../generator-health';
 import { gitInfo } from '../metadata';
 import { generatorsOf, num, oneOf, type CapacityOptions } from '../options';
@@ -46,7 +47,8 @@ the load generator's limit, a lower bound for the relay).
   --max-rate <msg/s>      highest rate probed (default 40000)
   --resolution <msg/s>    bisection stops at this bracket width (default 250)
   --no-reference          search the project relay only
-  --generators <n|auto>   Artillery processes per probe, each owning whole endpoints (default 1)
+  --generators <n|auto>   Artillery processes per probe, each owning whole endpoints (default auto:
+                          one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core)
   --db, --stats-mode, --relay-entry, --no-build, --out, --run-id: as for a run (project relay only)`,
 
   parse(args) {
@@ -137,7 +139,7 @@ the load generator's limit, a lower bound for the relay).
             (p.valid ? (p.pass ? '' : 'over the SLO or lost frames') : p.invalidReasons.join('; '));
           console.log(
             `${kind} @ ${rate} msg/s: ${p.pass ? 'pass' : p.valid ? 'FAIL' : 'INVALID'}, p95 ${p.p95 ?? '-'} ms, ` +
-              `p99 ${p.p99 ?? '-'} ms, sent ${p.sentPerSec}/s, lost ${p.lost}${why ? ` (${why})` : ''}`,
+              `p99 ${p.p99 ?? '-'} ms, sent ${p.sentPerSec}/s, lost ${p.lost}, ${p.generators ?? 1} generator(s)${why ? ` (${why})` : ''}`,
           );
           return p;
         },

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isDatabaseUrl, maskUrl } from '../../backend/src/db/database-url';
+import { FRAME_EVENTS_PER_GENERATOR } from '../generator-count';
 import { PROFILES, SCENARIOS } from '../catalog';
 import { installSignalHandlers } from '../cleanup';
 import { EXIT } from '../generator-health';
@@ -71,7 +72,8 @@ Options:
                                 (throughput-*, iot-*, stability, acceptance; not the ramp)
   --hold <s>                    send window of every throughput-style scenario (overrides the profile)
   --generators <n|auto>         Artillery processes per scenario, each owning whole endpoints, merged
-                                exactly (default 1; auto = cores - 1); for rates one process cannot keep
+                                exactly (default auto: one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second,
+                                at most one per core)
   --publish                     also write ${runDocument('baseline').path} from this run
   --relay-entry <file>          relay entry point (default: dist/backend/src/main.js);
                                 a .ts file (backend/src/main.ts) runs from source via tsx, no build

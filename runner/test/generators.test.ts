@@ -8,7 +8,8 @@ import { generatorsOf } from '../options';
 import { COMMON_CONFIG, REPO_ROOT } from '../paths';
 import type { ProcSample } from '../proc-sampler';
 import type { ArtilleryReport, ScenarioPlan } from '../results';
-import { effectiveGenerators, generatorParts, processorOf, sliceableProcessor } from '../scenario';
+import { generatorParts, processorOf, sliceableProcessor } from '../scenario';
+import { FRAME_EVENTS_PER_GENERATOR, frameEventsPerSecond, generatorsFor } from '../generator-count';
 import { busiestGenerator, scenarioVerdict, sumSamplesPerSecond } from '../scenario-result';
 import { SCENARIOS } from '../catalog';
 import path from 'node:path';
@@ -202,18 +203,69 @@ describe('generatorParts: K processes for a scenario', () => {
   });
 });
 
-describe('effectiveGenerators and --generators', () => {
-  it('keeps 1, caps at the endpoints, falls back to 1 for a processor that cannot be split', () => {
-    expect(effectiveGenerators(1, 50, true)).toEqual({ generators: 1 });
-    expect(effectiveGenerators(3, 50, true)).toEqual({ generators: 3 });
-    expect(effectiveGenerators(3, 1, true)).toMatchObject({
+describe('generatorsFor and --generators', () => {
+  const plan = (ratePerSecond: number, endpoints = 50, connectionsPerEndpoint = 10) => ({
+    steps: [{ ratePerSecond, seconds: 20 }],
+    endpoints,
+    connectionsPerEndpoint,
+  });
+
+  it('a given count: keeps 1, caps at the endpoints, falls back to 1 for a processor that cannot be split', () => {
+    expect(generatorsFor(1, plan(8000), true, 8)).toEqual({ generators: 1 });
+    expect(generatorsFor(3, plan(1000), true, 2)).toEqual({ generators: 3 });
+    expect(generatorsFor(3, plan(1000, 1), true)).toMatchObject({
       generators: 1,
-      warning: expect.stringMatching(/capped at 1/),
+      warning: expect.stringMatching(/--generators 3 capped at 1: each generator owns whole endpoints/),
     });
-    expect(effectiveGenerators(3, 50, false)).toMatchObject({
+    expect(generatorsFor(3, plan(1000), false)).toMatchObject({
       generators: 1,
-      warning: expect.stringMatching(/cannot be split/),
+      warning: expect.stringMatching(/--generators 3 ignored: .*cannot be split/),
     });
+  });
+
+  it('auto: one generator per FRAME_EVENTS_PER_GENERATOR sends and deliveries a second at the busiest step', () => {
+    expect(FRAME_EVENTS_PER_GENERATOR).toBe(60_000);
+    // 50 x 10: each frame is 1 send and 9 deliveries, so rate x 10 frame events a second.
+    expect(frameEventsPerSecond(plan(1000))).toBe(10_000);
+    expect(
+      frameEventsPerSecond({
+        steps: [
+          { ratePerSecond: 500, seconds: 5 },
+          { ratePerSecond: 3000, seconds: 5 },
+        ],
+        connectionsPerEndpoint: 4,
+      }),
+    ).toBe(12_000);
+    expect(generatorsFor('auto', plan(1000), true, 8)).toEqual({ generators: 1 });
+    expect(generatorsFor('auto', plan(6000), true, 8)).toEqual({ generators: 1 });
+    const two = generatorsFor('auto', plan(6001), true, 8);
+    expect(two.generators).toBe(2);
+    expect(two.note).toBe(
+      'generators: 2, auto: 60,010 sends and deliveries a second at most, one generator per 60,000',
+    );
+    expect(generatorsFor('auto', plan(8000), true, 8).generators).toBe(2);
+    expect(generatorsFor('auto', plan(12_000), true, 8).generators).toBe(2);
+    expect(generatorsFor('auto', plan(12_001), true, 8).generators).toBe(3);
+    // The busiest step decides, not the mean.
+    const ramp = {
+      ...plan(0),
+      steps: [
+        { ratePerSecond: 100, seconds: 60 },
+        { ratePerSecond: 13_000, seconds: 1 },
+      ],
+    };
+    expect(generatorsFor('auto', ramp, true, 8).generators).toBe(3);
+  });
+
+  it('auto: at most one per core and one per endpoint; 1 for a processor that cannot be split or a plan without sends', () => {
+    const capped = generatorsFor('auto', plan(13_000), true, 2);
+    expect(capped.generators).toBe(2);
+    expect(capped.warning).toBeUndefined();
+    expect(capped.note).toMatch(/\(3 wanted, capped at 2: at most one per core, and whole endpoints each\)$/);
+    expect(generatorsFor('auto', plan(13_000, 2), true, 8).generators).toBe(2);
+    expect(generatorsFor('auto', plan(10_000), true, 1)).toMatchObject({ generators: 1 });
+    expect(generatorsFor('auto', plan(10_000), false, 8)).toEqual({ generators: 1 });
+    expect(generatorsFor('auto', plan(0), true, 8)).toEqual({ generators: 1 });
   });
 
   it('knows which scenario files use a splittable processor: relay.ts and connections.ts', () => {
@@ -233,13 +285,13 @@ describe('effectiveGenerators and --generators', () => {
     expect(processorOf(relay)).toBe(path.join(REPO_ROOT, 'processors', 'relay.ts'));
   });
 
-  it('parses --generators: default 1, integers, auto = cores - 1 (at least 1)', () => {
-    expect(generatorsOf(undefined)).toBe(1);
+  it('parses --generators: auto when absent or auto, else an integer in [1, 64]', () => {
+    expect(generatorsOf(undefined)).toBe('auto');
+    expect(generatorsOf('auto')).toBe('auto');
+    expect(generatorsOf('1')).toBe(1);
     expect(generatorsOf('3')).toBe(3);
-    expect(generatorsOf('auto', 2)).toBe(1);
-    expect(generatorsOf('auto', 8)).toBe(7);
-    expect(generatorsOf('auto', 1)).toBe(1);
-    for (const bad of ['0', '-1', '1.5', 'x', '', '65'])
+    expect(generatorsOf('64')).toBe(64);
+    for (const bad of ['0', '-1', '1.5', 'x', '', '65', 'AUTO'])
       expect(() => generatorsOf(bad)).toThrow(/--generators expects auto or an integer in \[1, 64\]/);
   });
 });

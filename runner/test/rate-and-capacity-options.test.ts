@@ -21,8 +21,9 @@ describe('--rate and --hold', () => {
     expect(parseCli([])).toMatchObject({ rate: undefined, hold: undefined });
   });
 
-  it('--generators parses into the run options (default 1; a bad value is a usage error)', () => {
-    expect(parseCli([])).toMatchObject({ generators: 1 });
+  it('--generators parses into the run options (default auto; a bad value is a usage error)', () => {
+    expect(parseCli([])).toMatchObject({ generators: 'auto' });
+    expect(parseCli(['--generators', 'auto'])).toMatchObject({ generators: 'auto' });
     expect(parseCli(['--generators', '3'])).toMatchObject({ generators: 3 });
     expect(() => parseCli(['--generators', 'two'])).toThrow(/--generators expects auto or an integer/);
   });
@@ -85,7 +86,7 @@ describe('capacity flags', () => {
       runId: undefined,
       relayEntry: 'dist/backend/src/main.js',
       build: true,
-      generators: 1,
+      generators: 'auto',
     });
   });
 

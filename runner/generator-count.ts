@@ -1,0 +1,90 @@
+/**
+ * How many Artillery processes (generators) a scenario runs on: `--generators <n>` as given, or,
+ * by default (`auto`), as many as the scenario's frame rate needs.
+ *
+ * A generator is one Artillery process whose one worker thread does all of its share's frame
+ * work: every send and every delivery of its endpoints (processors/relay.ts). Once that thread
+ * nears a full core, its own queueing, not the relay, makes the latencies: frames leave late
+ * and wait behind each other's reads. Splitting whole endpoints over processes keeps the loss
+ * accounting exact (runner/scenario.ts generatorParts) and gives each thread headroom.
+ *
+ * Where FRAME_EVENTS_PER_GENERATOR comes from (docs/performance/README.md, "Generators by frame
+ * rate"; 50 x 10, relay beside the pack on the project's 2-core machine, against an independent
+ * plain-ws driver on the same relay build): at 8,000 msg/s in (8,000 sends and 72,000 deliveries
+ * a second) one generator's worker ran at 0.89-0.91 cores and the pack's p95 was 1.38-2.65x the
+ * driver's; two generators ran at 0.45-0.51 cores each and measured 0.67-1.19x. At 5,000 msg/s
+ * (50,000 sends and deliveries a second) two generators did no better than one (their workers
+ * waited 190-290 ms a second for a core that three busy processes share), so a second process
+ * is started only past 60,000, where one worker nears its core (0.7-0.85 cores at 50,000 on the
+ * machines measured).
+ */
+import { availableParallelism } from 'node:os';
+import type { ScenarioPlan } from './results';
+
+/** --generators: a count, or `auto` (the default): generatorsFor decides per scenario. */
+export type GeneratorRequest = number | 'auto';
+
+/** Sends plus deliveries a second that one generator is given at most under `auto`. */
+export const FRAME_EVENTS_PER_GENERATOR = 60_000;
+
+/**
+ * Sends plus deliveries per second at the plan's busiest step: each frame is one send and one
+ * delivery to every other connection of its endpoint, so rate x connectionsPerEndpoint.
+ */
+export function frameEventsPerSecond(plan: Pick<ScenarioPlan, 'steps' | 'connectionsPerEndpoint'>): number {
+  const peak = plan.steps.reduce((m, s) => Math.max(m, s.ratePerSecond), 0);
+  return peak * plan.connectionsPerEndpoint;
+}
+
+/** What a scenario gets: the process count, and why it differs from what was asked (a warning) or how auto chose it (a note). */
+export interface GeneratorSplit {
+  generators: number;
+  warning?: string;
+  note?: string;
+}
+
+/**
+ * The generator count for a scenario with `endpoints` endpoints whose processor can
+ * (`sliceable`) or cannot be split over processes.
+ *
+ * - a number: kept, capped at `endpoints` (each generator owns whole endpoints), 1 for a
+ *   processor that cannot be split; a cap or fallback comes with a warning.
+ * - `auto`: ceil(frameEventsPerSecond / FRAME_EVENTS_PER_GENERATOR), at least 1, at most one per
+ *   core (`cores`, default os.availableParallelism()) and at most `endpoints`; 1 for a processor
+ *   that cannot be split. The note says how it was chosen whenever it is more than 1.
+ */
+export function generatorsFor(
+  request: GeneratorRequest,
+  plan: Pick<ScenarioPlan, 'steps' | 'connectionsPerEndpoint' | 'endpoints'>,
+  sliceable: boolean,
+  cores = availableParallelism(),
+): GeneratorSplit {
+  const { endpoints } = plan;
+  if (request === 'auto') {
+    if (!sliceable) return { generators: 1 };
+    const events = frameEventsPerSecond(plan);
+    const wanted = Math.max(1, Math.ceil(events / FRAME_EVENTS_PER_GENERATOR));
+    const generators = Math.max(1, Math.min(wanted, cores, endpoints));
+    if (wanted === 1) return { generators };
+    const capped =
+      generators < wanted
+        ? ` (${wanted} wanted, capped at ${generators}: at most one per core, and whole endpoints each)`
+        : '';
+    return {
+      generators,
+      note: `generators: ${generators}, auto: ${Math.round(events).toLocaleString('en-US')} sends and deliveries a second at most, one generator per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')}${capped}`,
+    };
+  }
+  if (request <= 1) return { generators: 1 };
+  if (!sliceable)
+    return {
+      generators: 1,
+      warning: `--generators ${request} ignored: this scenario's processor cannot be split over processes (one generator)`,
+    };
+  if (request > endpoints)
+    return {
+      generators: endpoints,
+      warning: `--generators ${request} capped at ${endpoints}: each generator owns whole endpoints`,
+    };
+  return { generators: request };
+}
