@@ -15,7 +15,7 @@
  * driver's; two generators ran at 0.45-0.51 cores each and measured 0.67-1.19x. At 5,000 msg/s
  * (50,000 sends and deliveries a second) two generators did no better than one (their workers
  * waited 190-290 ms a second for a core that three busy processes share), so a second process
- * is started only past 60,000, where one worker nears its core (0.7-0.85 cores at 50,000 on the
+ * is started only past 60,000, where one worker nears its core (0.6-0.9 cores at 50,000 on the
  * machines measured).
  */
 import { availableParallelism } from 'node:os';
@@ -26,6 +26,13 @@ export type GeneratorRequest = number | 'auto';
 
 /** Sends plus deliveries a second that one generator is given at most under `auto`. */
 export const FRAME_EVENTS_PER_GENERATOR = 60_000;
+
+/**
+ * Connections (VUs) one generator is given at most under `auto`: one Artillery process with
+ * 19,000 VUs stalled for most of a second at a time, two with 9,500 each held every connection
+ * (connections-19k, 2026-11-30; docs/performance/bottleneck-analysis.md).
+ */
+export const CONNECTIONS_PER_GENERATOR = 10_000;
 
 /**
  * Sends plus deliveries per second at the plan's busiest step: each frame is one send and one
@@ -49,9 +56,11 @@ export interface GeneratorSplit {
  *
  * - a number: kept, capped at `endpoints` (each generator owns whole endpoints), 1 for a
  *   processor that cannot be split; a cap or fallback comes with a warning.
- * - `auto`: ceil(frameEventsPerSecond / FRAME_EVENTS_PER_GENERATOR), at least 1, at most one per
- *   core (`cores`, default os.availableParallelism()) and at most `endpoints`; 1 for a processor
- *   that cannot be split. The note says how it was chosen whenever it is more than 1.
+ * - `auto`: the larger of ceil(frameEventsPerSecond / FRAME_EVENTS_PER_GENERATOR) and
+ *   ceil(connections / CONNECTIONS_PER_GENERATOR), at least 1, at most one per core (`cores`,
+ *   default os.availableParallelism()) and at most `endpoints`; 1 for a processor that cannot be
+ *   split. The note says how it was chosen whenever more than one was wanted (also when the caps
+ *   leave one).
  */
 export function generatorsFor(
   request: GeneratorRequest,
@@ -63,17 +72,22 @@ export function generatorsFor(
   if (request === 'auto') {
     if (!sliceable) return { generators: 1 };
     const events = frameEventsPerSecond(plan);
-    const wanted = Math.max(1, Math.ceil(events / FRAME_EVENTS_PER_GENERATOR));
+    const connections = endpoints * plan.connectionsPerEndpoint;
+    const byFrames = Math.ceil(events / FRAME_EVENTS_PER_GENERATOR);
+    const byConnections = Math.ceil(connections / CONNECTIONS_PER_GENERATOR);
+    const wanted = Math.max(1, byFrames, byConnections);
     const generators = Math.max(1, Math.min(wanted, cores, endpoints));
     if (wanted === 1) return { generators };
+    const en = (n: number) => Math.round(n).toLocaleString('en-US');
+    const why =
+      byFrames >= byConnections
+        ? `${en(events)} sends and deliveries a second at most, one generator per ${en(FRAME_EVENTS_PER_GENERATOR)}`
+        : `${en(connections)} connections, one generator per ${en(CONNECTIONS_PER_GENERATOR)}`;
     const capped =
       generators < wanted
         ? ` (${wanted} wanted, capped at ${generators}: at most one per core, and whole endpoints each)`
         : '';
-    return {
-      generators,
-      note: `generators: ${generators}, auto: ${Math.round(events).toLocaleString('en-US')} sends and deliveries a second at most, one generator per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')}${capped}`,
-    };
+    return { generators, note: `generators: ${generators}, auto: ${why}${capped}` };
   }
   if (request <= 1) return { generators: 1 };
   if (!sliceable)

@@ -352,6 +352,8 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     intervals: intervalsFrom(tail.lines),
     gates: merged?.gates(gates, spec.informational ?? false),
   });
+  // The planned split, also when a process did not start (its samples would say fewer).
+  result.generators = split.generators;
   if (split.warning) result.warnings.push(split.warning);
   if (latency.warning) result.warnings.push(latency.warning);
   result.relayMetrics = scenarioRelayFigures(s.passDir, spec.name);

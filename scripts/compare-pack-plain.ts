@@ -208,7 +208,10 @@ function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
     config: { processor: string; phases: { duration: number }[]; variables?: Record<string, unknown> };
   };
   const v = readSettings({ ...doc.config.variables, ...variables });
-  const generators = generatorsFor(GENERATORS, v, true).generators;
+  // Pinned, every pack process shares the one tool CPU: auto then counts one core.
+  const split = generatorsFor(GENERATORS, v, true, a.pin ? 1 : undefined);
+  if (split.warning) console.error(`warning: ${split.warning}`);
+  const generators = split.generators;
   if (generators === 1) return [{ config: { variables } }];
   const bundle = bundleProcessor(
     ROOT,
@@ -409,7 +412,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `\npack generators: ${GENERATORS}; driver schedule: ${a.driverSchedule}; ${a.pin ? `relay on CPU ${RELAY_CPU}, tools on CPU ${TOOL_CPU}` : 'not pinned'}; figures: ${a.out}`,
+    `\npack generators: ${GENERATORS}${GENERATORS === 'auto' ? ' (each pack row names its count)' : ''}; driver schedule: ${a.driverSchedule}; ${a.pin ? `relay on CPU ${RELAY_CPU}, tools on CPU ${TOOL_CPU}` : 'not pinned'}; figures: ${a.out}`,
   );
 }
 

@@ -17,6 +17,8 @@ export interface CapacityDocument {
     resolution: number;
     statsMode: string;
     database: string;
+    /** --generators as given: a count, or `auto` (each curve point then says how many ran); absent in older files */
+    generators?: number | 'auto';
   };
   relay: SearchResult;
   /** null with --no-reference */

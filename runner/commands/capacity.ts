@@ -48,7 +48,8 @@ the load generator's limit, a lower bound for the relay).
   --resolution <msg/s>    bisection stops at this bracket width (default 250)
   --no-reference          search the project relay only
   --generators <n|auto>   Artillery processes per probe, each owning whole endpoints (default auto:
-                          one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core)
+                          one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core;
+                          probes above that rate run on more than one)
   --db, --stats-mode, --relay-entry, --no-build, --out, --run-id: as for a run (project relay only)`,
 
   parse(args) {
@@ -163,6 +164,7 @@ the load generator's limit, a lower bound for the relay).
         resolution: opts.resolution,
         statsMode: opts.statsMode,
         database: opts.db ? providerOf(opts.db) : 'sqlite',
+        generators: opts.generators,
       },
       relay,
       reference,

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isDatabaseUrl, maskUrl } from '../../backend/src/db/database-url';
-import { FRAME_EVENTS_PER_GENERATOR } from '../generator-count';
+import { CONNECTIONS_PER_GENERATOR, FRAME_EVENTS_PER_GENERATOR } from '../generator-count';
 import { PROFILES, SCENARIOS } from '../catalog';
 import { installSignalHandlers } from '../cleanup';
 import { EXIT } from '../generator-health';
@@ -72,8 +72,9 @@ Options:
                                 (throughput-*, iot-*, stability, acceptance; not the ramp)
   --hold <s>                    send window of every throughput-style scenario (overrides the profile)
   --generators <n|auto>         Artillery processes per scenario, each owning whole endpoints, merged
-                                exactly (default auto: one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second,
-                                at most one per core)
+                                exactly (default auto: one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second
+                                at the busiest step and per ${CONNECTIONS_PER_GENERATOR.toLocaleString('en-US')} connections, at most one per core
+                                and per endpoint)
   --publish                     also write ${runDocument('baseline').path} from this run
   --relay-entry <file>          relay entry point (default: dist/backend/src/main.js);
                                 a .ts file (backend/src/main.ts) runs from source via tsx, no build

@@ -8,8 +8,13 @@ import { generatorsOf } from '../options';
 import { COMMON_CONFIG, REPO_ROOT } from '../paths';
 import type { ProcSample } from '../proc-sampler';
 import type { ArtilleryReport, ScenarioPlan } from '../results';
-import { generatorParts, processorOf, sliceableProcessor } from '../scenario';
-import { FRAME_EVENTS_PER_GENERATOR, frameEventsPerSecond, generatorsFor } from '../generator-count';
+import { generatorParts, planFor, processorOf, sliceableProcessor } from '../scenario';
+import {
+  CONNECTIONS_PER_GENERATOR,
+  FRAME_EVENTS_PER_GENERATOR,
+  frameEventsPerSecond,
+  generatorsFor,
+} from '../generator-count';
 import { busiestGenerator, scenarioVerdict, sumSamplesPerSecond } from '../scenario-result';
 import { SCENARIOS } from '../catalog';
 import path from 'node:path';
@@ -255,6 +260,22 @@ describe('generatorsFor and --generators', () => {
       ],
     };
     expect(generatorsFor('auto', ramp, true, 8).generators).toBe(3);
+  });
+
+  it('auto: one generator per CONNECTIONS_PER_GENERATOR connections, whatever the rate (connections-19k gets two)', () => {
+    expect(CONNECTIONS_PER_GENERATOR).toBe(10_000);
+    expect(generatorsFor('auto', plan(100, 1000, 10), true, 8)).toEqual({ generators: 1 });
+    const big = generatorsFor('auto', plan(1000, 1900, 10), true, 8);
+    expect(big.generators).toBe(2);
+    expect(big.note).toBe('generators: 2, auto: 19,000 connections, one generator per 10,000');
+    expect(generatorsFor('auto', plan(0, 3001, 10), true, 8).generators).toBe(4);
+    const c19k = SCENARIOS.find((s) => s.name === 'connections-19k')!;
+    expect(generatorsFor('auto', planFor(c19k, 'full'), true, 2).generators).toBe(2);
+    // Capped at one per core, the note still says what was wanted.
+    expect(generatorsFor('auto', plan(1000, 1900, 10), true, 1)).toEqual({
+      generators: 1,
+      note: 'generators: 1, auto: 19,000 connections, one generator per 10,000 (2 wanted, capped at 1: at most one per core, and whole endpoints each)',
+    });
   });
 
   it('auto: at most one per core and one per endpoint; 1 for a processor that cannot be split or a plan without sends', () => {
