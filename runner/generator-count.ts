@@ -1,6 +1,6 @@
 /**
  * How many Artillery processes (generators) a scenario runs on: `--generators <n>` as given, or,
- * by default (`auto`), as many as the scenario's frame rate needs.
+ * by default (`auto`), as many as the scenario's frame rate and connection count need.
  *
  * A generator is one Artillery process whose one worker thread does all of its share's frame
  * work: every send and every delivery of its endpoints (processors/relay.ts). Once that thread
