@@ -44,6 +44,27 @@ eachDb('stats drivers', (db) => {
     });
   }
 
+  /**
+   * The database's statement runner, with its first statement held until `release()`; that
+   * statement then fails with `failWith` when given, else runs. Later statements run at once.
+   */
+  function holdFirstStatement(failWith?: Error) {
+    const base = prismaRunner(handle.prisma);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const runner: StatementRunner = {
+      ...base,
+      run: async (s) => {
+        if (++calls > 1) return base.run(s);
+        await held;
+        if (failWith) throw failWith;
+        return base.run(s);
+      },
+    };
+    return { runner, release, calls: () => calls };
+  }
+
   beforeAll(async () => {
     requireDb(db);
     setLogLevel('error');
@@ -140,17 +161,7 @@ eachDb('stats drivers', (db) => {
 
   test('one early flush per crossing: endpoints dirtied while it is queued or running wait for the next', async () => {
     const ids = await endpoints(5);
-    const base = prismaRunner(handle.prisma);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let calls = 0;
-    const holdingFirst: StatementRunner = {
-      ...base,
-      run: async (s) => {
-        if (++calls === 1) await held;
-        return base.run(s);
-      },
-    };
+    const { runner: holdingFirst, release, calls } = holdFirstStatement();
     const reports: FlushOutcome[] = [];
     const stats = batched({
       maxPendingEndpoints: 3,
@@ -161,7 +172,7 @@ eachDb('stats drivers', (db) => {
       // The third crosses the threshold and queues a flush; the fourth, in the same turn, must not queue another.
       for (const id of ids.slice(0, 4)) stats.recordConnect(id);
       await eventually(
-        async () => calls,
+        async () => calls(),
         (n) => n === 1,
         { what: 'the early flush to reach the database' },
       );
@@ -241,18 +252,7 @@ eachDb('stats drivers', (db) => {
 
   test('a failed flush puts its deltas back, merged with what came meanwhile, except an endpoint forgotten during it', async () => {
     const [a, b] = await endpoints(2);
-    const base = prismaRunner(handle.prisma);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let calls = 0;
-    const failingOnce: StatementRunner = {
-      ...base,
-      run: async (s) => {
-        if (++calls > 1) return base.run(s);
-        await held;
-        throw new Error('database went away');
-      },
-    };
+    const { runner: failingOnce, release, calls } = holdFirstStatement(new Error('database went away'));
     const reports: FlushOutcome[] = [];
     const stats = batched({ statements: failingOnce, onFlush: (r) => reports.push(r) });
     try {
@@ -262,7 +262,7 @@ eachDb('stats drivers', (db) => {
       expect(stats.unwrittenEndpoints).toBe(2);
       const flushing = stats.flush();
       await eventually(
-        async () => calls,
+        async () => calls(),
         (n) => n === 1,
         { what: 'the flush to reach the database' },
       );
