@@ -5,7 +5,8 @@ import { DriverError } from '../src/db/dialects';
 import { logger } from '../src/logger';
 import { RelayMetrics } from '../src/monitoring/metrics';
 import { BatchedDeviceDataWriter } from '../src/services/device-data/batched-device-data-writer';
-import type { DeviceRow } from '../src/services/device-data/device-data-writer';
+import { QueueFullError, type DeviceRow } from '../src/services/device-data/device-data-writer';
+import { ImmediateDeviceDataWriter } from '../src/services/device-data/immediate-device-data-writer';
 import type { FlushOutcome } from '../src/util/flush-scheduler';
 import { delta, parsePrometheus } from '../../runner/prometheus';
 import { deferred } from './helpers/deferred';
@@ -89,21 +90,24 @@ interface Reports {
   flushes: FlushOutcome[];
   refused: Array<[rows: number, reason: string]>;
   orphaned: number[];
+  /** readings refused at store() because the queue was full */
+  drops: number;
 }
 
-function setUp(db: FakeDb, options: { batchSize?: number; provider?: Provider } = {}) {
+function setUp(db: FakeDb, options: { batchSize?: number; provider?: Provider; maxQueued?: number } = {}) {
   const { runner, statements } = fakeRunner(db, options.provider ?? 'sqlite');
   const { prisma, lookups } = fakePrisma(db);
-  const reports: Reports = { flushes: [], refused: [], orphaned: [] };
+  const reports: Reports = { flushes: [], refused: [], orphaned: [], drops: 0 };
   const writer = new BatchedDeviceDataWriter(prisma, {
     provider: options.provider ?? 'sqlite',
     flushIntervalMs: 3_600_000, // never on its own: the tests call flush()
     batchSize: options.batchSize ?? 100,
-    maxQueued: 10_000,
+    maxQueued: options.maxQueued ?? 10_000,
     statements: runner,
     onFlush: (outcome) => reports.flushes.push(outcome),
     onRefused: (rows, reason) => reports.refused.push([rows, reason]),
     onOrphaned: (rows) => reports.orphaned.push(rows),
+    onDrop: () => reports.drops++,
   });
   return { writer, statements, lookups, reports };
 }
@@ -383,6 +387,153 @@ describe('BatchedDeviceDataWriter.flush: the database goes away', () => {
     await flushing;
     expect(statements).toEqual([['a', 'x1', 'b'], ['c']]);
     expect(writer.queued).toBe(0);
+  });
+});
+
+describe('BatchedDeviceDataWriter: the edges the relay suites reach only by timing', () => {
+  test('store() refuses at exactly maxQueued, counts every refusal, and warns at most once per 5 s', async () => {
+    const { writer, statements, reports } = setUp({}, { maxQueued: 2 });
+    let now = 1_800_000_000_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    await storeAll(writer, [row('a'), row('b')]);
+    await expect(writer.store(row('c'))).rejects.toBeInstanceOf(QueueFullError);
+    await expect(writer.store(row('d'))).rejects.toBeInstanceOf(QueueFullError);
+    expect(reports.drops).toBe(2);
+    expect(logWarn).toHaveBeenCalledTimes(1);
+    expect(logWarn).toHaveBeenCalledWith('device data queue full; refusing readings', { queued: 2 });
+    now += 5_000; // not yet past the 5 s since the warning
+    await expect(writer.store(row('e'))).rejects.toBeInstanceOf(QueueFullError);
+    expect(logWarn).toHaveBeenCalledTimes(1);
+    now += 1;
+    await expect(writer.store(row('f'))).rejects.toBeInstanceOf(QueueFullError);
+    expect(logWarn).toHaveBeenCalledTimes(2);
+    expect(reports.drops).toBe(4);
+    // the rows taken before the queue filled are kept and written, the refused ones never
+    await writer.flush();
+    expect(statements).toEqual([['a', 'b']]);
+  });
+
+  test('the oldest-row gauge is in seconds, and the queue gauge counts what waits', async () => {
+    const { writer } = setUp({});
+    const gauges = new Map<string, () => number>();
+    writer.registerMetrics({ gauge: (name, _help, read) => gauges.set(name, read) });
+    expect(gauges.get('relay_device_data_oldest_queued_seconds')?.()).toBe(0);
+    await writer.store({ ...row('a'), createdAt: new Date(Date.now() - 2_500) });
+    await writer.store(row('b'));
+    const age = gauges.get('relay_device_data_oldest_queued_seconds')?.() ?? NaN;
+    expect(age).toBeGreaterThanOrEqual(2.5);
+    expect(age).toBeLessThan(10);
+    expect(gauges.get('relay_device_data_queued')?.()).toBe(2);
+  });
+
+  test('forget() of an endpoint with nothing queued reports no orphans', async () => {
+    const { writer, reports } = setUp({});
+    await writer.store(row('a'));
+    writer.forget('ep-none');
+    expect(reports.orphaned).toEqual([]);
+    expect(writer.queued).toBe(1);
+  });
+
+  test('a batch whose every row is refused before the statement runs no statement', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const { writer, statements, reports } = setUp({});
+    await writer.store(row('cycle', 'ep-1', circular as DeviceRow['payload']));
+    await writer.flush();
+    expect(statements).toEqual([]);
+    expect(reports.refused).toEqual([[1, 'refused']]);
+    expect(counts(reports)).toEqual([{ written: 0, failed: 0 }]);
+    expect(writer.queued).toBe(0);
+  });
+
+  test('a failed flush reports its duration in seconds too', async () => {
+    const db: FakeDb = { downFrom: 1, before: () => new Promise((r) => setTimeout(r, 40)) };
+    const { writer, reports } = setUp(db);
+    await writer.store(row('a'));
+    await expect(writer.flush()).rejects.toThrow('database is locked');
+    const [{ failed, seconds }] = reports.flushes;
+    expect(failed).toBe(1);
+    expect(seconds).toBeGreaterThanOrEqual(0.03);
+    expect(seconds).toBeLessThan(5);
+  });
+
+  test('a row of exactly the statement limit is written, and two rows filling it exactly share a statement', async () => {
+    const limit = 8 * 2 ** 20; // MySQL's maxStatementBytes
+    const wrap = Buffer.byteLength(JSON.stringify({ t: '' })); // {"t":""}
+    const { writer, statements, reports } = setUp({}, { provider: 'mysql' });
+    await writer.store(row('whole', 'ep-1', { t: 'y'.repeat(limit - wrap) }));
+    await writer.flush();
+    expect(reports.refused).toEqual([]);
+    expect(statements).toEqual([['whole']]);
+    const half = limit / 2 - wrap;
+    await storeAll(writer, [
+      row('h1', 'ep-1', { t: 'y'.repeat(half) }),
+      row('h2', 'ep-1', { t: 'z'.repeat(half) }),
+    ]);
+    await writer.flush();
+    expect(statements.slice(1)).toEqual([['h1', 'h2']]);
+  });
+
+  test('a refused row that is not a foreign-key failure asks nothing about endpoints', async () => {
+    const { writer, lookups, reports } = setUp({ refuse: new Set(['bad']) });
+    await storeAll(writer, [row('a'), row('bad')]);
+    await writer.flush();
+    expect(lookups).toEqual([]);
+    expect(reports.refused).toEqual([[1, 'refused']]);
+  });
+
+  test("down right after a foreign-key failure: the deleted endpoint's rows are gone, the live ones stay queued and count as failed", async () => {
+    const { writer, statements, reports } = setUp({ deleted: new Set(['gone']), downFrom: 2 });
+    await storeAll(writer, [row('a'), row('g1', 'gone'), row('b')]);
+    await expect(writer.flush()).rejects.toThrow('database is locked');
+    expect(statements).toEqual([
+      ['a', 'g1', 'b'],
+      ['a', 'b'],
+    ]);
+    expect(reports.orphaned).toEqual([1]);
+    expect(counts(reports)).toEqual([{ written: 0, failed: 2 }]);
+    expect(writer.queued).toBe(2);
+  });
+
+  test('a refusal whose driver error has no message is still reported and logged, and the flush completes', async () => {
+    // An error whose message is not a string (a driver's own error object, say): the log line
+    // must not throw while the batch is being settled.
+    const run = jest.fn(async (): Promise<RunResult> => {
+      const err = new DriverError('', CODES.sqlite.refused);
+      Object.defineProperty(err, 'message', { value: undefined });
+      throw err;
+    });
+    const refused: Array<[number, string]> = [];
+    const writer = new BatchedDeviceDataWriter(fakePrisma({}).prisma, {
+      provider: 'sqlite',
+      flushIntervalMs: 3_600_000,
+      batchSize: 100,
+      maxQueued: 10_000,
+      statements: { insertIds: false, run, close: async () => undefined },
+      onRefused: (rows, reason) => refused.push([rows, reason]),
+    });
+    await writer.store(row('bad'));
+    await expect(writer.flush()).resolves.toBeUndefined();
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(refused).toEqual([[1, 'refused']]);
+    expect(writer.queued).toBe(0);
+    expect(logError).toHaveBeenCalledWith('device data refused; rows dropped', {
+      rows: 1,
+      reason: 'refused',
+      endpointId: 'ep-1',
+      deviceId: 'bad',
+      error: undefined,
+    });
+  });
+});
+
+describe('ImmediateDeviceDataWriter.backlog', () => {
+  test('nothing waits in memory: no rows, age 0, never stalled', () => {
+    expect(new ImmediateDeviceDataWriter({} as Db).backlog()).toEqual({
+      rows: 0,
+      oldestMs: 0,
+      stalled: false,
+    });
   });
 });
 
