@@ -204,6 +204,11 @@ describe('RelayWsServer', () => {
       headers: { Authorization: `Basic ${TOKEN}` },
     });
     expect(wrongScheme.status).toBe(401);
+    // Another scheme of Bearer's length: the token is not read from whatever follows 7 characters.
+    const sameLength = await expectRefused(`${h.url}/ws/ep1`, {
+      headers: { Authorization: `Digest ${TOKEN}` },
+    });
+    expect(sameLength.status).toBe(401);
     // An empty query token falls back to the header.
     clients.push(await connect(`${h.url}/ws/ep1?token=`, { headers: { Authorization: `Bearer ${TOKEN}` } }));
     expect(h.counters.connectionsOpened).toBe(3);
@@ -299,7 +304,8 @@ describe('RelayWsServer', () => {
 
   test('closeAll: every socket closed with the code, counted as server_shutdown, later upgrades refused with 503', async () => {
     for (let i = 0; i < 3; i++) clients.push(await connect(`${h.url}/ws/ep${i % 2}?token=${TOKEN}`));
-    await h.ws.closeAll(1001, 'server shutting down', 5_000);
+    // A deadline no test run would wait out: closeAll resolves when the peers have closed.
+    await h.ws.closeAll(1001, 'server shutting down', 3_600_000);
     for (const c of clients)
       expect(await c.waitClosed()).toEqual({ code: 1001, reason: 'server shutting down' });
     expect(h.counters.disconnects.server_shutdown).toBe(3);
