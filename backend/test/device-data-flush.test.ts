@@ -464,6 +464,7 @@ describe('BatchedDeviceDataWriter: the edges the relay suites reach only by timi
     await writer.store(row('a'));
     expect(await writer.drain(50)).toBe(false);
     expect(writer.queued).toBe(1);
+    expect(reports.flushes.length).toBeGreaterThan(0);
     expect(reports.flushes.every(({ failed }) => failed === 1)).toBe(true);
     expect(logError).toHaveBeenCalledWith('device data lost at shutdown: database unavailable', {
       pending: 1,

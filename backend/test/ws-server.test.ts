@@ -10,7 +10,7 @@ import type { StatsStore } from '../src/services/stats/stats-store';
 import { ConnectionManager } from '../src/websocket/connection-manager';
 import type { MessageRouter } from '../src/websocket/message-router';
 import { RelayWsServer } from '../src/websocket/server';
-import { closeAll, connect, eventually, expectRefused, type Client } from './helpers/ws';
+import { closeAll, connect, eventually, expectRefused, sleep, type Client } from './helpers/ws';
 
 /*
  * RelayWsServer on a bare HTTP server with recording fakes for what sits behind it (token
@@ -304,8 +304,10 @@ describe('RelayWsServer', () => {
 
   test('closeAll: every socket closed with the code, counted as server_shutdown, later upgrades refused with 503', async () => {
     for (let i = 0; i < 3; i++) clients.push(await connect(`${h.url}/ws/ep${i % 2}?token=${TOKEN}`));
-    // A deadline no test run would wait out: closeAll resolves when the peers have closed.
-    await h.ws.closeAll(1001, 'server shutting down', 3_600_000);
+    // closeAll resolves when the peers have closed, not at its deadline: the deadline is far
+    // past the 5 s allowed here (and short enough that a regression fails instead of hanging).
+    const closed = h.ws.closeAll(1001, 'server shutting down', 25_000).then(() => 'closed');
+    expect(await Promise.race([closed, sleep(5_000).then(() => 'waited for the deadline')])).toBe('closed');
     for (const c of clients)
       expect(await c.waitClosed()).toEqual({ code: 1001, reason: 'server shutting down' });
     expect(h.counters.disconnects.server_shutdown).toBe(3);
