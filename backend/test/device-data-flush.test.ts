@@ -94,8 +94,13 @@ interface Reports {
   drops: number;
 }
 
-function setUp(db: FakeDb, options: { batchSize?: number; provider?: Provider; maxQueued?: number } = {}) {
-  const { runner, statements } = fakeRunner(db, options.provider ?? 'sqlite');
+function setUp(
+  db: FakeDb,
+  options: { batchSize?: number; provider?: Provider; maxQueued?: number; runner?: StatementRunner } = {},
+) {
+  const fake = fakeRunner(db, options.provider ?? 'sqlite');
+  const statements = fake.statements;
+  const runner = options.runner ?? fake.runner;
   const { prisma, lookups } = fakePrisma(db);
   const reports: Reports = { flushes: [], refused: [], orphaned: [], drops: 0 };
   const writer = new BatchedDeviceDataWriter(prisma, {
@@ -518,19 +523,14 @@ describe('BatchedDeviceDataWriter: the edges the relay suites reach only by timi
       Object.defineProperty(err, 'message', { value: undefined });
       throw err;
     });
-    const refused: Array<[number, string]> = [];
-    const writer = new BatchedDeviceDataWriter(fakePrisma({}).prisma, {
-      provider: 'sqlite',
-      flushIntervalMs: 3_600_000,
-      batchSize: 100,
-      maxQueued: 10_000,
-      statements: { insertIds: false, run, close: async () => undefined },
-      onRefused: (rows, reason) => refused.push([rows, reason]),
-    });
+    const { writer, reports } = setUp(
+      {},
+      { runner: { insertIds: false, run, close: async () => undefined } },
+    );
     await writer.store(row('bad'));
     await expect(writer.flush()).resolves.toBeUndefined();
     expect(run).toHaveBeenCalledTimes(1);
-    expect(refused).toEqual([[1, 'refused']]);
+    expect(reports.refused).toEqual([[1, 'refused']]);
     expect(writer.queued).toBe(0);
     expect(logError).toHaveBeenCalledWith('device data refused; rows dropped', {
       rows: 1,
