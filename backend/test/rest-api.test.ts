@@ -33,6 +33,14 @@ eachTarget('REST API', (target) => {
       }
     });
 
+    it('accepts the Bearer scheme in any case and after several spaces (RFC 7235)', async () => {
+      const key = relay().apiKey;
+      for (const auth of [`bearer ${key}`, `BEARER ${key}`, `Bearer   ${key}`]) {
+        const res = await relay().request('GET', '/api/endpoints', { auth });
+        expect([auth, res.status]).toEqual([auth, 200]);
+      }
+    });
+
     it('protects every /api route, including unknown ones and writes', async () => {
       for (const [method, path] of [
         ['POST', '/api/endpoints'],

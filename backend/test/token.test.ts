@@ -1,4 +1,4 @@
-import { hashToken, newToken, secretMatches, tokenMatchesHash } from '../src/util/token';
+import { bearerToken, hashToken, newToken, secretMatches, tokenMatchesHash } from '../src/util/token';
 
 /** Endpoint tokens and API keys: what a comparison answers for every shape of input. */
 describe('tokens', () => {
@@ -29,5 +29,37 @@ describe('tokens', () => {
     expect(secretMatches('key-1', 'key-2')).toBe(false);
     expect(secretMatches('key', 'a much longer key')).toBe(false);
     expect(secretMatches('', '')).toBe(true);
+  });
+
+  test.each([
+    ['Bearer abc', 'abc'],
+    ['bearer abc', 'abc'],
+    ['BEARER abc', 'abc'],
+    ['bEaReR abc', 'abc'],
+    ['Bearer    abc', 'abc'],
+    // token68 characters and whatever follows the first one are the token, unchanged.
+    ['Bearer a.b-c_d~e+f/g==', 'a.b-c_d~e+f/g=='],
+    ['Bearer a b', 'a b'],
+  ])(
+    'bearerToken: %j carries the token %j (scheme case-insensitive, one or more spaces)',
+    (header, token) => {
+      expect(bearerToken(header)).toBe(token);
+    },
+  );
+
+  test.each([
+    ['absent', undefined],
+    ['empty', ''],
+    ['the scheme alone', 'Bearer'],
+    ['the scheme and a space', 'Bearer '],
+    ['the scheme and spaces', 'Bearer    '],
+    ['no space after the scheme', 'Bearerabc'],
+    ['a tab after the scheme', 'Bearer\tabc'],
+    ['another scheme', 'Basic abc'],
+    ["another scheme of Bearer's length", 'Digest abc'],
+    ['the scheme not at the start', 'xBearer abc'],
+    ['a bare token', 'abc'],
+  ])('bearerToken: %s answers undefined', (_what, header) => {
+    expect(bearerToken(header)).toBeUndefined();
   });
 });

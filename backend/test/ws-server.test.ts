@@ -211,8 +211,10 @@ describe('RelayWsServer', () => {
     expect(sameLength.status).toBe(401);
     // An empty query token falls back to the header.
     clients.push(await connect(`${h.url}/ws/ep1?token=`, { headers: { Authorization: `Bearer ${TOKEN}` } }));
-    expect(h.counters.connectionsOpened).toBe(3);
-    expect(h.connections.count('ep1')).toBe(3);
+    // The scheme is case-insensitive (RFC 7235).
+    clients.push(await connect(`${h.url}/ws/ep1`, { headers: { Authorization: `bearer ${TOKEN}` } }));
+    expect(h.counters.connectionsOpened).toBe(4);
+    expect(h.connections.count('ep1')).toBe(4);
   });
 
   test('an accepted socket: counted, joined once, its frames routed, its close recorded once', async () => {

@@ -20,3 +20,16 @@ export function tokenMatchesHash(token: string, storedHash: string): boolean {
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+const BEARER = /^bearer +(\S.*)$/i;
+
+/**
+ * The token of an `Authorization: Bearer <token>` header (RFC 6750 section 2.1), or undefined
+ * when the header is absent, names another scheme or carries no token. The scheme is matched
+ * case-insensitively and may be followed by several spaces (RFC 7235 section 2.1: `auth-scheme
+ * 1*SP token68`); Node has already stripped the value's leading and trailing whitespace.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = BEARER.exec(header ?? '');
+  return match ? match[1] : undefined;
+}

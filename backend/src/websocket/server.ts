@@ -7,6 +7,7 @@ import { logger } from '../logger';
 import type { DisconnectReason, RelayCounters } from '../monitoring/metrics';
 import type { EndpointService } from '../services/endpoint.service';
 import type { StatsStore } from '../services/stats/stats-store';
+import { bearerToken } from '../util/token';
 import type { ConnectionManager } from './connection-manager';
 import { CLOSE_ENDPOINT_DELETED, CLOSE_GOING_AWAY } from './close-codes';
 import { Heartbeat } from './heartbeat';
@@ -45,8 +46,7 @@ function refuse(socket: Duplex, status: number, message: string): void {
 function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   const fromQuery = url.searchParams.get('token');
   if (fromQuery) return fromQuery;
-  const header = req.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+  return bearerToken(req.headers.authorization);
 }
 
 export class RelayWsServer {
