@@ -44,6 +44,12 @@ function setup(rules: FakeRule[], opts: { storeFails?: boolean; deleted?: number
         return { count: opts.deleted ?? 1 };
       },
     },
+    alert: {
+      findMany: async (args: unknown) => {
+        calls.push({ op: 'alert.findMany', args });
+        return [];
+      },
+    },
   } as unknown as Db;
   let nextId = 1;
   const store: StoreAlert = async (row) => {
@@ -214,6 +220,30 @@ describe('AlertService reads and the runner alert store', () => {
     expect(t.calls).toEqual([
       { op: 'findMany', args: { where: { endpointId: 'ep' }, orderBy: { id: 'asc' } } },
     ]);
+  });
+
+  test('listAlerts asks for the newest alerts first, ties by the newest key, at most `limit`', async () => {
+    const t = setup([]);
+    await t.service.listAlerts('ep', 7);
+    // createdAt decides (an alert's key order need not be its time order); the key only breaks
+    // ties, so two pages of equal times come back in one order on every database.
+    expect(t.calls).toEqual([
+      {
+        op: 'alert.findMany',
+        args: { where: { endpointId: 'ep' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 7 },
+      },
+    ]);
+  });
+
+  test('runnerAlertStore refuses a statement runner that does not report insert ids', () => {
+    const runner: StatementRunner = {
+      insertIds: false,
+      run: async () => ({ changes: 1 }),
+      close: async () => undefined,
+    };
+    expect(() => runnerAlertStore(runner, 'sqlite')).toThrow(
+      'runnerAlertStore needs a statement runner that reports insert ids',
+    );
   });
 
   test("runnerAlertStore: one INSERT of the alert's columns, the key from the driver; no key is an error", async () => {

@@ -130,6 +130,58 @@ describe('AlertService rule cache (cacheMs > 0)', () => {
     expect(reads).toHaveLength(2);
   });
 
+  it('a stale read that settles after the fresh one does not overwrite the fresh rules', async () => {
+    const { db, reads } = fakeDb();
+    const alerts = new AlertService(db, 5000);
+    const before = alerts.evaluate('ep', 'd', { t: 50 });
+    await settle();
+    alerts.invalidate('ep'); // a rule was created while the read ran
+    const after = alerts.evaluate('ep', 'd', { t: 50 });
+    await settle();
+    reads[1].resolve([rule(1, 10), rule(2, 20)]); // the fresh read: both rules
+    expect((await after).map((a) => a.ruleId)).toEqual([1, 2]);
+    reads[0].resolve([rule(1, 10)]); // the stale read settles last
+    expect((await before).map((a) => a.ruleId)).toEqual([1]);
+    // The cache still holds the fresh rules: both fire, and nothing is read.
+    expect((await alerts.evaluate('ep', 'd', { t: 50 })).map((a) => a.ruleId)).toEqual([1, 2]);
+    expect(reads).toHaveLength(2);
+  });
+
+  it('a stale read settling does not end the fresh read in flight: later readings still join it', async () => {
+    const { db, reads } = fakeDb();
+    const alerts = new AlertService(db, 5000);
+    const before = alerts.evaluate('ep', 'd', { t: 50 });
+    await settle();
+    alerts.invalidate('ep');
+    const after = alerts.evaluate('ep', 'd', { t: 50 });
+    await settle();
+    reads[0].resolve([]); // the stale read settles while the fresh one still runs
+    await before;
+    const later = alerts.evaluate('ep', 'd', { t: 50 });
+    await settle();
+    expect(reads).toHaveLength(2);
+    reads[1].resolve([rule(1, 10)]);
+    expect((await Promise.all([after, later])).map((f) => f.length)).toEqual([1, 1]);
+  });
+
+  it('a read that began before invalidate and invalidateAll is not cached after both', async () => {
+    // Each invalidation must move the generation forward: one that moved it back would let this
+    // pair cancel out and the stale read be cached.
+    const { db, reads } = fakeDb();
+    const alerts = new AlertService(db, 5000);
+    const before = alerts.evaluate('ep', 'd', { t: 50 });
+    await settle();
+    alerts.invalidate('ep');
+    alerts.invalidateAll();
+    reads[0].resolve([rule(1, 10)]);
+    expect((await before).length).toBe(1);
+    const next = alerts.evaluate('ep', 'd', { t: 50 });
+    await settle();
+    expect(reads).toHaveLength(2);
+    reads[1].resolve([]);
+    expect((await next).length).toBe(0);
+  });
+
   it('invalidateAll starts a new read for every endpoint with one in flight', async () => {
     const { db, reads } = fakeDb();
     const alerts = new AlertService(db, 5000);
