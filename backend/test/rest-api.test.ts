@@ -124,6 +124,20 @@ eachTarget('REST API', (target) => {
       expect(list.text).not.toContain(created.token);
     });
 
+    it('lists endpoints oldest first, by creation time rather than by insert or key order', async () => {
+      const t = relay();
+      const older = await t.createEndpoint('list-older');
+      const newer = await t.createEndpoint('list-newer');
+      // Make the first one written the newest: only an ORDER BY createdAt puts it last.
+      await t.relay.db.prisma.endpoint.update({
+        where: { id: older.id },
+        data: { createdAt: new Date(Date.parse(newer.createdAt) + 60_000) },
+      });
+      const list = await t.request<Array<{ id: string }>>('GET', '/api/endpoints');
+      const ours = list.body.map((e) => e.id).filter((id) => id === older.id || id === newer.id);
+      expect(ours).toEqual([newer.id, older.id]);
+    });
+
     it('deletes an endpoint: 204, then 404 for get, delete and stats', async () => {
       const t = relay();
       const created = await t.createEndpoint('delete');

@@ -1,6 +1,7 @@
 import type { Db } from '../src/db/prisma';
 import { EndpointService } from '../src/services/endpoint.service';
 import { Semaphore, TokenHashCache } from '../src/services/verified-tokens';
+import { hashToken } from '../src/util/token';
 import { eachTarget } from './helpers/databases';
 import { relayBehindOutage } from './helpers/db-outage';
 import { within } from './helpers/process';
@@ -124,6 +125,83 @@ describe('TokenHashCache and Semaphore', () => {
     expect(results[6]).toBe(6);
     expect(sem.active).toBe(0);
     expect(sem.queued).toBe(0);
+  });
+});
+
+/**
+ * A database the test answers by hand, one call at a time: endpoint lookups and deletes stay
+ * pending until resolved, so the order in which they settle is the test's to choose.
+ */
+function handDrivenDb() {
+  const lookups: { id: string; answer: (row: { tokenHash: string } | null) => void }[] = [];
+  const deletes: { id: string; answer: (count: number) => void }[] = [];
+  const db = {
+    endpoint: {
+      findUnique: ({ where }: { where: { id: string } }) =>
+        new Promise((answer) => lookups.push({ id: where.id, answer })),
+      deleteMany: ({ where }: { where: { id: string } }) =>
+        new Promise<number>((answer) => deletes.push({ id: where.id, answer })).then((count) => ({ count })),
+    },
+  } as unknown as Db;
+  return { db, lookups, deletes };
+}
+
+describe('EndpointService lookups and deletes on a hand-driven database', () => {
+  const ID = '0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
+  const TOKEN = 'the-token';
+  const row = { tokenHash: hashToken(TOKEN) };
+  const turn = () => new Promise((r) => setImmediate(r));
+  const cached = { cacheSize: 100, cacheTtlMs: 60_000, maxConcurrentLookups: 4 };
+
+  test('remove answers whether a row went: true for the delete that took it, false for one that found none', async () => {
+    const { db, deletes } = handDrivenDb();
+    const service = new EndpointService(db, cached);
+    const first = service.remove(ID);
+    await turn();
+    deletes[0].answer(1);
+    await expect(first).resolves.toBe(true);
+    const second = service.remove(ID);
+    await turn();
+    deletes[1].answer(0);
+    await expect(second).resolves.toBe(false);
+  });
+
+  test('a token read while the delete runs is forgotten when the delete ends', async () => {
+    // The lookup starts after remove() began and reads the row the delete has not yet removed:
+    // it caches the token. Only the invalidation after the delete keeps it from outliving it.
+    const { db, lookups, deletes } = handDrivenDb();
+    const service = new EndpointService(db, cached);
+    const removing = service.remove(ID);
+    await turn();
+    const racing = service.checkToken(ID, TOKEN);
+    await turn();
+    lookups[0].answer(row);
+    expect(await racing).toBe('ok');
+    deletes[0].answer(1);
+    await expect(removing).resolves.toBe(true);
+    const after = service.checkToken(ID, TOKEN);
+    await turn();
+    expect(lookups).toHaveLength(2); // asked the database again instead of the cache
+    lookups[1].answer(null);
+    expect(await after).toBe('unknown-endpoint');
+  });
+
+  test("a stale lookup settling does not end the fresh lookup's turn: later checks still join it", async () => {
+    const { db, lookups } = handDrivenDb();
+    const service = new EndpointService(db, cached);
+    const stale = service.checkToken(ID, TOKEN);
+    await turn();
+    service.invalidateToken(ID);
+    const fresh = service.checkToken(ID, TOKEN);
+    await turn();
+    expect(lookups).toHaveLength(2);
+    lookups[0].answer(row); // the stale lookup settles while the fresh one still runs
+    expect(await stale).toBe('ok');
+    const later = service.checkToken(ID, TOKEN);
+    await turn();
+    expect(lookups).toHaveLength(2); // joined the fresh lookup
+    lookups[1].answer(row);
+    expect(await Promise.all([fresh, later])).toEqual(['ok', 'ok']);
   });
 });
 
