@@ -38,7 +38,12 @@ const schema = z.object({
   /** Connection pool size for MySQL (MariaDB adapter connectionLimit). */
   DB_POOL_SIZE: int(1, 1000).default(10),
   /** Bearer key for every /api route. Unset outside production: a random one is generated and printed. */
-  API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_KEY: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    // Node strips a header value's surrounding whitespace: such a key could never be presented.
+    .refine((key) => key === key.trim(), 'must not begin or end with whitespace')
+    .optional(),
   /**
    * How stats, device data and alert rules meet the database. `batched`: in-memory counters
    * flushed as one statement per interval, device data inserted in batches, alert rules cached.

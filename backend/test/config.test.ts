@@ -66,6 +66,8 @@ describe('config', () => {
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['API_KEY', 'short'],
+    ['API_KEY', ' leading-space-key-16'],
+    ['API_KEY', 'trailing-space-key-16 '],
   ])('rejects %s=%s with a ConfigError naming the variable', (variable, value) => {
     expectConfigError({ [variable]: value }, variable);
   });

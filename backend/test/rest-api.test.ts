@@ -33,6 +33,17 @@ eachTarget('REST API', (target) => {
       }
     });
 
+    it('says which is wrong: no Bearer credentials at all, or a key that does not match', async () => {
+      for (const [auth, error] of [
+        ['Basic abc', 'missing Authorization: Bearer <API_KEY> header'],
+        ['Bearer', 'missing Authorization: Bearer <API_KEY> header'],
+        ['bearer wrong-key-wrong-key', 'invalid API key'],
+      ]) {
+        const res = await relay().request<ErrorBody>('GET', '/api/endpoints', { auth });
+        expect([auth, res.status, res.body.error]).toEqual([auth, 401, error]);
+      }
+    });
+
     it('accepts the Bearer scheme in any case and after several spaces (RFC 7235)', async () => {
       const key = relay().apiKey;
       for (const auth of [`bearer ${key}`, `BEARER ${key}`, `Bearer   ${key}`]) {
@@ -126,16 +137,30 @@ eachTarget('REST API', (target) => {
 
     it('lists endpoints oldest first, by creation time rather than by insert or key order', async () => {
       const t = relay();
-      const older = await t.createEndpoint('list-older');
-      const newer = await t.createEndpoint('list-newer');
-      // Make the first one written the newest: only an ORDER BY createdAt puts it last.
-      await t.relay.db.prisma.endpoint.update({
-        where: { id: older.id },
-        data: { createdAt: new Date(Date.parse(newer.createdAt) + 60_000) },
-      });
+      const inserted: string[] = [];
+      for (const name of ['list-a', 'list-b', 'list-c']) inserted.push((await t.createEndpoint(name)).id);
+      const byKey = [...inserted].sort();
+      // Creation times in an order that is neither the insert order (SQLite's scan) nor the key
+      // order (InnoDB's): of the six orders of three, at most two are excluded.
+      const permutations = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+      ].map((p) => p.map((i) => inserted[i]));
+      const same = (a: string[], b: string[]) => a.every((id, i) => id === b[i]);
+      const wanted = permutations.find((p) => !same(p, inserted) && !same(p, byKey))!;
+      const base = Date.now() + 60_000;
+      for (const [i, id] of wanted.entries()) {
+        await t.relay.db.prisma.endpoint.update({
+          where: { id },
+          data: { createdAt: new Date(base + i * 1000) },
+        });
+      }
       const list = await t.request<Array<{ id: string }>>('GET', '/api/endpoints');
-      const ours = list.body.map((e) => e.id).filter((id) => id === older.id || id === newer.id);
-      expect(ours).toEqual([newer.id, older.id]);
+      expect(list.body.map((e) => e.id).filter((id) => inserted.includes(id))).toEqual(wanted);
     });
 
     it('deletes an endpoint: 204, then 404 for get, delete and stats', async () => {

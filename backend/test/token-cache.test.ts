@@ -186,7 +186,7 @@ describe('EndpointService lookups and deletes on a hand-driven database', () => 
     expect(await after).toBe('unknown-endpoint');
   });
 
-  test("a stale lookup settling does not end the fresh lookup's turn: later checks still join it", async () => {
+  test("a stale lookup settling does not drop the fresh lookup's in-flight entry: later checks still join it", async () => {
     const { db, lookups } = handDrivenDb();
     const service = new EndpointService(db, cached);
     const stale = service.checkToken(ID, TOKEN);
