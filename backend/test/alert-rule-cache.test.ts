@@ -59,6 +59,21 @@ const rule = (id: number, threshold: number, endpointId = 'ep'): FakeRule => ({
 /** Lets pending promise callbacks run. */
 const settle = () => new Promise((r) => setImmediate(r));
 
+/**
+ * A reading whose rule read is in flight (`before`, reads[0]), an invalidation (a rule created or
+ * deleted meanwhile), then a reading after it (`after`, reads[1]); both reads still pending.
+ */
+async function readsAcrossInvalidation() {
+  const { db, reads } = fakeDb();
+  const alerts = new AlertService(db, 5000);
+  const before = alerts.evaluate('ep', 'd', { t: 50 });
+  await settle();
+  alerts.invalidate('ep');
+  const after = alerts.evaluate('ep', 'd', { t: 50 });
+  await settle();
+  return { alerts, reads, before, after };
+}
+
 describe('AlertService rule cache (cacheMs > 0)', () => {
   let now: number;
   beforeEach(() => {
@@ -113,13 +128,7 @@ describe('AlertService rule cache (cacheMs > 0)', () => {
   });
 
   it('does not hand a read that started before an invalidation to readings after it, nor cache it', async () => {
-    const { db, reads } = fakeDb();
-    const alerts = new AlertService(db, 5000);
-    const before = alerts.evaluate('ep', 'd', { t: 50 });
-    await settle();
-    alerts.invalidate('ep'); // e.g. a rule was deleted while the read ran
-    const after = alerts.evaluate('ep', 'd', { t: 50 });
-    await settle();
+    const { alerts, reads, before, after } = await readsAcrossInvalidation();
     expect(reads).toHaveLength(2);
     reads[0].resolve([rule(1, 10)]); // the old rules: still fire for the reading that asked first
     reads[1].resolve([]); // the rule is gone
@@ -131,13 +140,7 @@ describe('AlertService rule cache (cacheMs > 0)', () => {
   });
 
   it('a stale read that settles after the fresh one does not overwrite the fresh rules', async () => {
-    const { db, reads } = fakeDb();
-    const alerts = new AlertService(db, 5000);
-    const before = alerts.evaluate('ep', 'd', { t: 50 });
-    await settle();
-    alerts.invalidate('ep'); // a rule was created while the read ran
-    const after = alerts.evaluate('ep', 'd', { t: 50 });
-    await settle();
+    const { alerts, reads, before, after } = await readsAcrossInvalidation();
     reads[1].resolve([rule(1, 10), rule(2, 20)]); // the fresh read: both rules
     expect((await after).map((a) => a.ruleId)).toEqual([1, 2]);
     reads[0].resolve([rule(1, 10)]); // the stale read settles last
@@ -148,13 +151,7 @@ describe('AlertService rule cache (cacheMs > 0)', () => {
   });
 
   it('a stale read settling does not end the fresh read in flight: later readings still join it', async () => {
-    const { db, reads } = fakeDb();
-    const alerts = new AlertService(db, 5000);
-    const before = alerts.evaluate('ep', 'd', { t: 50 });
-    await settle();
-    alerts.invalidate('ep');
-    const after = alerts.evaluate('ep', 'd', { t: 50 });
-    await settle();
+    const { alerts, reads, before, after } = await readsAcrossInvalidation();
     reads[0].resolve([]); // the stale read settles while the fresh one still runs
     await before;
     const later = alerts.evaluate('ep', 'd', { t: 50 });
