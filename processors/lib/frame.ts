@@ -19,8 +19,13 @@ export interface Frame {
   sentAtMs: number;
 }
 
+// Read once: the getter validates its receiver on every call, a tenth of a µs per stamp at
+// 50,000 stamps a second; the origin of a thread's clock never changes.
+const TIME_ORIGIN = performance.timeOrigin;
+
+/** Epoch ms with sub-ms precision: this thread's performance.timeOrigin + performance.now(). */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }
 
 export function encodeFrame(frame: Frame, padding: string): string {
@@ -35,10 +40,78 @@ export function makePadding(payloadBytes: number): string {
   return 'x'.repeat(Math.max(0, payloadBytes - HEADER_ESTIMATE));
 }
 
-/** Returns null for anything that is not one of our frames instead of throwing. */
+/**
+ * Returns null for anything that is not one of our frames instead of throwing. A string or a
+ * Buffer (read as latin1); a Buffer whose header is in the encoder's own shape is read from its
+ * bytes (decodeBytes), anything else as text, with the same result either way.
+ */
 export function decodeFrame(data: unknown): Frame | null {
-  const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : null;
-  if (text === null) return null;
+  if (typeof data === 'string') return decodeText(data);
+  return Buffer.isBuffer(data) ? decodeBytes(data) : null;
+}
+
+// readField's results, in module variables so the per-delivery path allocates nothing for them.
+let fieldValue = 0;
+let fieldEnd = 0;
+
+/**
+ * Reads the header field of `buf` starting at byte `i`: ASCII digits, with `fraction` also a
+ * '.' and more digits, then ':'. On success sets fieldValue (the number Number() gives for
+ * that text) and fieldEnd (the index after the ':') and returns true; returns false for any
+ * other shape (no digit, a sign, an exponent, a missing ':', a value past 2^53), which the
+ * caller leaves to the text parser.
+ *
+ * Why exact: the digits, decimal point removed, form an integer below 2^53, so every step is
+ * exact, and one IEEE division by a power of ten (itself exact below 10^22) is correctly
+ * rounded: the nearest double to the decimal, which is what Number() returns.
+ */
+function readField(buf: Buffer, i: number, fraction: boolean): boolean {
+  const n = buf.length;
+  let value = 0;
+  let digits = 0;
+  let c = -1;
+  for (; i < n; i++) {
+    c = buf[i];
+    if (c < 48 || c > 57) break;
+    value = value * 10 + (c - 48);
+    digits++;
+  }
+  if (digits === 0) return false;
+  let scale = 1;
+  if (fraction && c === 46 /* . */) {
+    for (i++, c = -1; i < n; i++) {
+      c = buf[i];
+      if (c < 48 || c > 57) break;
+      value = value * 10 + (c - 48);
+      scale *= 10;
+    }
+    if (scale === 1) return false;
+  }
+  if (i >= n || c !== 58 /* : */ || value > Number.MAX_SAFE_INTEGER) return false;
+  fieldValue = scale === 1 ? value : value / scale;
+  fieldEnd = i + 1;
+  return true;
+}
+
+/**
+ * A Buffer frame without a string: at 45,000 deliveries a second the latin1 copy, five slices
+ * and five Number() calls of decodeText were the generator's largest parse cost. Falls back to
+ * decodeText for any header readField does not take, so both agree on every input.
+ */
+function decodeBytes(buf: Buffer): Frame | null {
+  if (!readField(buf, 0, false)) return decodeText(buf.toString('latin1'));
+  const endpointSlot = fieldValue;
+  if (!readField(buf, fieldEnd, false)) return decodeText(buf.toString('latin1'));
+  const senderId = fieldValue;
+  if (!readField(buf, fieldEnd, false)) return decodeText(buf.toString('latin1'));
+  const seq = fieldValue;
+  if (!readField(buf, fieldEnd, true)) return decodeText(buf.toString('latin1'));
+  const dueAtMs = fieldValue;
+  if (!readField(buf, fieldEnd, true)) return decodeText(buf.toString('latin1'));
+  return { endpointSlot, senderId, seq, dueAtMs, sentAtMs: fieldValue };
+}
+
+function decodeText(text: string): Frame | null {
   const a = text.indexOf(':');
   const b = text.indexOf(':', a + 1);
   const c = text.indexOf(':', b + 1);
@@ -83,14 +156,15 @@ const ERROR_PREFIX = '{"type":"error"';
  * frames pay one character test more than decodeFrame.
  */
 export function classifyFrame(data: unknown): Frame | 'alert' | 'error' | null {
+  if (Buffer.isBuffer(data) && data[0] !== 123 /* { */) return decodeBytes(data);
   const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : null;
   if (text === null) return null;
-  if (text.charCodeAt(0) !== 123 /* { */) return decodeFrame(text);
+  if (text.charCodeAt(0) !== 123 /* { */) return decodeText(text);
   if (text.startsWith(ALERT_PREFIX)) return 'alert';
   if (text.startsWith(ERROR_PREFIX)) return 'error';
   const at = text.lastIndexOf(E2E_FIELD);
   if (at < 0) return null;
   const start = at + E2E_FIELD.length;
   const end = text.indexOf('"', start);
-  return end < 0 ? null : decodeFrame(text.slice(start, end));
+  return end < 0 ? null : decodeText(text.slice(start, end));
 }

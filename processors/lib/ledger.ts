@@ -24,7 +24,8 @@ class SenderTrack {
   lo: number;
   hi: number;
   maxSeen: number;
-  readonly gaps = new Set<number>();
+  /** Seqs skipped over that may still arrive; made on the first gap (most tracks never have one). */
+  gaps: Set<number> | null = null;
 
   constructor(firstSeq: number) {
     this.lo = firstSeq;
@@ -110,12 +111,15 @@ export class Receiver {
     if (seq > track.maxSeen) {
       // Everything skipped over is a gap that may still be filled by a late frame.
       const gapStart = Math.max(track.maxSeen + 1, track.lo);
-      for (let s = gapStart; s < seq && track.gaps.size < MAX_TRACKED_GAPS; s++) track.gaps.add(s);
+      if (gapStart < seq) {
+        const gaps = (track.gaps ??= new Set());
+        for (let s = gapStart; s < seq && gaps.size < MAX_TRACKED_GAPS; s++) gaps.add(s);
+      }
       track.maxSeen = seq;
       t.delivered++;
       return 'delivered';
     }
-    if (track.gaps.delete(seq)) {
+    if (track.gaps?.delete(seq)) {
       t.delivered++;
       t.reordered++;
       return 'reordered';

@@ -61,3 +61,50 @@ describe('decodeFrame rejects a frame with a missing or malformed header field',
     });
   });
 });
+
+describe('decodeFrame reads a Buffer as it reads the same text', () => {
+  // A Buffer in the encoder's shape is parsed from its bytes, anything else as text: the two
+  // must agree on every input, frames and near-frames alike.
+  const agree = (text: string): void => {
+    expect(decodeFrame(Buffer.from(text, 'latin1'))).toEqual(decodeFrame(text));
+  };
+
+  it('on encoded frames with stamps of every magnitude and fraction', () => {
+    // 1764707189517.775: value * (1 / 1000) is one ulp off value / 1000 there, and Number() agrees with the division.
+    const stamps = [
+      0, 0.001, 4.5, 999.999, 1_760_000_000_123.456, 1_764_706_543_210.123, 1_764_707_189_517.775,
+      999_999_999_999.999,
+    ];
+    for (const dueAtMs of stamps)
+      for (const sentAtMs of stamps) {
+        const frame = { endpointSlot: 49, senderId: 1_002_000_499, seq: 123_456, dueAtMs, sentAtMs };
+        const text = encodeFrame(frame, 'xx');
+        expect(decodeFrame(Buffer.from(text, 'latin1'))).toEqual(decodeFrame(text));
+        expect(decodeFrame(Buffer.from(text, 'latin1'))).toEqual({
+          ...frame,
+          dueAtMs: Number(dueAtMs.toFixed(3)),
+          sentAtMs: Number(sentAtMs.toFixed(3)),
+        });
+      }
+  });
+
+  it.each([
+    ['more fraction digits than the encoder writes', '1:2:3:1760000000123.4567:5.1234567:'],
+    ['a fraction in an integer field', '1.5:2:3:4:5:'],
+    ['leading zeros', '007:02:0003:0004.500:05.250:pad'],
+    ['a trailing point', '1:2:3:4.:5:'],
+    ['a leading point', '1:2:3:.5:5:'],
+    ['a sign', '1:-2:3:4:5:'],
+    ['an exponent', '1:2:3:4e3:5:'],
+    ['a space', '1: 2:3:4:5:'],
+    ['past 2^53', '1:2:3:9007199254740993:5:'],
+    ['past 2^53 with a fraction', '1:2:3:900719925474099.35:5:'],
+    ['an empty field', '1::3:4:5:'],
+    ['no padding separator', '1:2:3:4:5'],
+    ['nothing after the slot', '7'],
+    ['an empty frame', ''],
+    ['a non-ASCII byte', '1:2:3:4:5\u00e9:'],
+  ])('on %s: %s', (_why, text) => {
+    agree(text);
+  });
+});

@@ -1,4 +1,5 @@
 import { threadId } from 'node:worker_threads';
+import * as frameModule from '../lib/frame';
 import { encodeFrame, encodeReadingFrame, type Frame } from '../lib/frame';
 import { IntervalLatency, newLatencySet, type LatencySet } from '../lib/latency';
 import { Ledger, Receiver } from '../lib/ledger';
@@ -260,20 +261,18 @@ describe('frameListener', () => {
     return { receiver, listen, added, counted, latency, intended, hooks };
   }
 
-  /** A due time `ms` before now on the clock the listener stamps with (performance.now based). */
-  const dueAgo = (ms: number) => performance.timeOrigin + performance.now() - ms;
+  /** A due time `ms` before now on the clock the listener stamps with (frame.ts nowMs). */
+  const dueAgo = (ms: number) => frameModule.nowMs() - ms;
 
   /**
-   * Stops the listener's clock (frame.ts nowMs: performance.timeOrigin + performance.now()) at
-   * an integer instant, so a frame due `ms` before it arrives exactly `ms` late.
+   * Stops the listener's clock (frame.ts nowMs) at an integer instant, so a frame due `ms`
+   * before it arrives exactly `ms` late.
    */
   function frozenClock(): void {
-    Object.defineProperty(performance, 'timeOrigin', { value: 1e12, configurable: true });
-    jest.spyOn(performance, 'now').mockReturnValue(5000);
+    jest.spyOn(frameModule, 'nowMs').mockReturnValue(1e12 + 5000);
   }
   afterEach(() => {
     jest.restoreAllMocks();
-    delete (performance as { timeOrigin?: number }).timeOrigin; // the prototype's getter again
   });
 
   test('an owed frame is delivered: counted once, both latencies recorded, the hook called', () => {
