@@ -45,6 +45,43 @@ export function readProcStat(pid: number, tid?: number): { ticks: number; rssPag
   return { ticks: utime + stime, rssPages };
 }
 
+/**
+ * The machine's CPU time so far, in clock ticks summed over all CPUs, from the `cpu` line of
+ * /proc/stat (user nice system idle iowait irq softirq steal ...): all of it, and `steal`, the
+ * time the hypervisor ran something else while this VM's CPUs wanted to run. Null when the text
+ * has no such line (not Linux, or a kernel without the steal field).
+ */
+export function readMachineTicks(
+  text: string | (() => string) = () => readFileSync('/proc/stat', 'utf8'),
+): { total: number; steal: number } | null {
+  let body: string;
+  try {
+    body = typeof text === 'string' ? text : text();
+  } catch {
+    return null;
+  }
+  const line = /^cpu +([\d ]+)$/m.exec(body);
+  if (!line) return null;
+  const fields = line[1].trim().split(/\s+/).map(Number);
+  if (fields.length < 8) return null;
+  // guest and guest_nice (fields 9 and 10) are already counted in user and nice.
+  const total = fields.slice(0, 8).reduce((sum, n) => sum + n, 0);
+  return { total, steal: fields[7] };
+}
+
+/**
+ * Steal between two readMachineTicks readings, % of all CPU time in between (0-100, 1 decimal).
+ * Null when either reading is missing or no time passed. On a shared VM this is how much of the
+ * machine a run did not get: at 20 % a 2-core VM had 1.6 cores, whatever the tools measured.
+ */
+export function stealPercent(
+  before: { total: number; steal: number } | null,
+  after: { total: number; steal: number } | null,
+): number | null {
+  if (!before || !after || after.total <= before.total) return null;
+  return Math.round(((after.steal - before.steal) / (after.total - before.total)) * 1000) / 10;
+}
+
 export class ProcSampler {
   readonly samples: ProcSample[] = [];
   private last: { t: number; ticks: number } | undefined;

@@ -26,6 +26,14 @@
  * schedule (scripts/plain-ws-driver.ts --schedule; phases is the pack's own model, and
  * endpoint-major flatters the relay).
  *
+ * `--paired` runs the two tools at the same time instead of one after the other, each on half of
+ * the endpoints at half of the rate (the pack as generator 0 of 2, the driver as party 1 of the
+ * same send-window barrier, scripts/plain-ws-driver.ts --window-*), so the relay carries the
+ * full rate and both tools measure it in the same seconds: the machine's drift, which moves a
+ * sequential pair's two runs apart, is the same for both. It answers whether the pack reports
+ * what a plain client reports at the same relay load; whether one pack process keeps the whole
+ * rate is the sequential comparison's question. One pack process (refuses --generators K > 1).
+ *
  * `--pin` gives the relay (every thread) CPU 0 and each tool (every pack process, the driver)
  * CPU 1, with `taskset`, so neither side's work lands on the other's core; without it the
  * kernel places both on the two cores as it likes.
@@ -61,7 +69,7 @@ import {
   type ThreadSample,
   type ThreadWindow,
 } from './thread-cpu';
-import { CLOCK_TICKS, readProcStat } from '../runner/proc-sampler';
+import { CLOCK_TICKS, readMachineTicks, readProcStat, stealPercent } from '../runner/proc-sampler';
 
 const ROOT = path.resolve(__dirname, '..');
 /** A flags option's value as separate arguments. */
@@ -80,6 +88,7 @@ const a = scriptArgs(
       // the driver's schedule (scripts/plain-ws-driver.ts --schedule); phases is the pack's own model
       'driver-schedule': { type: 'string', default: 'phases' },
       pin: { type: 'boolean', default: false },
+      paired: { type: 'boolean', default: false },
       'pack-node-args': { type: 'string', default: '' },
       'driver-node-args': { type: 'string', default: '' },
     },
@@ -94,10 +103,19 @@ const a = scriptArgs(
     generators: generatorsOf(v.generators),
     driverSchedule: oneOf('--driver-schedule', v['driver-schedule'], DRIVER_SCHEDULES, 'phases'),
     pin: v.pin!,
+    paired: pairedOf(v.paired!, v.generators!),
     packNodeArgs: words(v['pack-node-args']!),
     driverNodeArgs: words(v['driver-node-args']!),
   }),
 );
+/** --paired: the pack is one process, generator 0 of the barrier's two parties. */
+function pairedOf(paired: boolean, generators: string): boolean {
+  if (paired && generators !== 'auto' && generators !== '1')
+    throw new Error(`--paired runs the pack as one process: drop --generators ${generators}`);
+  return paired;
+}
+/** --paired: the pack's slice and the driver's, of the scenario's endpoints. */
+const PAIRED_PARTIES = 2;
 const RELAY_CPU = '0';
 const TOOL_CPU = '1';
 
@@ -146,6 +164,14 @@ interface Row {
   generators?: number;
   /** plain rows: the driver's --schedule */
   driverSchedule?: string;
+  /** --paired: both tools ran at the same time, each on half of the endpoints and the rate */
+  paired?: boolean;
+  /**
+   * the machine's steal time over the run, % of all CPU time (runner/proc-sampler.ts
+   * stealPercent): the share of the VM's cores the hypervisor gave to others. Runs that differ
+   * in it did not have the same machine.
+   */
+  stealPct: number | null;
 }
 
 /** CPU seconds (user + system, all threads) a live process has used so far; null once it is gone. */
@@ -201,40 +227,66 @@ const waitOf = (w: ThreadWindow | null | undefined): number | null =>
  * --overrides of each pack process: one process as a hand run does (the scenario's own phases),
  * or K slices of whole endpoints sharing one processor bundle.
  */
-function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
+function scenarioAt(rate: number, seconds: number) {
   const variables = { ratePlan: String(rate), holdSeconds: seconds };
   const file = path.join(ROOT, a.scenario);
   const doc = parse(readFileSync(file, 'utf8')) as {
     config: { processor: string; phases: { duration: number }[]; variables?: Record<string, unknown> };
   };
-  const v = readSettings({ ...doc.config.variables, ...variables });
+  return { variables, file, doc, settings: readSettings({ ...doc.config.variables, ...variables }) };
+}
+
+/**
+ * --paired: the driver's part of the scenario at `rate` (the last endpoint slice of two, the
+ * pack's connections per endpoint and payload) and the share of the aggregate rate its
+ * connections send, msg/s, as the pack's connections each send 1/(all connections) of it.
+ */
+function pairedDriverPart(rate: number, seconds: number) {
+  const v = scenarioAt(rate, seconds).settings;
+  const slice = endpointSlices(v.endpoints, PAIRED_PARTIES)[PAIRED_PARTIES - 1];
+  return {
+    index: slice.index,
+    endpoints: slice.count,
+    connections: v.connectionsPerEndpoint,
+    payload: v.payloadBytes,
+    rate: (rate * slice.count) / v.endpoints,
+  };
+}
+
+function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
+  const { variables, file, doc, settings: v } = scenarioAt(rate, seconds);
   // Pinned, every pack process shares the one tool CPU: auto then counts one core.
-  const split = generatorsFor(GENERATORS, v, true, a.pin ? 1 : undefined);
+  const split = a.paired
+    ? { generators: 1, warning: undefined }
+    : generatorsFor(GENERATORS, v, true, a.pin ? 1 : undefined);
   if (split.warning) console.error(`warning: ${split.warning}`);
   const generators = split.generators;
-  if (generators === 1) return [{ config: { variables } }];
+  if (generators === 1 && !a.paired) return [{ config: { variables } }];
   const bundle = bundleProcessor(
     ROOT,
     path.resolve(path.dirname(file), doc.config.processor),
     path.join(dir, 'processor.js'),
   );
-  return endpointSlices(v.endpoints, generators).map((slice) => ({
-    config: {
-      processor: bundle,
-      phases: [
-        {
-          name: 'connect',
-          duration: doc.config.phases[0].duration,
-          arrivalCount: slice.count * v.connectionsPerEndpoint,
-        },
-      ],
-      variables: { ...variables, generatorIndex: slice.index, generatorCount: generators },
-    },
-  }));
+  // Paired, the pack is the first of two parties and the driver owns the other slice.
+  const parties = a.paired ? PAIRED_PARTIES : generators;
+  return endpointSlices(v.endpoints, parties)
+    .slice(0, generators)
+    .map((slice) => ({
+      config: {
+        processor: bundle,
+        phases: [
+          {
+            name: 'connect',
+            duration: doc.config.phases[0].duration,
+            arrivalCount: slice.count * v.connectionsPerEndpoint,
+          },
+        ],
+        variables: { ...variables, generatorIndex: slice.index, generatorCount: parties },
+      },
+    }));
 }
 
-async function pack(target: string, apiKey: string, rate: number, seconds: number, work: string) {
-  const dir = mkdtempSync(path.join(work, 'pack-'));
+async function pack(target: string, apiKey: string, rate: number, seconds: number, dir: string) {
   const parts = packOverrides(rate, seconds, dir);
   const report = (i: number) => path.join(dir, `report-${i}.json`);
   const runs = await Promise.all(
@@ -299,14 +351,32 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
   };
 }
 
-async function plain(target: string, apiKey: string, rate: number, seconds: number) {
+/** `window`: --paired, the driver's part and the send-window directory it shares with the pack. */
+async function plain(
+  target: string,
+  apiKey: string,
+  rate: number,
+  seconds: number,
+  window?: { dir: string; part: ReturnType<typeof pairedDriverPart> },
+) {
+  const paired: Record<string, string | number> = window
+    ? {
+        rate: window.part.rate,
+        endpoints: window.part.endpoints,
+        connections: window.part.connections,
+        payload: window.part.payload,
+        'window-dir': window.dir,
+        'window-index': window.part.index,
+        'window-parties': PAIRED_PARTIES,
+      }
+    : {};
   const r = await run(
     ...toolCommand([
       ...a.driverNodeArgs,
       '--import',
       'tsx',
       'scripts/plain-ws-driver.ts',
-      ...optionArgs({ target, 'api-key': apiKey, rate, seconds, schedule: a.driverSchedule }),
+      ...optionArgs({ target, 'api-key': apiKey, rate, seconds, schedule: a.driverSchedule, ...paired }),
     ]),
     process.env,
     seconds,
@@ -353,18 +423,12 @@ async function main(): Promise<void> {
     const seconds = a.seconds;
     for (const rate of a.rates) {
       for (let rep = 1; rep <= a.reps; rep++) {
-        const order: Row['tool'][] = rep % 2 === 1 ? ['pack', 'plain'] : ['plain', 'pack'];
-        for (const tool of order) {
-          const relayBefore = cpuSeconds(relay.pid);
-          const r =
-            tool === 'pack'
-              ? await pack(relay.target, relay.apiKey, rate, seconds, work)
-              : await plain(relay.target, relay.apiKey, rate, seconds);
-          const relayAfter = cpuSeconds(relay.pid);
-          const relayCpuSec =
-            relayBefore !== null && relayAfter !== null
-              ? Math.round((relayAfter - relayBefore) * 10) / 10
-              : null;
+        const record = (
+          tool: Row['tool'],
+          r: Awaited<ReturnType<typeof pack>> | Awaited<ReturnType<typeof plain>>,
+          relayCpuSec: number | null,
+          stealPct: number | null,
+        ): void => {
           const row: Row = {
             rate,
             rep,
@@ -372,13 +436,47 @@ async function main(): Promise<void> {
             ...r,
             loadavg1: Math.round(loadavg()[0] * 100) / 100,
             relayCpuSec,
+            stealPct,
             ...(tool === 'plain' ? { driverSchedule: a.driverSchedule } : {}),
+            ...(a.paired ? { paired: true } : {}),
           };
           rows.push(row);
           const f = (s: LatencySummary | null) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
           console.error(
-            `${rate} msg/s rep ${rep} ${tool}${row.generators ? ` (${row.generators} generator${row.generators > 1 ? 's' : ''})` : ''}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec} | hottest tool thread ${row.hotThreadCores ?? '-'} cores, waited ${row.hotThreadWaitMsPerSec ?? '-'} ms/s${'dir' in r ? ` | logs ${r.dir}` : ''}`,
+            `${rate} msg/s rep ${rep} ${tool}${row.generators ? ` (${row.generators} generator${row.generators > 1 ? 's' : ''})` : ''}${a.paired ? ' (paired)' : ''}: intended ${f(row.intended)} | sent ${f(row.sent)} ms | load ${row.loadavg1} | steal ${stealPct ?? '-'} % | CPU s relay ${relayCpuSec} tool ${row.toolCpuSec} | hottest tool thread ${row.hotThreadCores ?? '-'} cores, waited ${row.hotThreadWaitMsPerSec ?? '-'} ms/s${'dir' in r ? ` | logs ${r.dir}` : ''}`,
           );
+        };
+        const relayCpuSince = (before: number | null): number | null => {
+          const after = cpuSeconds(relay.pid);
+          return before !== null && after !== null ? Math.round((after - before) * 10) / 10 : null;
+        };
+        if (a.paired) {
+          // Both at once; the relay's CPU is the pair's.
+          const dir = mkdtempSync(path.join(work, 'pack-'));
+          const before = cpuSeconds(relay.pid);
+          const machine = readMachineTicks();
+          const [p, d] = await Promise.all([
+            pack(relay.target, relay.apiKey, rate, seconds, dir),
+            plain(relay.target, relay.apiKey, rate, seconds, {
+              dir: path.join(dir, 'latency'),
+              part: pairedDriverPart(rate, seconds),
+            }),
+          ]);
+          const relayCpuSec = relayCpuSince(before);
+          const steal = stealPercent(machine, readMachineTicks());
+          record('pack', p, relayCpuSec, steal);
+          record('plain', d, relayCpuSec, steal);
+          continue;
+        }
+        const order: Row['tool'][] = rep % 2 === 1 ? ['pack', 'plain'] : ['plain', 'pack'];
+        for (const tool of order) {
+          const before = cpuSeconds(relay.pid);
+          const machine = readMachineTicks();
+          const r =
+            tool === 'pack'
+              ? await pack(relay.target, relay.apiKey, rate, seconds, mkdtempSync(path.join(work, 'pack-')))
+              : await plain(relay.target, relay.apiKey, rate, seconds);
+          record(tool, r, relayCpuSince(before), stealPercent(machine, readMachineTicks()));
         }
       }
     }
@@ -388,9 +486,9 @@ async function main(): Promise<void> {
   writeFileSync(a.out, JSON.stringify(rows, null, 1));
   const cell = (s: LatencySummary | null | undefined) => (s ? `${s.p50} / ${s.p95} / ${s.p99}` : '-');
   console.log(
-    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | relay / tool CPU s | hottest tool thread: cores / run-queue wait ms per s | pack p95 / plain p95 |',
+    '| msg/s in | rep | tool | from intended: p50 / p95 / p99 ms | from send: p50 / p95 / p99 ms | send lag p99 ms | delivered | load avg (1 min) | steal % | relay / tool CPU s | hottest tool thread: cores / run-queue wait ms per s | pack p95 / plain p95 |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const other = rows.find((o) => o.rate === r.rate && o.rep === r.rep && o.tool === 'plain');
     const ratio =
@@ -398,7 +496,7 @@ async function main(): Promise<void> {
         ? (r.intended.p95 / other.intended.p95).toFixed(2)
         : '';
     console.log(
-      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${r.hotThreadCores ?? '-'} / ${r.hotThreadWaitMsPerSec ?? '-'} | ${ratio} |`,
+      `| ${r.rate} | ${r.rep} | ${r.tool} | ${cell(r.intended)} | ${cell(r.sent)} | ${r.sendLag?.p99 ?? '-'} | ${r.delivered ?? '-'} | ${r.loadavg1} | ${r.stealPct ?? '-'} | ${r.relayCpuSec ?? '-'} / ${r.toolCpuSec ?? '-'} | ${r.hotThreadCores ?? '-'} / ${r.hotThreadWaitMsPerSec ?? '-'} | ${ratio} |`,
     );
   }
   // Per rate over its reps: one pair can land either side of 1.5x as the machine's speed drifts.
@@ -412,7 +510,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `\npack generators: ${GENERATORS}${GENERATORS === 'auto' ? ' (each pack row names its count)' : ''}; driver schedule: ${a.driverSchedule}; ${a.pin ? `relay on CPU ${RELAY_CPU}, tools on CPU ${TOOL_CPU}` : 'not pinned'}; figures: ${a.out}`,
+    `\n${a.paired ? 'paired: pack and driver at the same time, each on half of the endpoints at half the rate; ' : ''}pack generators: ${GENERATORS}${GENERATORS === 'auto' ? ' (each pack row names its count)' : ''}; driver schedule: ${a.driverSchedule}; ${a.pin ? `relay on CPU ${RELAY_CPU}, tools on CPU ${TOOL_CPU}` : 'not pinned'}; figures: ${a.out}`,
   );
 }
 

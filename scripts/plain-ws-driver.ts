@@ -21,11 +21,18 @@
  *   msg/s in that halved the relay's CPU (2.5 deliveries per write syscall against 1, perf
  *   stat on the relay), so it flatters the relay and is kept only to show that.
  *
+ * `--window-dir <dir> --window-index <i> --window-parties <n>` start the send window with the
+ * pack's generator processes instead of on the driver's own: the driver publishes its start in
+ * `dir` as party `i` of `n` and all start at the latest (processors/lib/window-barrier.ts, the
+ * barrier of `--generators`). scripts/compare-pack-plain.ts --paired uses it to run the driver and
+ * the pack at the same time against one relay, each on its own endpoints.
+ *
  * Usage:
  *   npx tsx scripts/plain-ws-driver.ts --target ws://127.0.0.1:8080 --api-key KEY \
  *     [--rate 5000] [--seconds 20] [--endpoints 50] [--connections 10] [--payload 128]
  *     [--schedule phases|shuffled|endpoint-major] [--json out.json]
- * Prints one JSON object (also written to --json): rate, counts, both latencies (ms), send lag, CPU.
+ *     [--window-dir DIR --window-index I --window-parties N]
+ * Prints one JSON object (also written to --json): rate, window start (epoch ms), counts, both latencies (ms), send lag, CPU.
  * Exits 1 when a connection fails or the relay closes one during the run.
  */
 import { writeFileSync } from 'node:fs';
@@ -43,6 +50,7 @@ import { restBaseFromTarget } from '../processors/lib/settings';
 import { num, oneOf } from '../runner/options';
 import { DRIVER_SCHEDULES, type DriverSchedule } from './driver-schedules';
 import { integerAtLeast, positive, scriptArgs } from './script-args';
+import { makeWindowBarrier } from '../processors/lib/window-barrier';
 
 const cli = scriptArgs(
   __filename,
@@ -59,9 +67,13 @@ const cli = scriptArgs(
       'drain-ms': { type: 'string', default: '3000' },
       schedule: { type: 'string', default: 'phases' },
       json: { type: 'string' },
+      'window-dir': { type: 'string' },
+      'window-index': { type: 'string' },
+      'window-parties': { type: 'string' },
     },
   },
   ({ values: a }) => ({
+    window: windowOf(a['window-dir'], a['window-index'], a['window-parties']),
     target: a.target!.replace(/\/+$/, ''),
     apiKey: a['api-key'],
     rate: num('--rate', a.rate, positive, 'a positive number (msg/s)')!,
@@ -77,6 +89,23 @@ const cli = scriptArgs(
   }),
 );
 const { rate, seconds, target } = cli;
+
+/**
+ * The shared window's place, or undefined without --window-dir. Throws (exit 2) when only some
+ * of the three are given, fewer than 2 parties, or an index outside [0, parties).
+ */
+function windowOf(
+  dir: string | undefined,
+  index: string | undefined,
+  parties: string | undefined,
+): { dir: string; index: number; parties: number } | undefined {
+  if (dir === undefined && index === undefined && parties === undefined) return undefined;
+  if (dir === undefined || index === undefined || parties === undefined)
+    throw new Error('--window-dir, --window-index and --window-parties go together');
+  const n = num('--window-parties', parties, integerAtLeast(2), 'an integer >= 2')!;
+  const i = num('--window-index', index, (x) => integerAtLeast(0)(x) && x < n, `an integer in [0, ${n})`)!;
+  return { dir, index: i, parties: n };
+}
 const endpointCount = cli.endpoints;
 const perEndpoint = cli.connections;
 
@@ -175,8 +204,11 @@ async function main(): Promise<void> {
   const plan = timetable(cli.schedule, conns.length, rate, seconds);
   const total = plan.at.length;
   const padding = makePadding(cli.payload);
+  // With a shared window, every party starts at the latest start any of them proposed.
+  const start = cli.window
+    ? await makeWindowBarrier(cli.window.dir, cli.window.index, cli.window.parties)(nowMs() + 10)
+    : nowMs() + 10;
   const cpuBefore = process.cpuUsage();
-  const start = nowMs() + 10;
   let k = 0;
   await new Promise<void>((resolve) => {
     const tick = (): void => {
@@ -215,6 +247,8 @@ async function main(): Promise<void> {
     seconds,
     connections: conns.length,
     schedule: cli.schedule,
+    // epoch ms the timetable started at (with --window-dir, the start all parties agreed on)
+    windowStartMs: start,
     sent: total,
     expectedDeliveries: expected,
     delivered,
