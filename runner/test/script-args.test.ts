@@ -170,6 +170,35 @@ describe.each([
   });
 });
 
+// Options that go together or depend on another: refused as a whole, before anything starts.
+test.each([
+  [
+    'scripts/plain-ws-driver.ts',
+    ['--window-dir', '/tmp/w'],
+    '--window-dir, --window-index and --window-parties go together',
+  ],
+  [
+    'scripts/plain-ws-driver.ts',
+    ['--window-dir', '/tmp/w', '--window-index', '2', '--window-parties', '2'],
+    '--window-index expects an integer in [0, 2), got "2"',
+  ],
+  [
+    'scripts/plain-ws-driver.ts',
+    ['--window-dir', '/tmp/w', '--window-index', '0', '--window-parties', '1'],
+    '--window-parties expects an integer >= 2, got "1"',
+  ],
+  [
+    'scripts/compare-pack-plain.ts',
+    ['--paired', '--generators', '2'],
+    '--paired runs the pack as one process',
+  ],
+])('%s %j: exit 2 with the reason', (script, bad, message) => {
+  const r = run(script, bad);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain(message);
+  expect(r.stdout).toBe('');
+});
+
 describe('scripts/receive-path-bench.ts', () => {
   test('runs its reps on a small load, each exactly accounted, and prints the median', () => {
     const r = run('scripts/receive-path-bench.ts', [
