@@ -70,15 +70,17 @@ export function readMachineTicks(
 }
 
 /**
- * Steal between two readMachineTicks readings, % of all CPU time in between (0-100, 1 decimal).
- * Null when either reading is missing or no time passed. On a shared VM this is how much of the
- * machine a run did not get: at 20 % a 2-core VM had 1.6 cores, whatever the tools measured.
+ * Steal between two readMachineTicks readings, % of all CPU time in between, idle included
+ * (0-100, 1 decimal). Null when either reading is missing, no time passed or the counter went
+ * back (CPU hotplug). Idle time is in the denominator, so the same contention from the host
+ * shows as more steal in a busier interval: it says how much the host took while the interval
+ * ran, not how many cores a tool had (a fully busy 2-core VM at 20 % had 1.6).
  */
 export function stealPercent(
   before: { total: number; steal: number } | null,
   after: { total: number; steal: number } | null,
 ): number | null {
-  if (!before || !after || after.total <= before.total) return null;
+  if (!before || !after || after.total <= before.total || after.steal < before.steal) return null;
   return Math.round(((after.steal - before.steal) / (after.total - before.total)) * 1000) / 10;
 }
 

@@ -112,6 +112,12 @@ export interface ScenarioResult {
   /** Artillery processes that generated the load (--generators); absent in older runs: 1 */
   generators?: number;
   generatorStallMaxMs: number | null;
+  /**
+   * The machine's steal time over the scenario: % of all its CPU time that the hypervisor gave
+   * to other guests (/proc/stat, runner/proc-sampler.ts stealPercent). Null when unknown; absent
+   * in runs recorded before 2026-12-02.
+   */
+  machineStealPct?: number | null;
   gates: GateResult[];
   warnings: string[];
   series: Series;

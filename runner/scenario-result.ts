@@ -146,13 +146,25 @@ export function bucketLatency(
   };
 }
 
-/** Signs that the numbers show the load generator's limits rather than the relay's. */
+/**
+ * Steal (% of the machine's CPU time the hypervisor gave to other guests) from which a scenario
+ * is warned about. On a 2-core development VM whose runs lost a median 10 % to steal, the plain
+ * driver's own p95 at 5,000 msg/s was 10-43 ms, against 3.6-7.1 ms on another machine of the
+ * same kind (docs/performance/README.md "Both tools at once").
+ */
+export const STEAL_WARNING_PCT = 5;
+
+/**
+ * Signs that the numbers show the load generator's limits (or the machine's) rather than the
+ * relay's. `stealPct`: the machine's steal time over the scenario, % (null: unknown).
+ */
 export function loadWarnings(
   frames: FrameCounts,
   generator: ResourceSummary | null,
   stall: LatencyStats | null,
   sendLag: LatencyStats | null,
   latency: Pick<LatencyFigures, 'intended' | 'sent'> | null = null,
+  stealPct: number | null = null,
 ): string[] {
   const sendRatio = frames.due > 0 ? frames.sent / frames.due : null;
   const warnings: string[] = [];
@@ -185,6 +197,11 @@ export function loadWarnings(
   if (frames.lateJoins > 0) {
     warnings.push(
       `${frames.lateJoins} ${frames.lateJoins === 1 ? 'connection' : 'connections'} opened after the send window began: until then their endpoints had fewer peers than planned (raise settleMs for this machine)`,
+    );
+  }
+  if (stealPct !== null && stealPct >= STEAL_WARNING_PCT) {
+    warnings.push(
+      `the machine's host took ${stealPct}% of its CPU time during this scenario (steal): relay and generator ran on less than the machine's cores, and latency includes the host's contention`,
     );
   }
   // Frames sent while their receiver was not counting are `uncounted`, not extra: what is left
@@ -224,6 +241,8 @@ export interface BuildInput {
   intervals: IntervalHistogram[];
   /** gate verdicts the runner evaluated itself (see VerdictInput.gates) */
   gates?: GateResult[];
+  /** the machine's steal time over the scenario, % of all CPU time (proc-sampler stealPercent); null or absent: unknown */
+  machineStealPct?: number | null;
 }
 
 /** The per-process sample lists of BuildInput.generatorSamples. */
@@ -308,8 +327,12 @@ export function buildScenarioResult(i: BuildInput): ScenarioResult {
     relay,
     generator,
     generatorStallMaxMs: stall ? stall.max : null,
+    machineStealPct: i.machineStealPct ?? null,
     gates: verdict.gates,
-    warnings: [...loadWarnings(frames, generator, stall, sendLag, i.latency), ...verdict.warnings],
+    warnings: [
+      ...loadWarnings(frames, generator, stall, sendLag, i.latency, i.machineStealPct ?? null),
+      ...verdict.warnings,
+    ],
     series: i.report
       ? seriesFrom(i.report, bucketLatency(i.intervals))
       : { start: 0, t: [], sentPerSec: [], deliveredPerSec: [], p50: [], p95: [], p99: [] },

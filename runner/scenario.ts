@@ -11,7 +11,13 @@ import { timingFor, type ProfileName, type ScenarioSpec } from './catalog';
 import { asInformational, gateCount, type EnsureConfig } from './gates';
 import { readRelayMetrics } from './metrics-probe';
 import { ARTILLERY_DIR, COMMON_CONFIG, REPO_ROOT, scenarioFiles } from './paths';
-import { GroupSampler, ProcSampler, summarize as summarizeSamples } from './proc-sampler';
+import {
+  GroupSampler,
+  ProcSampler,
+  readMachineTicks,
+  stealPercent,
+  summarize as summarizeSamples,
+} from './proc-sampler';
 import { perSecond, ProgressTail, startLiveStatus } from './progress';
 import { scenarioRelayFigures } from './relay-metrics';
 import type { ArtilleryReport, ScenarioPlan, ScenarioResult } from './results';
@@ -244,6 +250,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const generatorSamplers: ProcSampler[] = [];
   const tail = new ProgressTail(files.progress);
   const started = Date.now();
+  const machineBefore = readMachineTicks();
   relaySampler?.sample();
   const stopStatus = startLiveStatus({
     index: s.index,
@@ -351,6 +358,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
     latency: latency.figures,
     intervals: intervalsFrom(tail.lines),
     gates: merged?.gates(gates, spec.informational ?? false),
+    machineStealPct: stealPercent(machineBefore, readMachineTicks()),
   });
   // The planned split, also when a process did not start (its samples would say fewer).
   result.generators = split.generators;

@@ -141,7 +141,10 @@ interface Row {
   delivered: number | null;
   exitCode: number | null;
   loadavg1: number;
-  /** CPU seconds the relay used during this run, and the tool's process (Artillery's start-up included) */
+  /**
+   * CPU seconds the relay used during this run (with --paired, during the pair: both rows carry
+   * it), and the tool's process (Artillery's start-up included)
+   */
   relayCpuSec: number | null;
   toolCpuSec: number | null;
   /**
@@ -166,10 +169,12 @@ interface Row {
   driverSchedule?: string;
   /** --paired: both tools ran at the same time, each on half of the endpoints and the rate */
   paired?: boolean;
+  /** plain rows: epoch ms the driver's send window began (with --paired, the start both tools agreed on) */
+  windowStartMs?: number;
   /**
-   * the machine's steal time over the run, % of all CPU time (runner/proc-sampler.ts
-   * stealPercent): the share of the VM's cores the hypervisor gave to others. Runs that differ
-   * in it did not have the same machine.
+   * the machine's steal time over the run (start-up and drain included), % of all CPU time,
+   * idle included (runner/proc-sampler.ts stealPercent): how much of the machine the hypervisor
+   * gave to other guests while the run ran; null where /proc/stat has no steal field.
    */
   stealPct: number | null;
 }
@@ -223,10 +228,7 @@ const coresOf = (w: ThreadWindow | null | undefined): number | null =>
 const waitOf = (w: ThreadWindow | null | undefined): number | null =>
   w && w.waitMsPerSec !== null ? Math.round(w.waitMsPerSec * 10) / 10 : null;
 
-/**
- * --overrides of each pack process: one process as a hand run does (the scenario's own phases),
- * or K slices of whole endpoints sharing one processor bundle.
- */
+/** The scenario file at `rate` msg/s held `seconds`: its variables override, parsed file and settings. */
 function scenarioAt(rate: number, seconds: number) {
   const variables = { ratePlan: String(rate), holdSeconds: seconds };
   const file = path.join(ROOT, a.scenario);
@@ -253,6 +255,11 @@ function pairedDriverPart(rate: number, seconds: number) {
   };
 }
 
+/**
+ * --overrides of each pack process: one process as a hand run does (the scenario's own phases),
+ * or K slices of whole endpoints sharing one processor bundle; with --paired, one process on the
+ * first of two slices (generator 0 of 2), the driver taking the second.
+ */
 function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
   const { variables, file, doc, settings: v } = scenarioAt(rate, seconds);
   // Pinned, every pack process shares the one tool CPU: auto then counts one core.
@@ -396,8 +403,10 @@ async function plain(
     latencyFromSendMs: LatencySummary | null;
     sendLagMs: LatencySummary | null;
     delivered: number;
+    windowStartMs: number;
   };
   return {
+    windowStartMs: report.windowStartMs,
     intended: report.latencyFromIntendedMs,
     sent: report.latencyFromSendMs,
     sendLag: report.sendLagMs,
@@ -455,13 +464,17 @@ async function main(): Promise<void> {
           const dir = mkdtempSync(path.join(work, 'pack-'));
           const before = cpuSeconds(relay.pid);
           const machine = readMachineTicks();
-          const [p, d] = await Promise.all([
+          // Settled, not all: when one tool fails the other still runs to its end before the error.
+          const [ps, ds] = await Promise.allSettled([
             pack(relay.target, relay.apiKey, rate, seconds, dir),
             plain(relay.target, relay.apiKey, rate, seconds, {
               dir: path.join(dir, 'latency'),
               part: pairedDriverPart(rate, seconds),
             }),
           ]);
+          if (ps.status === 'rejected') throw ps.reason;
+          if (ds.status === 'rejected') throw ds.reason;
+          const [p, d] = [ps.value, ds.value];
           const relayCpuSec = relayCpuSince(before);
           const steal = stealPercent(machine, readMachineTicks());
           record('pack', p, relayCpuSec, steal);

@@ -204,9 +204,11 @@ async function main(): Promise<void> {
   const plan = timetable(cli.schedule, conns.length, rate, seconds);
   const total = plan.at.length;
   const padding = makePadding(cli.payload);
-  // With a shared window, every party starts at the latest start any of them proposed.
+  // With a shared window, every party starts at the latest start any of them proposed. The
+  // driver proposes far enough ahead that a party polling the barrier (every 50 ms) sees the
+  // agreement before the window opens, should the driver's proposal be the latest.
   const start = cli.window
-    ? await makeWindowBarrier(cli.window.dir, cli.window.index, cli.window.parties)(nowMs() + 10)
+    ? await makeWindowBarrier(cli.window.dir, cli.window.index, cli.window.parties)(nowMs() + 500)
     : nowMs() + 10;
   const cpuBefore = process.cpuUsage();
   let k = 0;

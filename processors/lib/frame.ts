@@ -1,8 +1,9 @@
 /**
  * Wire format of a load-test frame: `<endpointSlot>:<senderId>:<seq>:<dueAtMs>:<sentAtMs>:<padding>`.
  *
- * Plain text with fixed field order so the receiving side can parse it with a
- * few indexOf calls: at tens of thousands of deliveries per second the
+ * Plain text with fixed field order so the receiving side can parse it in one
+ * pass over the header's bytes (a Buffer, as ws 8 hands text frames) or a few
+ * indexOf calls (a string): at tens of thousands of deliveries per second the
  * generator's own parsing cost would otherwise show up as relay latency.
  * `dueAtMs` is when the sender's open-loop schedule wanted the frame to leave,
  * `sentAtMs` when it was handed to the socket; the receiver measures latency
@@ -58,12 +59,13 @@ let fieldEnd = 0;
  * Reads the header field of `buf` starting at byte `i`: ASCII digits, with `fraction` also a
  * '.' and more digits, then ':'. On success sets fieldValue (the number Number() gives for
  * that text) and fieldEnd (the index after the ':') and returns true; returns false for any
- * other shape (no digit, a sign, an exponent, a missing ':', a value past 2^53), which the
- * caller leaves to the text parser.
+ * other shape (no digit, a sign, an exponent, a missing ':', a value past 2^53, more than 22
+ * fraction digits), which the caller leaves to the text parser.
  *
  * Why exact: the digits, decimal point removed, form an integer below 2^53, so every step is
  * exact, and one IEEE division by a power of ten (itself exact below 10^22) is correctly
- * rounded: the nearest double to the decimal, which is what Number() returns.
+ * rounded: the nearest double to the decimal, which is what Number() returns. Both conditions
+ * are checked: the digits' integer against 2^53, the power of ten against 10^22.
  */
 function readField(buf: Buffer, i: number, fraction: boolean): boolean {
   const n = buf.length;
@@ -85,7 +87,8 @@ function readField(buf: Buffer, i: number, fraction: boolean): boolean {
       value = value * 10 + (c - 48);
       scale *= 10;
     }
-    if (scale === 1) return false;
+    // Past 10^22 the power of ten is itself rounded and the one division no longer exact.
+    if (scale === 1 || scale > 1e22) return false;
   }
   if (i >= n || c !== 58 /* : */ || value > Number.MAX_SAFE_INTEGER) return false;
   fieldValue = scale === 1 ? value : value / scale;

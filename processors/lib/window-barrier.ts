@@ -1,5 +1,7 @@
 /**
- * One send window for all generator processes of a --generators run.
+ * One send window for all generator processes of a --generators run (and for the plain driver
+ * beside the pack in scripts/compare-pack-plain.ts --paired, which takes part as one more
+ * "generator": scripts/plain-ws-driver.ts --window-dir).
  *
  * Each process starts its window at its own first connection + ramp + settle, and Artillery's
  * start-up differs by seconds between processes on a loaded machine: the windows would be

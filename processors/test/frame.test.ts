@@ -1,4 +1,4 @@
-import { decodeFrame, encodeFrame, makePadding } from '../lib/frame';
+import { classifyFrame, decodeFrame, encodeFrame, makePadding } from '../lib/frame';
 
 describe('frame format', () => {
   it('round-trips the stamp, from a string or a Buffer', () => {
@@ -89,7 +89,11 @@ describe('decodeFrame reads a Buffer as it reads the same text', () => {
   });
 
   it.each([
-    ['more fraction digits than the encoder writes', '1:2:3:1760000000123.4567:5.1234567:'],
+    ['more fraction digits than the encoder writes', '1:2:3:4.5678:5.1234567:'],
+    ['a stamp past 2^53 once its point is removed', '1:2:3:1760000000123.4567:5:'],
+    ['22 fraction digits', '1:2:3:0.0000000000000000000001:5:'],
+    ['23 fraction digits', '1:2:3:0.00000000000000000000001:5:'],
+    ['400 fraction digits', `1:2:3:0.${'0'.repeat(399)}1:5:`],
     ['a fraction in an integer field', '1.5:2:3:4:5:'],
     ['leading zeros', '007:02:0003:0004.500:05.250:pad'],
     ['a trailing point', '1:2:3:4.:5:'],
@@ -106,5 +110,22 @@ describe('decodeFrame reads a Buffer as it reads the same text', () => {
     ['a non-ASCII byte', '1:2:3:4:5\u00e9:'],
   ])('on %s: %s', (_why, text) => {
     agree(text);
+  });
+
+  it('on random digit strings in every field, as classifyFrame reads them too', () => {
+    // Seeded, so a failure names an input that fails again.
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const digits = (n: number) => Array.from({ length: n }, () => String(rand(10))).join('');
+    const stamp = () => `${digits(1 + rand(17))}${rand(4) === 0 ? '' : `.${digits(rand(25))}`}`;
+    for (let i = 0; i < 3000; i++) {
+      const text = `${digits(1 + rand(4))}:${digits(1 + rand(11))}:${digits(1 + rand(8))}:${stamp()}:${stamp()}:pad`;
+      const bytes = Buffer.from(text, 'latin1');
+      expect([text, decodeFrame(bytes)]).toEqual([text, decodeFrame(text)]);
+      expect([text, classifyFrame(bytes)]).toEqual([text, classifyFrame(text)]);
+    }
   });
 });

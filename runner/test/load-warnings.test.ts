@@ -94,6 +94,17 @@ describe('loadWarnings', () => {
     expect(extra(5, 0)).toEqual([]);
   });
 
+  it("warns from 5 % of the machine's CPU time stolen by its host; unknown steal says nothing", () => {
+    const steal = (pct: number | null) => loadWarnings(healthy, null, null, null, null, pct);
+    expect(steal(null)).toEqual([]);
+    expect(steal(0)).toEqual([]);
+    expect(steal(4.9)).toEqual([]);
+    expect(steal(5)).toEqual([
+      "the machine's host took 5% of its CPU time during this scenario (steal): relay and generator ran on less than the machine's cores, and latency includes the host's contention",
+    ]);
+    expect(steal(23.6)[0]).toMatch(/^the machine's host took 23.6% of its CPU time/);
+  });
+
   it('lists every warning that applies, in a fixed order', () => {
     const w = loadWarnings(
       frames({ sent: 50, due: 100, extra: 30, delivered: 100 }),
@@ -101,12 +112,14 @@ describe('loadWarnings', () => {
       stats(1, 250),
       stats(80),
       null,
+      12,
     );
     expect(w.map((s) => s.split(' ').slice(0, 3).join(' '))).toEqual([
       'generator CPU averaged',
       'generator event loop',
       'generator fell behind',
       'frames left up',
+      "the machine's host",
       '30 frames arrived',
     ]);
   });

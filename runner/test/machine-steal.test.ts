@@ -58,10 +58,12 @@ describe('stealPercent', () => {
     expect(stealPercent(before, readMachineTicks(STAT(1001, 8001, 601)))).toBe(33.3);
   });
 
-  test('null without two readings or without time between them', () => {
+  test('null without two readings, without time between them or with steal going back', () => {
     const r = readMachineTicks(STAT(1000, 8000, 600));
     expect(stealPercent(null, r)).toBeNull();
     expect(stealPercent(r, null)).toBeNull();
     expect(stealPercent(r, r)).toBeNull();
+    // a counter that went back (a CPU taken offline) is no reading
+    expect(stealPercent(r, readMachineTicks(STAT(1400, 8400, 500)))).toBeNull();
   });
 });

@@ -166,6 +166,19 @@ describe('buildScenarioResult fields', () => {
     expect(build({ seconds: [] }).peakOpenConnections).toBe(0);
   });
 
+  it("records the machine's steal over the scenario and warns from 5 %, never changing the verdict", () => {
+    expect(build({}).machineStealPct).toBeNull();
+    const quiet = build({ machineStealPct: 1.2 });
+    expect(quiet.machineStealPct).toBe(1.2);
+    expect(quiet.warnings).toEqual([]);
+    const stolen = build({ machineStealPct: 18.7 });
+    expect(stolen.machineStealPct).toBe(18.7);
+    expect(stolen.status).toBe('passed');
+    expect(stolen.warnings).toEqual([
+      expect.stringMatching(/^the machine's host took 18.7% of its CPU time/),
+    ]);
+  });
+
   it('has no send ratio when nothing was due (not NaN)', () => {
     expect(build({ report: report({ sent: 0, due: 0 }) }).sendRatio).toBeNull();
     expect(build({ report: report({ sent: 150, due: 200 }) }).sendRatio).toBe(0.75);
