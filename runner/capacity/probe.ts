@@ -51,6 +51,7 @@ export function pointOf(rate: number, r: ScenarioResult, sloMs: number): ProbePo
     invalidReasons,
     ...(error !== undefined ? { error } : {}),
     generators: r.generators ?? 1,
+    machineStealPct: r.machineStealPct ?? null,
     pass,
   };
 }

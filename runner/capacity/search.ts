@@ -24,6 +24,12 @@ export interface ProbePoint {
   error?: string;
   /** Artillery processes that generated the probe's load (runner/generator-count.ts); absent in older files: 1 */
   generators?: number;
+  /**
+   * The machine's steal time over the probe, % of its CPU time (ScenarioResult.machineStealPct):
+   * a probe that failed at high steal failed on a smaller machine. Null: unknown; absent in
+   * files written before 2026-12-02.
+   */
+  machineStealPct?: number | null;
   /** valid, no error, p95 under the SLO, nothing lost, no duplicates/misroutes, no failed VUs */
   pass: boolean;
 }

@@ -1,6 +1,6 @@
 import { SCENARIOS } from '../catalog';
 import { pointOf } from '../capacity/probe';
-import { chartData, kneeRatio, type CapacityDocument } from '../capacity/report';
+import { chartData, kneeRatio, renderCapacityHtml, type CapacityDocument } from '../capacity/report';
 import type { SearchResult } from '../capacity/search';
 import { capacityExitCode } from '../commands/capacity';
 import { HELP, parseCli } from '../commands';
@@ -176,6 +176,11 @@ describe('capacity points and documents', () => {
     expect(pointOf(1000, { ...base, latency: null }, 1e9).pass).toBe(false);
   });
 
+  it("carries the machine's steal over the probe, null when the result has none", () => {
+    expect(pointOf(1000, { ...base, machineStealPct: 12.5 }, 1e9).machineStealPct).toBe(12.5);
+    expect(pointOf(1000, { ...base, machineStealPct: undefined }, 1e9).machineStealPct).toBeNull();
+  });
+
   it('an INVALID or errored probe never passes, and says why', () => {
     const invalid = pointOf(1000, withGeneratorCheck({ ...base, generatorStallMaxMs: 500 }), 1e9);
     expect(invalid).toMatchObject({ pass: false, valid: false });
@@ -204,6 +209,33 @@ describe('capacity points and documents', () => {
       [3, null, 20],
       [6, null, 40],
       [100, 100, 100],
+    ]);
+  });
+
+  it("capacity.html gives every probe's steal, '-' where a point has none (older files)", () => {
+    const relay = search(2000, [1000, 2000], [5, 80]);
+    relay.curve[0].machineStealPct = 12.5;
+    delete relay.curve[1].machineStealPct;
+    const html = renderCapacityHtml({
+      runId: 'r',
+      gitCommit: 'c',
+      generatedAt: 'now',
+      settings: { sloMs: 100 },
+      relay,
+      reference: null,
+      ratio: null,
+    } as CapacityDocument);
+    expect(html).toContain('<th>steal %</th>');
+    const table = html.split('every probe</h2>')[1].split('</table>')[0];
+    // every cell's text, per data row (the header row has no <td>)
+    const rows = table
+      .split('<tr>')
+      .map((row) => [...row.matchAll(/<td\s*>([^<]*)<\/td>/g)].map((m) => m[1].trim()))
+      .filter((cells) => cells.length > 0);
+    // msg/s, sent/s, delivered/s, p50, p95, p99, lost, generators, steal %
+    expect(rows.map((cells) => [cells[0], cells[8]])).toEqual([
+      ['1,000', '12.5'],
+      ['2,000', '-'],
     ]);
   });
 
