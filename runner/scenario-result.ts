@@ -201,7 +201,7 @@ export function loadWarnings(
   }
   if (stealPct !== null && stealPct >= STEAL_WARNING_PCT) {
     warnings.push(
-      `the machine's host took ${stealPct}% of its CPU time during this scenario (steal): relay and generator ran on less than the machine's cores, and latency includes the host's contention`,
+      `the machine's host took ${stealPct}% of its CPU time during this scenario (steal): the figures include the host's contention`,
     );
   }
   // Frames sent while their receiver was not counting are `uncounted`, not extra: what is left

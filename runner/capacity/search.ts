@@ -26,7 +26,7 @@ export interface ProbePoint {
   generators?: number;
   /**
    * The machine's steal time over the probe, % of its CPU time (ScenarioResult.machineStealPct):
-   * a probe that failed at high steal failed on a smaller machine. Null: unknown; absent in
+   * a probe that failed at high steal failed under the host's contention. Null: unknown; absent in
    * files written before 2026-12-02.
    */
   machineStealPct?: number | null;

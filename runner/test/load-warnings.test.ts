@@ -100,7 +100,7 @@ describe('loadWarnings', () => {
     expect(steal(0)).toEqual([]);
     expect(steal(4.9)).toEqual([]);
     expect(steal(5)).toEqual([
-      "the machine's host took 5% of its CPU time during this scenario (steal): relay and generator ran on less than the machine's cores, and latency includes the host's contention",
+      "the machine's host took 5% of its CPU time during this scenario (steal): the figures include the host's contention",
     ]);
     expect(steal(23.6)[0]).toMatch(/^the machine's host took 23.6% of its CPU time/);
   });

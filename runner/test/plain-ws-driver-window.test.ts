@@ -77,8 +77,8 @@ test('waits for the other party and sends from the latest start any party propos
   expect([r.code, r.out]).toEqual([0, expect.any(String)]);
   expect(await agreed).toBe(proposed);
   expect(r.report.windowStartMs).toBe(proposed);
-  // it really waited: its 1 s of sending cannot have ended before the agreed start plus 1 s
-  expect(Date.now()).toBeGreaterThanOrEqual(proposed + 1000);
+  // it really waited: its last frames (due 0.98-1 s into the window) cannot have left before
+  expect(Date.now()).toBeGreaterThanOrEqual(proposed + 900);
   // 100 msg/s for 1 s, each frame to the one other connection: all of it, none early
   expect([r.report.sent, r.report.delivered, r.report.foreign]).toEqual([100, 100, 0]);
 });

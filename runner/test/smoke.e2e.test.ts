@@ -75,6 +75,8 @@ describe('pnpm test:performance (smoke profile, real relay)', () => {
     expect(code).toBe(expected);
 
     for (const s of run.scenarios) {
+      // the machine's steal over the scenario, read from /proc/stat on this Linux machine
+      expect(typeof s.machineStealPct).toBe('number');
       const raw = JSON.parse(readFileSync(path.join(dir, `${s.name}.json`), 'utf8')) as ArtilleryJson;
       const c = raw.aggregate.counters;
       for (const expression of BEHAVIOUR_GATES)
