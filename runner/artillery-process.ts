@@ -34,8 +34,27 @@ export function artilleryBin(repoRoot: string): string {
   return path.join(repoRoot, 'node_modules', 'artillery', 'bin', 'run');
 }
 
+/**
+ * Node flags of every generator (Artillery) process the pack starts: the runner's and
+ * scripts/compare-pack-plain.ts's. A scenario run by hand gets them with `node
+ * --no-memory-reducer node_modules/artillery/bin/run run ...` (V8 refuses them in NODE_OPTIONS).
+ *
+ * `--no-memory-reducer`: Artillery's main thread grows its heap to 110-125 MB while it starts
+ * (loading its plugins, bundling a TypeScript processor) and then sits idle while the worker
+ * thread sends. About 8 s after it goes idle (V8's gc-memory-reducer-start-delay-ms), V8's
+ * memory reducer runs full collections of that heap to give memory back (`Mark-Compact
+ * (reduce)` 72 -> 63 MB, 25-31 ms pauses after 55-70 ms of incremental marking, with
+ * concurrent marking on V8's helper threads): in the middle of the hold, on a machine whose
+ * cores the relay and the generator's worker already share. In 5,000 msg/s runs on the
+ * project's 2-core machine (docs/performance/README.md, "The generator's idle main thread
+ * collects its heap during the hold") those seconds were the pack's worst; without the reducer the
+ * heap stays at its start-up size, which costs nothing a load generator needs.
+ */
+export const GENERATOR_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+
 export function runArtillery(a: ArtilleryArgs): Promise<ArtilleryRun> {
   const args = [
+    ...GENERATOR_NODE_FLAGS,
     artilleryBin(a.repoRoot),
     'run',
     '--config',

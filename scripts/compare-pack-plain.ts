@@ -38,7 +38,9 @@
  * CPU 1, with `taskset`, so neither side's work lands on the other's core; without it the
  * kernel places both on the two cores as it likes.
  *
- * `--pack-node-args="<flags>"` (with `=`: the value starts with a dash) puts Node flags on
+ * Every pack process runs with the Node flags the runner gives its generators
+ * (GENERATOR_NODE_FLAGS, runner/artillery-process.ts), so both measure the same generator.
+ * `--pack-node-args="<flags>"` (with `=`: the value starts with a dash) adds Node flags to
  * every pack process's command line, e.g. `--pack-node-args="--trace-gc --max-semi-space-size=64"`;
  * `--trace-gc` cannot go through NODE_OPTIONS. Its lines come from every isolate, worker
  * threads included: read them with scripts/gc-pauses.ts. Each pack process's output is kept
@@ -52,6 +54,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { mergeLatencyDir, summarize, type LatencySummary } from '../processors/lib/latency';
 import { spawnRelay } from '../runner/relay-process';
+import { artilleryBin, GENERATOR_NODE_FLAGS } from '../runner/artillery-process';
 import { parse } from 'yaml';
 import { endpointSlices } from '../processors/lib/generator-slice';
 import { readSettings } from '../processors/lib/settings';
@@ -300,8 +303,9 @@ async function pack(target: string, apiKey: string, rate: number, seconds: numbe
     parts.map((overrides, i) =>
       run(
         ...toolCommand([
+          ...GENERATOR_NODE_FLAGS,
           ...a.packNodeArgs,
-          path.join(ROOT, 'node_modules/artillery/bin/run'),
+          artilleryBin(ROOT),
           'run',
           '--config',
           'artillery/common.yml',
