@@ -27,19 +27,24 @@
  * barrier of `--generators`). scripts/compare-pack-plain.ts --paired uses it to run the driver and
  * the pack at the same time against one relay, each on its own endpoints.
  *
+ * `--progress-file <path>` appends one JSON line a second while frames arrive, in the fields of
+ * the pack's progress lines (processors/lib/worker-stats.ts): `t` (epoch ms), `delivered`, and
+ * `latencyHdr`, that second's latency from the intended send time (compressed base64 HDR, µs).
+ * scripts/per-second-latency.ts reads either tool's file: where in the run a tail came from.
+ *
  * Usage:
  *   npx tsx scripts/plain-ws-driver.ts --target ws://127.0.0.1:8080 --api-key KEY \
  *     [--rate 5000] [--seconds 20] [--endpoints 50] [--connections 10] [--payload 128]
- *     [--schedule phases|shuffled|endpoint-major] [--json out.json]
+ *     [--schedule phases|shuffled|endpoint-major] [--json out.json] [--progress-file FILE]
  *     [--window-dir DIR --window-index I --window-parties N]
  * Prints one JSON object (also written to --json): rate, window start (epoch ms), counts, both latencies (ms), send lag, CPU.
  * Exits 1 when a connection fails or the relay closes one during the run.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import WebSocket from 'ws';
 import { decodeFrame, encodeFrame, makePadding, nowMs } from '../processors/lib/frame';
-import { newLatencySet, recordMs, summarize } from '../processors/lib/latency';
+import { IntervalLatency, newLatencySet, recordMs, summarize } from '../processors/lib/latency';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -67,6 +72,7 @@ const cli = scriptArgs(
       'drain-ms': { type: 'string', default: '3000' },
       schedule: { type: 'string', default: 'phases' },
       json: { type: 'string' },
+      'progress-file': { type: 'string' },
       'window-dir': { type: 'string' },
       'window-index': { type: 'string' },
       'window-parties': { type: 'string' },
@@ -86,6 +92,7 @@ const cli = scriptArgs(
     drainMs: num('--drain-ms', a['drain-ms'], integerAtLeast(0), 'an integer number of ms >= 0')!,
     schedule: oneOf('--schedule', a.schedule, DRIVER_SCHEDULES, 'phases'),
     json: a.json,
+    progressFile: a['progress-file'],
   }),
 );
 const { rate, seconds, target } = cli;
@@ -171,6 +178,20 @@ async function main(): Promise<void> {
     createEndpoint(base, cli.apiKey, `${tag}-${i}`),
   );
   const latency = newLatencySet();
+  // As in the pack's worker: each delivery goes into the open second's histogram, added into
+  // the run's when the second closes (the same one HDR record per delivery either way).
+  const intended = new IntervalLatency(latency.intended);
+  let deliveredThisSecond = 0;
+  const closeSecond = (): void => {
+    const latencyHdr = intended.close(cli.progressFile !== undefined);
+    if (latencyHdr && cli.progressFile)
+      appendFileSync(
+        cli.progressFile,
+        `${JSON.stringify({ t: Date.now(), delivered: deliveredThisSecond, latencyHdr })}\n`,
+      );
+    deliveredThisSecond = 0;
+  };
+  const secondly = setInterval(closeSecond, 1000);
   let delivered = 0;
   let foreign = 0;
   let running = true;
@@ -192,7 +213,8 @@ async function main(): Promise<void> {
         return;
       }
       delivered++;
-      recordMs(latency.intended, arrivedAt - f.dueAtMs);
+      deliveredThisSecond++;
+      intended.record(arrivedAt - f.dueAtMs);
       recordMs(latency.sent, arrivedAt - f.sentAtMs);
     });
     c.ws.on('close', () => {
@@ -242,6 +264,9 @@ async function main(): Promise<void> {
   for (const c of conns) c.ws.close();
   await mapLimit(endpoints, 10, (ep) => deleteEndpoint(base, cli.apiKey, ep.id)).catch(() => undefined);
 
+  // Last: frames that arrive while the sockets close count, as they did before the seconds.
+  clearInterval(secondly);
+  closeSecond();
   const result = {
     driver: 'scripts/plain-ws-driver.ts (ws 8, one process, open loop)',
     target,
