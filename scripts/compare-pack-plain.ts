@@ -173,8 +173,9 @@ interface Row {
    */
   progressFile: string;
   /**
-   * p95 from the intended send time without the run's first second (ms; null: no lines), from the
-   * same file (scripts/per-second-latency.ts): the send window opens in that second, with the
+   * p95 from the intended send time after the window's first second (ms; null: no lines), from the
+   * same file (scripts/per-second-latency.ts, which leaves out the lines of that file's first two
+   * seconds, as the window opened at an unknown point of the first): the window opens with the
    * tools' and the relay's code still cold, and over a 20 s hold it holds the twentieth of the
    * deliveries that a p95 looks at. A figure to read beside the p95, not instead of it.
    */
@@ -195,7 +196,7 @@ interface Row {
   stealPct: number | null;
 }
 
-/** The p95 without the first second of a run's progress file (ms); null when it has no latency lines or cannot be read. */
+/** The p95 after the window's first second, from a run's progress file (ms); null when it has no latency lines or cannot be read. */
 function p95AfterFirstSecond(progressFile: string): number | null {
   try {
     return perSecondLatency(readFileSync(progressFile, 'utf8')).afterFirstSecond?.p95 ?? null;

@@ -8,11 +8,13 @@
  *   npx tsx scripts/per-second-latency.ts <progress-file> [--over-ms 15]
  *
  * Prints one row per second (deliveries, p50 / p95 / p99 / max in ms), then the p95 over every
- * second, the p95 without the first second, and the seconds whose p95 was over --over-ms (default
- * 15). Why the first second apart: the send window opens in it, and the generator's code, the
- * relay's and the kernel's socket buffers all start cold there; over a 20 s hold it holds about a
- * twentieth of the deliveries, which is exactly the share a p95 looks at. Exits 1 when the file
- * holds no latency lines, 2 on a bad argument.
+ * second, the p95 after the window's first second, and the seconds whose p95 was over --over-ms
+ * (default 15). Why the first second apart: the send window opens in it, with the generator's
+ * code and the relay's still cold; over a 20 s hold it holds about a twentieth of the deliveries,
+ * which is exactly the share a p95 looks at. A line closes a second of its thread's own clock, so
+ * the window opened somewhere inside the first line's second: "after the first second" leaves
+ * out the lines of offsets 0 and 1 (below), which hold all of the window's first second and at
+ * most its second one too. Exits 1 when the file holds no latency lines, 2 on a bad argument.
  */
 import { readFileSync } from 'node:fs';
 import { decodeHistogram, newHistogram, summarize, type LatencySummary } from '../processors/lib/latency';
@@ -29,7 +31,10 @@ export interface PerSecondLatency {
   seconds: SecondLatency[];
   /** every second's deliveries together (the run's latency from the intended send time, exact) */
   all: LatencySummary | null;
-  /** every second but the first */
+  /**
+   * the seconds of offset 2 on: without the window's first second, which lies in offsets 0 and 1
+   * (the first line closes a second the window opened in, at an unknown point of it)
+   */
   afterFirstSecond: LatencySummary | null;
 }
 
@@ -40,6 +45,9 @@ export interface PerSecondLatency {
  * second at slightly different moments fall in one. HDR histograms add exactly, so every figure is
  * exact. Throws naming the line when a line is not JSON or its histogram does not decode.
  */
+/** Offsets 0 and 1 hold the window's first second, whatever the phase of the lines' clock. */
+const FIRST_SECOND_OFFSETS = 2;
+
 export function perSecondLatency(text: string): PerSecondLatency {
   const lines: { t: number; hdr: string; line: number }[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -72,10 +80,10 @@ export function perSecondLatency(text: string): PerSecondLatency {
   const all = newHistogram();
   const rest = newHistogram();
   const seconds: SecondLatency[] = [];
-  for (const [i, s] of offsets.entries()) {
+  for (const s of offsets) {
     const h = buckets.get(s)!;
     all.add(h);
-    if (i > 0) rest.add(h);
+    if (s >= FIRST_SECOND_OFFSETS) rest.add(h);
     const latency = summarize(h);
     if (latency) seconds.push({ offsetS: s, latency });
   }
@@ -113,7 +121,7 @@ function main(): void {
     );
   const over = r.seconds.filter((s) => s.latency.p95 > a.over).map((s) => `+${s.offsetS}`);
   console.log(
-    `p95 ${f(r.all.p95)} ms over ${r.seconds.length} seconds; without the first ${r.afterFirstSecond ? f(r.afterFirstSecond.p95) : '-'} ms; seconds with p95 over ${a.over} ms: ${over.length}${over.length ? ` (${over.join(', ')})` : ''}`,
+    `p95 ${f(r.all.p95)} ms over ${r.seconds.length} seconds; after the window's first second ${r.afterFirstSecond ? f(r.afterFirstSecond.p95) : '-'} ms; seconds with p95 over ${a.over} ms: ${over.length}${over.length ? ` (${over.join(', ')})` : ''}`,
   );
 }
 
