@@ -39,17 +39,17 @@ export function artilleryBin(repoRoot: string): string {
  * scripts/compare-pack-plain.ts's. A scenario run by hand gets them with `node
  * --no-memory-reducer node_modules/artillery/bin/run run ...` (V8 refuses them in NODE_OPTIONS).
  *
- * `--no-memory-reducer`: Artillery's main thread grows its heap to 108-125 MB while it starts
- * (loading its plugins, bundling a TypeScript processor) and then sits idle while the worker
- * thread sends. About 8 s after it goes idle (V8's gc-memory-reducer-start-delay-ms), V8's
+ * `--no-memory-reducer`: Artillery's main thread grows its heap to about 93-112 MB while it
+ * starts (loading its plugins, bundling a TypeScript processor) and then sits idle while the
+ * worker thread sends. About 8 s after it goes idle (V8's gc-memory-reducer-start-delay-ms), V8's
  * memory reducer runs full collections of that heap to give memory back (`Mark-Compact
- * (reduce)`, 112 -> 64 MB, 72 -> 63 MB: pauses of 12-61 ms after 39-84 ms of incremental
- * marking, with concurrent marking on V8's helper threads): around the window's opening or in
- * the hold, on a machine whose cores the relay and the generator's worker already share. In
- * 5,000 msg/s runs on the project's 2-core machine (docs/performance/README.md, "The generator's
- * idle main thread collects its heap during the hold") the pack had its worst seconds then, and
- * with the reducer off fewer bad seconds in each of three interleaved pairs. Without it V8 still
- * collects the heap when it fills; it no longer shrinks it while it sits idle.
+ * (reduce)`, e.g. 112 -> 64 MB: pauses of 10-61 ms after 39-84 ms of incremental marking, with
+ * concurrent marking on V8's helper threads): around the window's opening or in the hold, on a
+ * machine whose cores the relay and the generator's worker already share. In a traced 5,000 msg/s
+ * run on the project's 2-core machine two of them fell at the seconds that made the pack's tail
+ * (docs/performance/README.md, "The generator's idle main thread collects its heap during the
+ * hold"; three interleaved pairs with and without could not size the effect). Without the reducer
+ * V8 still collects the heap when it fills; it no longer shrinks it while it sits idle.
  */
 export const GENERATOR_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
 

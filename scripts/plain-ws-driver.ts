@@ -27,7 +27,7 @@
  * barrier of `--generators`). scripts/compare-pack-plain.ts --paired uses it to run the driver and
  * the pack at the same time against one relay, each on its own endpoints.
  *
- * `--progress-file <path>` appends one JSON line a second while frames arrive, in the fields of
+ * `--progress-file <path>` (emptied at start) gets one JSON line a second while frames arrive, in the fields of
  * the pack's progress lines (processors/lib/worker-stats.ts): `t` (epoch ms), `delivered`, and
  * `latencyHdr`, that second's latency from the intended send time (compressed base64 HDR, µs).
  * scripts/per-second-latency.ts reads either tool's file: where in the run a tail came from.
@@ -191,6 +191,8 @@ async function main(): Promise<void> {
       );
     deliveredThisSecond = 0;
   };
+  // One run per file: a file left by an earlier run would shift every second of this one.
+  if (cli.progressFile) writeFileSync(cli.progressFile, '');
   const secondly = setInterval(closeSecond, 1000);
   let delivered = 0;
   let foreign = 0;

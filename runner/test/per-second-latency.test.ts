@@ -79,12 +79,12 @@ describe('scripts/per-second-latency.ts', () => {
     const file = path.join(dir, 'progress.jsonl');
     writeFileSync(
       file,
-      [line(1000, fill(20, 40)), line(2000, fill(20, 2)), line(3000, fill(20, 3))].join('\n'),
+      [line(1000, fill(20, 40)), line(2000, fill(20, 30)), line(3000, fill(20, 3))].join('\n'),
     );
     const r = script(file, '--over-ms', '10');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^\+0 \| 20 \| 40\.\d+ \//m);
-    expect(r.stdout).toMatch(/seconds with p95 over 10 ms: 1 \(\+0\)/);
+    expect(r.stdout).toMatch(/seconds with p95 over 10 ms: 2 \(\+0, \+1\)/);
     expect(r.stdout).toMatch(/after the window's first second 3\.\d+ ms/);
   });
 
@@ -99,7 +99,9 @@ describe('scripts/per-second-latency.ts', () => {
     const r2 = script(bad);
     expect(r2.status).toBe(1);
     expect(r2.stderr).toContain('line 1: not JSON');
-    expect(script(empty, '--over-ms', '-1').status).toBe(2);
+    const negative = script(empty, '--over-ms=-1');
+    expect(negative.status).toBe(2);
+    expect(negative.stderr).toContain('--over-ms');
     expect(script().status).toBe(2);
   });
 });

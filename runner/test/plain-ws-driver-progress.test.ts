@@ -4,7 +4,7 @@
  * either tool's run. Against the reference relay, as a user runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { perSecondLatency } from '../../scripts/per-second-latency';
@@ -31,9 +31,11 @@ afterAll(async () => {
   expect(await relay.stop()).toBe(0);
 });
 
-test('writes a line a second whose histograms hold every delivery of the report, once', () => {
+test('writes a line a second, into an emptied file, whose histograms hold every delivery of the report, once', () => {
   const progress = path.join(work, 'progress.jsonl');
   const json = path.join(work, 'out.json');
+  // an earlier run's lines: the driver starts the file afresh
+  writeFileSync(progress, `${JSON.stringify({ t: 1, delivered: 5, latencyHdr: 'earlier run' })}\n`);
   const r = spawnSync(
     process.execPath,
     [
