@@ -4,36 +4,19 @@
  * either tool's run. Against the reference relay, as a user runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { perSecondLatency } from '../../scripts/per-second-latency';
-import { REFERENCE_RELAY_ENTRY } from '../capacity/probe';
 import { REPO_ROOT } from '../paths';
-import { spawnRelay, type RelayHandle } from '../relay-process';
+import { useReferenceRelay } from './helpers/reference-relay';
 
 jest.setTimeout(90_000);
 
-let relay: RelayHandle;
-let work: string;
-
-beforeAll(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'driver-progress-'));
-  relay = await spawnRelay({
-    repoRoot: REPO_ROOT,
-    entry: REFERENCE_RELAY_ENTRY,
-    statsMode: 'batched',
-    logFile: path.join(work, 'relay.log'),
-  });
-});
-
-afterAll(async () => {
-  expect(await relay.stop()).toBe(0);
-});
+const reference = useReferenceRelay('driver-progress-');
 
 test('writes a line a second, into an emptied file, whose histograms hold every delivery of the report, once', () => {
-  const progress = path.join(work, 'progress.jsonl');
-  const json = path.join(work, 'out.json');
+  const progress = path.join(reference.work(), 'progress.jsonl');
+  const json = path.join(reference.work(), 'out.json');
   // an earlier run's lines: the driver starts the file afresh
   writeFileSync(progress, `${JSON.stringify({ t: 1, delivered: 5, latencyHdr: 'earlier run' })}\n`);
   const r = spawnSync(
@@ -42,7 +25,7 @@ test('writes a line a second, into an emptied file, whose histograms hold every 
       '--import',
       'tsx',
       'scripts/plain-ws-driver.ts',
-      `--target=${relay.target}`,
+      `--target=${reference.relay().target}`,
       `--json=${json}`,
       `--progress-file=${progress}`,
       '--rate=200',

@@ -6,37 +6,20 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeWindowBarrier } from '../../processors/lib/window-barrier';
-import { REFERENCE_RELAY_ENTRY } from '../capacity/probe';
 import { REPO_ROOT } from '../paths';
-import { spawnRelay, type RelayHandle } from '../relay-process';
+import { useReferenceRelay } from './helpers/reference-relay';
 
 jest.setTimeout(90_000);
 
-let relay: RelayHandle;
-let work: string;
-
-beforeAll(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'driver-window-'));
-  relay = await spawnRelay({
-    repoRoot: REPO_ROOT,
-    entry: REFERENCE_RELAY_ENTRY,
-    statsMode: 'batched',
-    logFile: path.join(work, 'relay.log'),
-  });
-});
-
-afterAll(async () => {
-  expect(await relay.stop()).toBe(0);
-});
+const reference = useReferenceRelay('driver-window-');
 
 /** Runs the driver to its end; resolves with its exit code, output and JSON report. */
 function driver(
   args: string[],
 ): Promise<{ code: number | null; out: string; report: Record<string, unknown> }> {
-  const json = path.join(mkdtempSync(path.join(work, 'run-')), 'out.json');
+  const json = path.join(mkdtempSync(path.join(reference.work(), 'run-')), 'out.json');
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -44,7 +27,7 @@ function driver(
         '--import',
         'tsx',
         'scripts/plain-ws-driver.ts',
-        `--target=${relay.target}`,
+        `--target=${reference.relay().target}`,
         `--json=${json}`,
         ...args,
       ],
@@ -69,7 +52,7 @@ function driver(
 const SMALL = ['--rate=100', '--seconds=1', '--endpoints=1', '--connections=2', '--settle-ms=0'];
 
 test('waits for the other party and sends from the latest start any party proposed', async () => {
-  const dir = path.join(work, 'window');
+  const dir = path.join(reference.work(), 'window');
   // Party 0 (a pack process, here the test) proposes a start well after the driver can be ready.
   const proposed = Date.now() + 12_000;
   const agreed = makeWindowBarrier(dir, 0, 2, 60_000)(proposed);
