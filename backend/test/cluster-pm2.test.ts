@@ -64,11 +64,17 @@ describeWithRedis('pnpm start:cluster (PM2 cluster mode, 2 workers)', (redis) =>
   }, 30000);
 
   it('serves one relay from two workers (clients on different workers exchange frames), then stops cleanly on SIGTERM', async () => {
-    const listening = pm2
-      .stdout()
-      .split('\n')
-      .filter((l) => l.includes('"relay listening"'));
-    expect(listening).toHaveLength(2);
+    // The workers' own log lines reach pm2-runtime's stdout through PM2's log forwarding, not
+    // the IPC channel that says 'online', so they can trail it: wait for them, not read once.
+    await eventually(
+      async () =>
+        pm2
+          .stdout()
+          .split('\n')
+          .filter((l) => l.includes('"relay listening"')).length,
+      (n) => n === 2,
+      { timeoutMs: 10000, intervalMs: 50, what: 'both workers logged "relay listening"' },
+    );
     const ep = await node.createEndpoint('pm2');
     const url = `ws://127.0.0.1:${port}/ws/${ep.id}?token=${ep.token}`;
     // The OS spreads connections over the workers: open until one lands on each.
