@@ -44,8 +44,9 @@
  * every pack process's command line, e.g. `--pack-node-args="--trace-gc --max-semi-space-size=64"`;
  * `--trace-gc` cannot go through NODE_OPTIONS. Its lines come from every isolate, worker
  * threads included: read them with scripts/gc-pauses.ts. Each pack process's output is kept
- * as artillery-<i>.log in the run's directory (printed per run). `--driver-node-args="<flags>"`
- * does the same for the driver, e.g. `--driver-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"`
+ * as artillery-<i>.log in the run's directory (printed per run), the driver's as driver.log beside
+ * its progress file. `--driver-node-args="<flags>"` does the same for the driver, e.g.
+ * `--driver-node-args="--trace-gc"` or `--driver-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"`
  * (the pack's worker thread profiles itself with RELAY_PERF_GENERATOR_PROF_DIR instead).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -432,6 +433,7 @@ async function plain(
     process.env,
     seconds,
   );
+  writeFileSync(path.join(path.dirname(progressFile), 'driver.log'), r.out);
   const start = r.out.indexOf('{');
   let d: unknown;
   try {
