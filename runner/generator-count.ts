@@ -17,6 +17,14 @@
  * waited 190-290 ms a second for a core that three busy processes share), so a second process
  * is started only past 60,000, where one worker nears its core (0.6-0.9 cores at 50,000 on the
  * machines measured).
+ *
+ * Why a relay on this machine takes a core from that count (RELAY_CORES_RESERVED): on two cores
+ * with the relay beside, two generators at 8,000 msg/s left three busy threads for two cores;
+ * each worker then waited 290-354 ms a second for one, and in four interleaved pairs (fifteenth
+ * session, docs/performance/README.md "One generator beside the relay on two cores") the pack's p95
+ * was 20.3-34.8 ms on two generators against 13.9-19.6 ms on one (median 22.8 against 16.4), the
+ * driver's 9.2-18.4 ms beside each. Over every pair since the tenth session on that machine kind,
+ * two generators were within 1.5x of the driver in 3 of 22 pairs, one in 7 of 13.
  */
 import { availableParallelism } from 'node:os';
 import type { ScenarioPlan } from './results';
@@ -26,6 +34,12 @@ export type GeneratorRequest = number | 'auto';
 
 /** Sends plus deliveries a second that one generator is given at most under `auto`. */
 export const FRAME_EVENTS_PER_GENERATOR = 60_000;
+
+/**
+ * Cores `auto` leaves to each relay process on this machine when it splits by frame rate: a
+ * relay forwarding the frames a split exists for is a busy thread of its own.
+ */
+export const RELAY_CORES_RESERVED = 1;
 
 /**
  * Connections (VUs) one generator is given at most under `auto`: one Artillery process with
@@ -59,14 +73,21 @@ export interface GeneratorSplit {
  * - `auto`: the larger of ceil(frameEventsPerSecond / FRAME_EVENTS_PER_GENERATOR) and
  *   ceil(connections / CONNECTIONS_PER_GENERATOR), at least 1, at most one per core (`cores`,
  *   default os.availableParallelism()) and at most `endpoints`; 1 for a processor that cannot be
- *   split. The note says how it was chosen whenever more than one was wanted (also when the caps
- *   leave one).
+ *   split. The frame-rate count is further held to the cores the `localRelays` relay processes
+ *   on this machine leave (RELAY_CORES_RESERVED each; at least 1); the connection count is not,
+ *   since holding connections is what one process cannot do at all past
+ *   CONNECTIONS_PER_GENERATOR, not a matter of speed. The note says how it was chosen whenever
+ *   more than one was wanted (also when the caps leave one).
+ *
+ * `localRelays`: relay processes running on this machine (the runner's own relay or cluster, or
+ * an external one whose pid it was given); 0 for a relay elsewhere.
  */
 export function generatorsFor(
   request: GeneratorRequest,
   plan: Pick<ScenarioPlan, 'steps' | 'connectionsPerEndpoint' | 'endpoints'>,
   sliceable: boolean,
   cores = availableParallelism(),
+  localRelays = 0,
 ): GeneratorSplit {
   const { endpoints } = plan;
   if (request === 'auto') {
@@ -76,7 +97,9 @@ export function generatorsFor(
     const byFrames = Math.ceil(events / FRAME_EVENTS_PER_GENERATOR);
     const byConnections = Math.ceil(connections / CONNECTIONS_PER_GENERATOR);
     const wanted = Math.max(1, byFrames, byConnections);
-    const generators = Math.max(1, Math.min(wanted, cores, endpoints));
+    const fit = (n: number) => Math.max(1, Math.min(n, cores, endpoints));
+    const relayFree = Math.max(1, cores - localRelays * RELAY_CORES_RESERVED);
+    const generators = fit(Math.max(Math.min(byFrames, relayFree), byConnections));
     if (wanted === 1) return { generators };
     const en = (n: number) => Math.round(n).toLocaleString('en-US');
     const why =
@@ -85,7 +108,9 @@ export function generatorsFor(
         : `${en(connections)} connections, one generator per ${en(CONNECTIONS_PER_GENERATOR)}`;
     const capped =
       generators < wanted
-        ? ` (${wanted} wanted, capped at ${generators}: at most one per core, and whole endpoints each)`
+        ? generators < fit(wanted)
+          ? ` (${wanted} wanted, capped at ${generators}: of ${cores} cores, ${Math.min(cores - 1, localRelays * RELAY_CORES_RESERVED)} left to the relay on this machine)`
+          : ` (${wanted} wanted, capped at ${generators}: at most one per core, and whole endpoints each)`
         : '';
     return { generators, note: `generators: ${generators}, auto: ${why}${capped}` };
   }

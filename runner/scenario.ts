@@ -225,7 +225,14 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
-  const split = generatorsFor(s.generators ?? 'auto', plan, sliceableProcessor(spec) !== null);
+  // Every relay pid the runner samples runs on this machine: auto leaves each a core.
+  const split = generatorsFor(
+    s.generators ?? 'auto',
+    plan,
+    sliceableProcessor(spec) !== null,
+    undefined,
+    s.relayPids.length,
+  );
   if (split.note) console.log(`  ${spec.name}: ${split.note}`);
   // A TypeScript processor is bundled once per runner process, before this scenario's clock
   // starts, and every Artillery process loads that file instead of bundling it (processor-bundle.ts).

@@ -289,10 +289,11 @@ function pairedDriverPart(rate: number, seconds: number) {
  */
 function packOverrides(rate: number, seconds: number, dir: string): unknown[] {
   const { variables, file, doc, settings: v } = scenarioAt(rate, seconds);
-  // Pinned, every pack process shares the one tool CPU: auto then counts one core.
+  // Pinned, every pack process shares the one tool CPU: auto then counts one core, the relay
+  // having its own; unpinned, the relay shares the machine's cores as under the runner.
   const split = a.paired
     ? { generators: 1, warning: undefined }
-    : generatorsFor(GENERATORS, v, true, a.pin ? 1 : undefined);
+    : generatorsFor(GENERATORS, v, true, a.pin ? 1 : undefined, a.pin ? 0 : 1);
   if (split.warning) console.error(`warning: ${split.warning}`);
   const generators = split.generators;
   if (generators === 1 && !a.paired) return [{ config: { variables } }];

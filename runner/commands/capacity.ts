@@ -48,8 +48,8 @@ the load generator's limit, a lower bound for the relay).
   --resolution <msg/s>    bisection stops at this bracket width (default 250)
   --no-reference          search the project relay only
   --generators <n|auto>   Artillery processes per probe, each owning whole endpoints (default auto:
-                          one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core;
-                          probes above that rate run on more than one)
+                          one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core
+                          and a core left to the relay on this machine)
   --db, --stats-mode, --relay-entry, --no-build, --out, --run-id: as for a run (project relay only)`,
 
   parse(args) {

@@ -74,7 +74,8 @@ Options:
   --generators <n|auto>         Artillery processes per scenario, each owning whole endpoints, merged
                                 exactly (default auto: one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second
                                 at the busiest step and per ${CONNECTIONS_PER_GENERATOR.toLocaleString('en-US')} connections, at most one per core
-                                and per endpoint)
+                                and per endpoint; the frame-rate count leaves a core to each relay
+                                process on this machine)
   --publish                     also write ${runDocument('baseline').path} from this run
   --relay-entry <file>          relay entry point (default: dist/backend/src/main.js);
                                 a .ts file (backend/src/main.ts) runs from source via tsx, no build

@@ -12,6 +12,7 @@ import { generatorParts, planFor, processorOf, sliceableProcessor } from '../sce
 import {
   CONNECTIONS_PER_GENERATOR,
   FRAME_EVENTS_PER_GENERATOR,
+  RELAY_CORES_RESERVED,
   frameEventsPerSecond,
   generatorsFor,
 } from '../generator-count';
@@ -287,6 +288,34 @@ describe('generatorsFor and --generators', () => {
     expect(generatorsFor('auto', plan(10_000), true, 1)).toMatchObject({ generators: 1 });
     expect(generatorsFor('auto', plan(10_000), false, 8)).toEqual({ generators: 1 });
     expect(generatorsFor('auto', plan(0), true, 8)).toEqual({ generators: 1 });
+  });
+
+  it('auto: a relay on this machine keeps a core from the frame-rate count, never from the connection count', () => {
+    expect(RELAY_CORES_RESERVED).toBe(1);
+    // 8,000 msg/s on 50 x 10 wants two by frame rate: on two cores beside one relay, one.
+    const beside = generatorsFor('auto', plan(8000), true, 2, 1);
+    expect(beside.generators).toBe(1);
+    expect(beside.note).toBe(
+      'generators: 1, auto: 80,000 sends and deliveries a second at most, one generator per 60,000 (2 wanted, capped at 1: of 2 cores, 1 left to the relay on this machine)',
+    );
+    // A relay elsewhere, or enough cores, leaves the count as it was.
+    expect(generatorsFor('auto', plan(8000), true, 2, 0).generators).toBe(2);
+    expect(generatorsFor('auto', plan(8000), true, 4, 1).generators).toBe(2);
+    expect(generatorsFor('auto', plan(13_000), true, 4, 1).generators).toBe(3);
+    // A cluster of three on four cores leaves one; past the cores, still one.
+    expect(generatorsFor('auto', plan(13_000), true, 4, 3).generators).toBe(1);
+    expect(generatorsFor('auto', plan(13_000), true, 2, 4)).toMatchObject({
+      generators: 1,
+      note: expect.stringMatching(
+        /\(3 wanted, capped at 1: of 2 cores, 1 left to the relay on this machine\)$/,
+      ),
+    });
+    // Connections: 19,000 cannot be held by one process whatever the relay needs.
+    const c19k = SCENARIOS.find((s) => s.name === 'connections-19k')!;
+    expect(generatorsFor('auto', planFor(c19k, 'full'), true, 2, 1).generators).toBe(2);
+    expect(generatorsFor('auto', plan(13_000, 1900, 10), true, 3, 1).generators).toBe(2);
+    // A count given by hand is kept.
+    expect(generatorsFor(2, plan(8000), true, 2, 1)).toEqual({ generators: 2 });
   });
 
   it('knows which scenario files use a splittable processor: relay.ts and connections.ts', () => {
