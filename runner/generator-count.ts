@@ -19,12 +19,15 @@
  * machines measured).
  *
  * Why a relay on this machine takes a core from that count (RELAY_CORES_RESERVED): on two cores
- * with the relay beside, two generators at 8,000 msg/s left three busy threads for two cores;
- * each worker then waited 290-354 ms a second for one, and in four interleaved pairs (fifteenth
+ * with the relay beside, two generators at 8,000 msg/s leave three busy threads for two cores;
+ * each worker then waited 254-354 ms a second for one, and in four interleaved pairs (fifteenth
  * session, docs/performance/README.md "One generator beside the relay on two cores") the pack's p95
- * was 20.3-34.8 ms on two generators against 13.9-19.6 ms on one (median 22.8 against 16.4), the
- * driver's 9.2-18.4 ms beside each. Over every pair since the tenth session on that machine kind,
- * two generators were within 1.5x of the driver in 3 of 22 pairs, one in 7 of 13.
+ * was 17.5-34.8 ms on two generators against 13.9-19.6 ms on one (medians 22.8 and 16.4; the
+ * driver's 7.3-18.4 ms beside them). Over every pair at 8,000 since the tenth session on that
+ * machine kind, two generators were within 1.5x of the driver in 2 of 22 pairs, one in 9 of 18
+ * (the tenth session's own set had favoured two: 6 of 8 against 1 of 3). Neither holds 1.5x there
+ * by the medians (one: 1.57 and 1.94 in two sets of five; two: 1.96): it keeps the relay's core
+ * and costs one Artillery process less, it does not close the gap.
  */
 import { availableParallelism } from 'node:os';
 import type { ScenarioPlan } from './results';
