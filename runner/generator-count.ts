@@ -23,14 +23,33 @@
  * each worker then waited 254-354 ms a second for one, and in four interleaved pairs (fifteenth
  * session, docs/performance/README.md "One generator beside the relay on two cores") the pack's p95
  * was 17.5-34.8 ms on two generators against 13.9-19.6 ms on one (medians 22.8 and 16.4; the
- * driver's 7.3-18.4 ms beside them). Over every pair at 8,000 since the tenth session on that
- * machine kind, two generators were within 1.5x of the driver in 2 of 22 pairs, one in 9 of 18
- * (the tenth session's own set had favoured two: 6 of 8 against 1 of 3). Neither holds 1.5x there
- * by the medians (one: 1.57 and 1.94 in two sets of five; two: 1.96): it keeps the relay's core
- * and costs one Artillery process less, it does not close the gap.
+ * driver's 7.3-18.4 ms beside them; by the ratio to the driver a tie, 1.81 against 1.78). Over every
+ * pair at 8,000 since the tenth session on that machine kind, two generators were within 1.5x of
+ * the driver in 4 of 28 pairs, one in 9 of 18 (the tenth session's own set had favoured two: 6 of 8
+ * against 1 of 3). Neither holds 1.5x there by the medians (one: 1.57 and 1.94 in two sets of
+ * five; two: 1.96): it keeps the relay's core and costs one Artillery process less, it does not
+ * close the gap.
  */
 import { availableParallelism } from 'node:os';
 import type { ScenarioPlan } from './results';
+
+/**
+ * Relay processes on the generator's machine, as `auto` counts them: every pid the runner samples
+ * as the relay's (its own relay, each process of its --cluster, or the one --relay-pid names), and
+ * at least one when the target's host is a loopback address (localhost, 127.0.0.0/8, ::1), since
+ * such a relay is here even when no pid was given. `target` is a ws/wss/http URL; one that does not
+ * parse counts by its pids alone.
+ */
+export function localRelayCount(relayPids: readonly number[], target: string): number {
+  let host = '';
+  try {
+    host = new URL(target).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    // Not a URL: nothing to say about where it points.
+  }
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return Math.max(relayPids.length, loopback ? 1 : 0);
+}
 
 /** --generators: a count, or `auto` (the default): generatorsFor decides per scenario. */
 export type GeneratorRequest = number | 'auto';
@@ -82,8 +101,8 @@ export interface GeneratorSplit {
  *   CONNECTIONS_PER_GENERATOR, not a matter of speed. The note says how it was chosen whenever
  *   more than one was wanted (also when the caps leave one).
  *
- * `localRelays`: relay processes running on this machine (the runner's own relay or cluster, or
- * an external one whose pid it was given); 0 for a relay elsewhere.
+ * `localRelays`: relay processes running on this machine (localRelayCount); 0 for a relay
+ * elsewhere.
  */
 export function generatorsFor(
   request: GeneratorRequest,
@@ -112,7 +131,7 @@ export function generatorsFor(
     const capped =
       generators < wanted
         ? generators < fit(wanted)
-          ? ` (${wanted} wanted, capped at ${generators}: of ${cores} cores, ${Math.min(cores - 1, localRelays * RELAY_CORES_RESERVED)} left to the relay on this machine)`
+          ? ` (${wanted} wanted, capped at ${generators}: the frame-rate count held to ${relayFree} of ${cores} cores for ${localRelays} relay process${localRelays === 1 ? '' : 'es'} on this machine)`
           : ` (${wanted} wanted, capped at ${generators}: at most one per core, and whole endpoints each)`
         : '';
     return { generators, note: `generators: ${generators}, auto: ${why}${capped}` };

@@ -29,7 +29,7 @@ import {
 } from './scenario-result';
 import { decodeHistogram, mergeLatencyDir, newHistogram, summarize } from '../processors/lib/latency';
 import { endpointSlices } from '../processors/lib/generator-slice';
-import { generatorsFor, type GeneratorRequest } from './generator-count';
+import { generatorsFor, localRelayCount, type GeneratorRequest } from './generator-count';
 import { gatesOnAggregate, mergeReports } from './generator-merge';
 import type { GateResult } from './gates';
 
@@ -225,13 +225,13 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
-  // Every relay pid the runner samples runs on this machine: auto leaves each a core.
+  // auto leaves each relay process on this machine a core.
   const split = generatorsFor(
     s.generators ?? 'auto',
     plan,
     sliceableProcessor(spec) !== null,
     undefined,
-    s.relayPids.length,
+    localRelayCount(s.relayPids, s.target),
   );
   if (split.note) console.log(`  ${spec.name}: ${split.note}`);
   // A TypeScript processor is bundled once per runner process, before this scenario's clock

@@ -49,7 +49,7 @@ the load generator's limit, a lower bound for the relay).
   --no-reference          search the project relay only
   --generators <n|auto>   Artillery processes per probe, each owning whole endpoints (default auto:
                           one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core
-                          and a core left to the relay on this machine)
+                          the frame-rate count leaving a core to the relay on this machine)
   --db, --stats-mode, --relay-entry, --no-build, --out, --run-id: as for a run (project relay only)`,
 
   parse(args) {

@@ -13,6 +13,7 @@ import {
   CONNECTIONS_PER_GENERATOR,
   FRAME_EVENTS_PER_GENERATOR,
   RELAY_CORES_RESERVED,
+  localRelayCount,
   frameEventsPerSecond,
   generatorsFor,
 } from '../generator-count';
@@ -296,7 +297,7 @@ describe('generatorsFor and --generators', () => {
     const beside = generatorsFor('auto', plan(8000), true, 2, 1);
     expect(beside.generators).toBe(1);
     expect(beside.note).toBe(
-      'generators: 1, auto: 80,000 sends and deliveries a second at most, one generator per 60,000 (2 wanted, capped at 1: of 2 cores, 1 left to the relay on this machine)',
+      'generators: 1, auto: 80,000 sends and deliveries a second at most, one generator per 60,000 (2 wanted, capped at 1: the frame-rate count held to 1 of 2 cores for 1 relay process on this machine)',
     );
     // A relay elsewhere, or enough cores, leaves the count as it was.
     expect(generatorsFor('auto', plan(8000), true, 2, 0).generators).toBe(2);
@@ -307,7 +308,14 @@ describe('generatorsFor and --generators', () => {
     expect(generatorsFor('auto', plan(13_000), true, 2, 4)).toMatchObject({
       generators: 1,
       note: expect.stringMatching(
-        /\(3 wanted, capped at 1: of 2 cores, 1 left to the relay on this machine\)$/,
+        /\(3 wanted, capped at 1: the frame-rate count held to 1 of 2 cores for 4 relay processes on this machine\)$/,
+      ),
+    });
+    // Connections ask for 3, frames for 4 held to 2: three run, and the note says what was held.
+    expect(generatorsFor('auto', plan(20_000, 2500, 10), true, 4, 2)).toMatchObject({
+      generators: 3,
+      note: expect.stringMatching(
+        /\(4 wanted, capped at 3: the frame-rate count held to 2 of 4 cores for 2 relay processes/,
       ),
     });
     // Connections: 19,000 cannot be held by one process whatever the relay needs.
@@ -316,6 +324,19 @@ describe('generatorsFor and --generators', () => {
     expect(generatorsFor('auto', plan(13_000, 1900, 10), true, 3, 1).generators).toBe(2);
     // A count given by hand is kept.
     expect(generatorsFor(2, plan(8000), true, 2, 1)).toEqual({ generators: 2 });
+  });
+
+  it('localRelayCount: the relay pids sampled, and at least one for a loopback target', () => {
+    expect(localRelayCount([], 'ws://relay.example:8080')).toBe(0);
+    expect(localRelayCount([], 'http://10.0.0.5:8080')).toBe(0);
+    expect(localRelayCount([4242], 'http://10.0.0.5:8080')).toBe(1);
+    for (const t of ['http://127.0.0.1:8080', 'ws://127.3.4.5:1', 'http://localhost:80', 'ws://[::1]:8080'])
+      expect(localRelayCount([], t)).toBe(1);
+    expect(localRelayCount([1, 2, 3], 'http://127.0.0.1:8080')).toBe(3);
+    expect(localRelayCount([], 'not a url')).toBe(0);
+    expect(localRelayCount([7], 'not a url')).toBe(1);
+    // 127.x only as a whole address: a name that starts with it is not the loopback.
+    expect(localRelayCount([], 'http://127.0.0.1.example.com:80')).toBe(0);
   });
 
   it('knows which scenario files use a splittable processor: relay.ts and connections.ts', () => {
