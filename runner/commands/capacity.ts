@@ -48,8 +48,8 @@ the load generator's limit, a lower bound for the relay).
   --resolution <msg/s>    bisection stops at this bracket width (default 250)
   --no-reference          search the project relay only
   --generators <n|auto>   Artillery processes per probe, each owning whole endpoints (default auto:
-                          one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core
-                          the frame-rate count leaving a core to the relay on this machine)
+                          one per ${FRAME_EVENTS_PER_GENERATOR.toLocaleString('en-US')} sends and deliveries a second, at most one per core;
+                          the frame-rate count leaves a core to the relay on this machine)
   --db, --stats-mode, --relay-entry, --no-build, --out, --run-id: as for a run (project relay only)`,
 
   parse(args) {
