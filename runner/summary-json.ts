@@ -2,7 +2,7 @@
  * reports/<run-id>/summary.json: one machine-readable line of numbers per scenario and pass, for
  * CI and scripts that should not parse run.json (whose shape follows the reports' needs).
  */
-import type { LatencyStats, ScenarioResult } from './results';
+import type { ScenarioResult } from './results';
 
 export interface SummaryScenario {
   name: string;
@@ -14,7 +14,7 @@ export interface SummaryScenario {
   deliveriesPerSec: number;
   /** end-to-end latency percentiles, ms; null when no delivery was sampled */
   latencyMs: { p50: number; p95: number; p99: number; max: number } | null;
-  /** latency measured from the moment the frame actually left the generator, ms */
+  /** latency from the moment each frame actually left the generator (ScenarioResult.latencyFromSend), ms; null when none was recorded */
   latencyFromActualSendMs: { p95: number; p99: number } | null;
   lost: number;
   /** the generator kept up with its plan (false: INVALID) */
@@ -36,19 +36,9 @@ export interface RunSummary {
   passes: SummaryPass[];
 }
 
-/**
- * Latency from the actual send. Until the processor records latency from the intended send time
- * as well, `latency` is measured from the actual send; a result that carries both names the
- * actual-send one `latencyFromActualSendMs`.
- */
-function actualSendLatency(r: ScenarioResult): LatencyStats | null {
-  const both = r as ScenarioResult & { latencyFromActualSendMs?: LatencyStats | null };
-  return both.latencyFromActualSendMs !== undefined ? both.latencyFromActualSendMs : r.latency;
-}
-
 /** One scenario's line of summary.json. */
 export function summaryScenario(r: ScenarioResult): SummaryScenario {
-  const actual = actualSendLatency(r);
+  const actual = r.latencyFromSend;
   return {
     name: r.name,
     msgPerSecTarget: Math.round(r.plan.targetRatePerSec * 10) / 10,

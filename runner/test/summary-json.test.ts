@@ -30,8 +30,11 @@ describe('summary.json', () => {
         'pass',
       ]);
       expect(Object.keys(s.latencyMs!)).toEqual(['p50', 'p95', 'p99', 'max']);
-      expect(Object.keys(s.latencyFromActualSendMs!)).toEqual(['p95', 'p99']);
+      // null where the result has no actual-send figures (the fixture's ramp, like a run.json of before them)
+      if (s.latencyFromActualSendMs !== null)
+        expect(Object.keys(s.latencyFromActualSendMs)).toEqual(['p95', 'p99']);
     }
+    expect(doc.passes[0].scenarios[0].latencyFromActualSendMs).not.toBeNull();
     // A plain JSON document: survives a round trip unchanged.
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
   });
@@ -43,12 +46,23 @@ describe('summary.json', () => {
       msgPerSecSent: ok.sentPerSec,
       deliveriesPerSec: ok.deliveredPerSec,
       latencyMs: { p50: ok.latency!.p50, p95: ok.latency!.p95, p99: ok.latency!.p99, max: ok.latency!.max },
+      // The actual-send figures are their own histogram, not the intended-send one again.
+      latencyFromActualSendMs: { p95: ok.latencyFromSend!.p95, p99: ok.latencyFromSend!.p99 },
       lost: ok.frames.lost,
       valid: true,
       pass: ok.status === 'passed',
     });
     expect(s.msgPerSecTarget).toBeCloseTo(ok.plan.targetRatePerSec, 1);
     expect(doc.passes[0]).toMatchObject({ statsMode: 'batched', database: 'sqlite' });
+  });
+
+  it('gives null for the actual-send latency a result does not have, never the intended one in its place', () => {
+    expect(ok.latencyFromSend!.p95).not.toBe(ok.latency!.p95);
+    const [line] = runSummary('r2', 'abc123', [
+      { statsMode: 'batched', database: 'sqlite', results: [{ ...ok, latencyFromSend: null }] },
+    ]).passes[0].scenarios;
+    expect(line.latencyFromActualSendMs).toBeNull();
+    expect(line.latencyMs!.p95).toBe(ok.latency!.p95);
   });
 
   it('marks an INVALID scenario neither valid nor passing', () => {
