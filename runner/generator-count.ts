@@ -26,9 +26,11 @@
  * driver's 7.3-18.4 ms beside them; by the ratio to the driver a tie, 1.81 against 1.78). Over every
  * pair at 8,000 since the tenth session on that machine kind, two generators were within 1.5x of
  * the driver in 4 of 28 pairs, one in 9 of 18 (the tenth session's own set had favoured two: 6 of 8
- * against 1 of 3). Neither holds 1.5x there by the medians (one: 1.57 and 1.94 in two sets of
- * five; two: 1.96): it keeps the relay's core and costs one Artillery process less, it does not
- * close the gap.
+ * against 1 of 3). On that session's slower machine neither held 1.5x there by the medians (one:
+ * 1.57 and 1.94 in two sets of five; two: 1.96); on a faster day of the same kind (sixteenth
+ * session, "8,000 and 10,000 msg/s on one generator beside the relay") one generator did, at
+ * 8,000 (1.47 and 1.23) and 10,000 msg/s (1.00 and 1.24), and kept 10,000 valid in
+ * `pnpm test:performance`.
  */
 import { availableParallelism } from 'node:os';
 import type { ScenarioPlan } from './results';

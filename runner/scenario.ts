@@ -29,7 +29,12 @@ import {
 } from './scenario-result';
 import { decodeHistogram, mergeLatencyDir, newHistogram, summarize } from '../processors/lib/latency';
 import { endpointSlices } from '../processors/lib/generator-slice';
-import { generatorsFor, localRelayCount, type GeneratorRequest } from './generator-count';
+import {
+  generatorsFor,
+  localRelayCount,
+  type GeneratorRequest,
+  type GeneratorSplit,
+} from './generator-count';
 import { gatesOnAggregate, mergeReports } from './generator-merge';
 import type { GateResult } from './gates';
 
@@ -214,6 +219,26 @@ export interface ScenarioRunInput {
   generators?: GeneratorRequest;
 }
 
+/**
+ * How many Artillery processes run `s.spec` at `plan`: `s.generators` (default `auto`) through
+ * generatorsFor, with each relay process on this machine (localRelayCount: the pids sampled as
+ * the relay's, at least one for a loopback `s.target`) keeping a core from auto's frame-rate
+ * count. `cores`: this machine's (generatorsFor's default) unless given.
+ */
+export function scenarioGenerators(
+  s: Pick<ScenarioRunInput, 'spec' | 'generators' | 'relayPids' | 'target'>,
+  plan: Pick<ScenarioPlan, 'steps' | 'connectionsPerEndpoint' | 'endpoints'>,
+  cores?: number,
+): GeneratorSplit {
+  return generatorsFor(
+    s.generators ?? 'auto',
+    plan,
+    sliceableProcessor(s.spec) !== null,
+    cores,
+    localRelayCount(s.relayPids, s.target),
+  );
+}
+
 /** Runs the scenario, leaves its files in `passDir` (see paths.ts) and returns its result. Never throws for an Artillery failure: that is a result with status 'error'. */
 export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> {
   const { spec } = s;
@@ -225,14 +250,7 @@ export async function runScenario(s: ScenarioRunInput): Promise<ScenarioResult> 
   const timing = timingFor(spec, s.profile);
   const gates = spec.informational ? asInformational(s.sharedGates) : s.sharedGates;
   const plannedSeconds = plan.rampSeconds + plan.sendSeconds + settleAndDrainSeconds;
-  // auto leaves each relay process on this machine a core.
-  const split = generatorsFor(
-    s.generators ?? 'auto',
-    plan,
-    sliceableProcessor(spec) !== null,
-    undefined,
-    localRelayCount(s.relayPids, s.target),
-  );
+  const split = scenarioGenerators(s, plan);
   if (split.note) console.log(`  ${spec.name}: ${split.note}`);
   // A TypeScript processor is bundled once per runner process, before this scenario's clock
   // starts, and every Artillery process loads that file instead of bundling it (processor-bundle.ts).

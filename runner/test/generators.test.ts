@@ -8,7 +8,7 @@ import { generatorsOf } from '../options';
 import { COMMON_CONFIG, REPO_ROOT } from '../paths';
 import type { ProcSample } from '../proc-sampler';
 import type { ArtilleryReport, ScenarioPlan } from '../results';
-import { generatorParts, planFor, processorOf, sliceableProcessor } from '../scenario';
+import { generatorParts, planFor, processorOf, scenarioGenerators, sliceableProcessor } from '../scenario';
 import {
   CONNECTIONS_PER_GENERATOR,
   FRAME_EVENTS_PER_GENERATOR,
@@ -324,6 +324,26 @@ describe('generatorsFor and --generators', () => {
     expect(generatorsFor('auto', plan(13_000, 1900, 10), true, 3, 1).generators).toBe(2);
     // A count given by hand is kept.
     expect(generatorsFor(2, plan(8000), true, 2, 1)).toEqual({ generators: 2 });
+  });
+
+  it("scenarioGenerators: the run's relay pids and a loopback target each keep a core on two cores", () => {
+    const spec = SCENARIOS.find((s) => s.name === 'throughput-1000')!;
+    // 8,000 msg/s on 50 x 10: 80,000 sends and deliveries a second, two generators wanted.
+    const plan = planFor(spec, 'quick', { ratePlan: '8000' });
+    const count = (relayPids: number[], target: string, generators?: 'auto' | number) =>
+      scenarioGenerators({ spec, relayPids, target, generators }, plan, 2).generators;
+    // The runner's own relay (or --relay-pid) on this machine: one generator.
+    expect(count([4242], 'ws://127.0.0.1:8080')).toBe(1);
+    expect(count([4242], 'ws://10.0.0.5:8080')).toBe(1);
+    // --target on a loopback address without a pid is still a relay here.
+    expect(count([], 'ws://localhost:8080')).toBe(1);
+    // A relay elsewhere leaves both cores to the generators.
+    expect(count([], 'ws://relay.example:8080')).toBe(2);
+    // --generators K is kept as given.
+    expect(count([4242], 'ws://127.0.0.1:8080', 2)).toBe(2);
+    expect(
+      scenarioGenerators({ spec, relayPids: [4242], target: 'ws://127.0.0.1:8080' }, plan, 2).note,
+    ).toMatch(/capped at 1: the frame-rate count held to 1 of 2 cores for 1 relay process on this machine/);
   });
 
   it('localRelayCount: the relay pids sampled, and at least one for a loopback target', () => {
