@@ -24,13 +24,13 @@
  * session, docs/performance/README.md "One generator beside the relay on two cores") the pack's p95
  * was 17.5-34.8 ms on two generators against 13.9-19.6 ms on one (medians 22.8 and 16.4; the
  * driver's 7.3-18.4 ms beside them; by the ratio to the driver a tie, 1.81 against 1.78). Over every
- * pair at 8,000 since the tenth session on that machine kind, two generators were within 1.5x of
- * the driver in 4 of 28 pairs, one in 9 of 18 (the tenth session's own set had favoured two: 6 of 8
- * against 1 of 3). On that session's slower machine neither held 1.5x there by the medians (one:
- * 1.57 and 1.94 in two sets of five; two: 1.96); on a faster day of the same kind (sixteenth
- * session, "8,000 and 10,000 msg/s on one generator beside the relay") one generator did, at
- * 8,000 (1.47 and 1.23) and 10,000 msg/s (1.00 and 1.24), and kept 10,000 valid in
- * `pnpm test:performance`.
+ * pair at 8,000 from the tenth session through the fifteenth on that machine kind, two generators
+ * were within 1.5x of the driver in 4 of 28 pairs, one in 9 of 18 (the tenth session's own set had
+ * favoured two: 6 of 8 against 1 of 3). On the fifteenth session's slower machine neither held
+ * 1.5x there by the medians (one: 1.57 and 1.94 in two sets of five; two: 1.96); on a faster day
+ * of the same kind (sixteenth session, "8,000 and 10,000 msg/s on one generator beside the relay")
+ * one generator did, at 8,000 (1.47 and 1.23; 9 of its 16 pairs) and 10,000 msg/s (1.00 and
+ * 1.24), and kept 10,000 valid in `pnpm test:performance`.
  */
 import { availableParallelism } from 'node:os';
 import type { ScenarioPlan } from './results';

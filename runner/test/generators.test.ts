@@ -326,7 +326,7 @@ describe('generatorsFor and --generators', () => {
     expect(generatorsFor(2, plan(8000), true, 2, 1)).toEqual({ generators: 2 });
   });
 
-  it("scenarioGenerators: the run's relay pids and a loopback target each keep a core on two cores", () => {
+  it("scenarioGenerators: the run's relay pids, or a loopback target without them, keep a core on two cores", () => {
     const spec = SCENARIOS.find((s) => s.name === 'throughput-1000')!;
     // 8,000 msg/s on 50 x 10: 80,000 sends and deliveries a second, two generators wanted.
     const plan = planFor(spec, 'quick', { ratePlan: '8000' });

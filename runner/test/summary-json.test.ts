@@ -35,6 +35,8 @@ describe('summary.json', () => {
         expect(Object.keys(s.latencyFromActualSendMs)).toEqual(['p95', 'p99']);
     }
     expect(doc.passes[0].scenarios[0].latencyFromActualSendMs).not.toBeNull();
+    // The fixture's ramp has no latencyFromSend at all, as a run.json of before it: null, not the intended figures.
+    expect(doc.passes[0].scenarios[1].latencyFromActualSendMs).toBeNull();
     // A plain JSON document: survives a round trip unchanged.
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
   });
